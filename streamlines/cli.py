@@ -1,0 +1,51 @@
+"""The ``streamlines`` command line. Every command has ``--help``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from streamlines.errors import UserError
+from streamlines.logs import configure_logging
+from streamlines.stack.cli import app as stack_app
+
+app = typer.Typer(
+    pretty_exceptions_show_locals=False,
+    help="Stream Lines: streaming market analytics on a real local stack.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack_app, name="stack")
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+) -> None:
+    configure_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+def main() -> None:
+    """Entry point: user errors print as one message; anything else without a stack trace
+    unless --verbose, where the traceback is logged for debugging."""
+    try:
+        app()
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        logging.getLogger("streamlines").debug("unexpected error", exc_info=True)
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "  fix: run again with `streamlines -v ...` for details; please report it.",
+            err=True,
+        )
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

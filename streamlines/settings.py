@@ -1,0 +1,87 @@
+"""The one settings object: environment variables (prefix ``STREAMLINES_``) and a ``.env`` file.
+
+Build it in ``main()`` (``Settings()``), never at import time, and pass it down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".cache" / "streamlines"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STREAMLINES_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    # Where built binaries, downloaded jars and the uv cache live (reused across runs).
+    home: Path = Field(default_factory=_default_home)
+    # Where the local stack keeps its data, logs and pid files; defaults to <home>/stack.
+    stack_dir: Path | None = None
+    host: str = "127.0.0.1"
+
+    # Kafka (single node, KRaft).
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+
+    # InfluxDB 2.x.
+    influx_port: int = 8086
+    influx_org: str = "streamlines"
+    influx_username: str = "streamlines"
+    influx_password: SecretStr = SecretStr("streamlines-local")
+    influx_token: SecretStr = SecretStr("streamlines-local-token")
+    influx_buckets: tuple[str, ...] = ("market", "analytics", "predictions")
+
+    # Flink standalone cluster (from the PyFlink distribution).
+    flink_rest_port: int = 8081
+    flink_rpc_port: int = 6123
+    flink_taskmanager_slots: int = 2
+    flink_jobmanager_memory: str = "1024m"
+    flink_taskmanager_memory: str = "1600m"
+
+    # Kinesis emulator (kinesis-mock from npm); plain HTTP port.
+    kinesis_port: int = 4568
+    kinesis_tls_port: int = 4567
+    aws_region: str = "us-east-1"
+
+    # Seconds a service gets to become healthy after it starts.
+    start_timeout: float = 120.0
+
+    # Alpaca. With keys set, connectors use the live feed; without, the local replay server.
+    alpaca_api_key: SecretStr | None = None
+    alpaca_secret_key: SecretStr | None = None
+    replay_port: int = 8765
+
+    @property
+    def state_dir(self) -> Path:
+        return self.stack_dir or self.home / "stack"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def influx_url(self) -> str:
+        return f"http://{self.host}:{self.influx_port}"
+
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://{self.host}:{self.flink_rest_port}"
+
+    @property
+    def kinesis_endpoint(self) -> str:
+        return f"http://{self.host}:{self.kinesis_port}"
+
+    @property
+    def replay_url(self) -> str:
+        return f"http://{self.host}:{self.replay_port}"

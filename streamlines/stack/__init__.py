@@ -1,0 +1,1 @@
+"""Install, start, stop and health-check the local services as native processes."""
