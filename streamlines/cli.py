@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from connectors.replay.cli import app as replay_app
 from streamlines.errors import UserError
 from streamlines.logs import configure_logging
 from streamlines.stack.cli import app as stack_app
@@ -18,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_app, name="stack")
+app.add_typer(replay_app, name="replay")
 
 
 @app.callback()

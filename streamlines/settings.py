@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     alpaca_api_key: SecretStr | None = None
     alpaca_secret_key: SecretStr | None = None
     replay_port: int = 8765
+    # Replay pace: 1 = real time, 60 = a replayed minute per second, "max" = as fast as read.
+    replay_speed: str = "60"
+    replay_start: str = "2012-01-03"
 
     @property
     def state_dir(self) -> Path:

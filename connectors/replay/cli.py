@@ -1,0 +1,168 @@
+"""``streamlines replay ...``: run the Alpaca-protocol replay server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from connectors.replay.feed import SynthConfig
+from connectors.replay.server import PortInUseError, serve
+from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
+from connectors.replay.universe import REAL_CRYPTO, REAL_STOCKS, UniverseError, build_universe
+from streamlines.settings import Settings
+
+app = typer.Typer(
+    help="The Alpaca-protocol replay server: real historical data, no account, no network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=2)
+
+
+def parse_speed(text: str) -> float | None:
+    """``max`` (as fast as the client reads), or a multiple of real time (``1``, ``60``)."""
+    if text.strip().lower() in ("max", "0"):
+        return None
+    speed = float(text)
+    if speed <= 0:
+        raise ValueError(text)
+    return speed
+
+
+def _credentials(pairs: list[str]) -> dict[str, str]:
+    credentials = {}
+    for pair in pairs:
+        key, sep, secret = pair.partition(":")
+        if not sep or not key or not secret:
+            raise _fail(f"--credentials {pair!r}: write it as KEY:SECRET")
+        credentials[key] = secret
+    return credentials
+
+
+@app.command("serve")
+def serve_command(
+    host: str | None = typer.Option(None, help="Interface to listen on (default: settings host)."),
+    port: int | None = typer.Option(None, help="Port (default: STREAMLINES_REPLAY_PORT, 8765)."),
+    speed: str | None = typer.Option(
+        None,
+        help="Replay speed: 1 = real time, 60 = a minute per second, max = as fast as the "
+        "client reads (default: STREAMLINES_REPLAY_SPEED, 60).",
+    ),
+    start: str | None = typer.Option(
+        None, help="Replay start date (UTC) (default: STREAMLINES_REPLAY_START, 2012-01-03)."
+    ),
+    symbols: str | None = typer.Option(
+        None,
+        help=f"Comma-separated symbols to serve: {', '.join([*REAL_STOCKS, *REAL_CRYPTO])}, "
+        "SYN0001-style synthetic tickers or symbols from --data (default: all real ones).",
+    ),
+    universe_size: int = typer.Option(
+        0, min=0, help="Pad the stock universe with synthetic tickers up to this many symbols."
+    ),
+    data: list[Path] = typer.Option(  # noqa: B008
+        [], help="Your own bars or trades (CSV or Parquet); repeat for several files."
+    ),
+    seed: int = typer.Option(7, help="Seed of the generated intraday trades and quotes."),
+    trades_per_minute: float = typer.Option(
+        2.0, min=0.01, help="Generated trades per minute of each real bar's trading window."
+    ),
+    credentials: list[str] = typer.Option(  # noqa: B008
+        [], help="Accept only these KEY:SECRET pairs (repeatable) (default: accept any)."
+    ),
+    auth_timeout: float = typer.Option(10.0, min=0.1, help="Seconds a client has to auth."),
+    max_connections_per_key: int = typer.Option(1, min=1, help="Streams per key and feed."),
+    max_symbols: int | None = typer.Option(None, min=1, help="Symbols per stream (405 above)."),
+    rate_limit: int | None = typer.Option(
+        None, min=1, help="REST requests per minute per key (429 above)."
+    ),
+    drop_after: int | None = typer.Option(
+        None, min=1, help="Fault: close a stream after this many data messages."
+    ),
+    drop_connections: int = typer.Option(
+        1, help="Fault: how many streams --drop-after applies to (-1: all)."
+    ),
+    refuse_auth: int = typer.Option(0, help="Fault: refuse this many auth attempts (-1: all)."),
+    malformed_every: int | None = typer.Option(
+        None, min=1, help="Fault: every Nth data frame is malformed."
+    ),
+    out_of_order_every: int | None = typer.Option(
+        None, min=2, help="Fault: every Nth message swaps places with the next."
+    ),
+    rest_error_status: int | None = typer.Option(
+        None, help="Fault: REST data requests answer this status (429 or 500)."
+    ),
+    rest_error_count: int = typer.Option(
+        1, help="Fault: how many REST requests --rest-error-status hits (-1: all)."
+    ),
+    log_level: str = typer.Option("info", help="uvicorn log level (debug, info, warning)."),
+) -> None:
+    """Serve Alpaca's market-data websocket and REST protocols from real historical data."""
+    settings = Settings()
+    try:
+        replay_speed = parse_speed(speed or settings.replay_speed)
+    except ValueError:
+        raise _fail(f"--speed {speed!r}: use a positive number (1 = real time) or max") from None
+    start_text = start or settings.replay_start
+    try:
+        parse_start(start_text)
+    except ValueError:
+        raise _fail(f"--start {start_text!r}: use a date like 2012-01-03") from None
+    if rest_error_status is not None and rest_error_status not in (429, 500, 502, 503, 504):
+        raise _fail("--rest-error-status: use 429 or a 5xx status such as 500")
+    wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
+    try:
+        universe = build_universe(
+            symbols=wanted,
+            size=universe_size,
+            data_files=data,
+            synth=SynthConfig(seed=seed, trades_per_minute=trades_per_minute),
+        )
+    except UniverseError as exc:
+        raise _fail(str(exc)) from None
+    config = ReplayConfig(
+        speed=replay_speed,
+        start=start_text,
+        auth_timeout=auth_timeout,
+        max_connections_per_key=max_connections_per_key,
+        max_symbols=max_symbols,
+        credentials=_credentials(credentials),
+        rest_rate_limit=rate_limit,
+    )
+    faults = Faults(
+        drop_after_messages=drop_after,
+        drop_connections=drop_connections,
+        refuse_auth=refuse_auth,
+        malformed_every=malformed_every,
+        out_of_order_every=out_of_order_every,
+        rest_error_status=rest_error_status,
+        rest_error_count=rest_error_count if rest_error_status else 0,
+    )
+    state = ServerState(config=config, universe=universe, faults=faults)
+    bind_host = host or settings.host
+    bind_port = port or settings.replay_port
+    typer.echo(
+        f"replay server on {bind_host}:{bind_port}: {len(universe.feeds)} symbols, "
+        f"speed {speed or settings.replay_speed}, start {start_text}; "
+        f"stocks ws://{bind_host}:{bind_port}/v2/iex, crypto ws://{bind_host}:{bind_port}"
+        "/v1beta3/crypto/us, REST and /healthz on http",
+        err=True,
+    )
+    try:
+        serve(state, bind_host, bind_port, log_level)
+    except PortInUseError as exc:
+        raise _fail(f"{exc}; pass --port or set STREAMLINES_REPLAY_PORT") from None
+
+
+@app.command("symbols")
+def symbols_command(
+    universe_size: int = typer.Option(0, min=0, help="Include synthetic tickers up to N stocks."),
+) -> None:
+    """List the symbols the server would serve and where their data comes from."""
+    universe = build_universe(size=universe_size)
+    for symbol, feed in universe.feeds.items():
+        typer.echo(f"{symbol:10} {feed.asset_class:6} {feed.frequency!s:7} {feed.description}")

@@ -1,0 +1,110 @@
+"""The control endpoint, so tests and scripts can steer a running replay server.
+
+- ``GET /healthz``: liveness and a summary (symbols, open streams, messages sent).
+- ``GET /control``: the configuration and the fault plan in force.
+- ``POST /control/faults`` (JSON object): change faults; ``DELETE /control/faults``: clear them.
+- ``POST /control/config`` (JSON object): change ``speed``, ``start``, ``rest_rate_limit``,
+  ``max_connections_per_key``, ``max_symbols``, ``allowed_feeds``, ``auth_timeout``,
+  ``slow_client_seconds`` (new streams use them).
+- ``DELETE /control/positions``: forget where each key's stream stopped (no more resuming).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from connectors.replay.state import Faults, ServerState, parse_start
+
+_CONFIG_FIELDS = {
+    "speed",
+    "start",
+    "rest_rate_limit",
+    "max_connections_per_key",
+    "max_symbols",
+    "allowed_feeds",
+    "auth_timeout",
+    "slow_client_seconds",
+}
+
+
+def _bad_request(message: str) -> JSONResponse:
+    return JSONResponse({"message": message}, status_code=400)
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def control_routes(state: ServerState) -> list[Route]:
+    def snapshot() -> dict[str, Any]:
+        return {"config": state.config.public(), "faults": asdict(state.faults)}
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "symbols": len(state.universe.feeds),
+                "streams": sum(state.connections.values()),
+                "messages_sent": state.messages_sent,
+            }
+        )
+
+    async def show(request: Request) -> JSONResponse:
+        return JSONResponse(snapshot())
+
+    async def set_faults(request: Request) -> JSONResponse:
+        body = await _json_object(request)
+        if body is None:
+            return _bad_request('send a JSON object of faults, e.g. {"drop_after_messages": 50}')
+        try:
+            state.faults.update(body)
+        except ValueError as exc:
+            return _bad_request(f"{exc}; known faults: {', '.join(sorted(Faults.names()))}")
+        return JSONResponse(snapshot())
+
+    async def clear_faults(request: Request) -> JSONResponse:
+        state.faults = Faults()
+        return JSONResponse(snapshot())
+
+    async def set_config(request: Request) -> JSONResponse:
+        body = await _json_object(request)
+        if body is None:
+            return _bad_request('send a JSON object, e.g. {"speed": 60}')
+        unknown = set(body) - _CONFIG_FIELDS
+        if unknown:
+            return _bad_request(
+                f"cannot change {', '.join(sorted(unknown))}; "
+                f"changeable: {', '.join(sorted(_CONFIG_FIELDS))}"
+            )
+        if "start" in body:
+            try:
+                parse_start(str(body["start"]))
+            except ValueError:
+                return _bad_request(f"invalid start {body['start']!r}: use YYYY-MM-DD")
+        if "allowed_feeds" in body:
+            body["allowed_feeds"] = tuple(body["allowed_feeds"])
+        for name, value in body.items():
+            setattr(state.config, name, value)
+        return JSONResponse(snapshot())
+
+    async def forget_positions(request: Request) -> JSONResponse:
+        state.positions.clear()
+        return JSONResponse(snapshot())
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/control", show, methods=["GET"]),
+        Route("/control/faults", set_faults, methods=["POST"]),
+        Route("/control/faults", clear_faults, methods=["DELETE"]),
+        Route("/control/config", set_config, methods=["POST"]),
+        Route("/control/positions", forget_positions, methods=["DELETE"]),
+    ]

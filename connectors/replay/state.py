@@ -1,0 +1,115 @@
+"""The replay server's configuration, fault plan and shared runtime state."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict, deque
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import pandas as pd
+
+from connectors.replay.universe import Universe
+
+STOCK_FEEDS = ("iex", "sip", "delayed_sip", "test")
+DEFAULT_START = "2012-01-03"
+
+
+def parse_start(text: str) -> int:
+    """A start date or time (ISO 8601, UTC unless it says otherwise) as ns since the epoch."""
+    stamp = pd.Timestamp(text)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return int(stamp.value)
+
+
+@dataclass
+class ReplayConfig:
+    speed: float | None = None  # None: as fast as the client reads; 1.0: real time
+    start: str = DEFAULT_START
+    auth_timeout: float = 10.0
+    max_connections_per_key: int = 1
+    max_symbols: int | None = None
+    # Stock feeds (path segments) that credentials may use; others answer 409.
+    allowed_feeds: tuple[str, ...] = STOCK_FEEDS
+    # key -> secret; empty accepts any non-empty credentials.
+    credentials: dict[str, str] = field(default_factory=dict)
+    rest_rate_limit: int | None = None  # requests per minute per key
+    slow_client_seconds: float = 30.0
+
+    @property
+    def start_ns(self) -> int:
+        return parse_start(self.start)
+
+    def public(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["credentials"] = sorted(self.credentials)  # keys only; secrets never leave
+        return data
+
+
+@dataclass
+class Faults:
+    """Failures to inject. Counts of -1 mean "every time"."""
+
+    drop_after_messages: int | None = None  # close a stream after N data messages
+    drop_connections: int = 1  # how many streams the drop applies to
+    refuse_auth: int = 0  # this many auth attempts fail with 402
+    malformed_every: int | None = None  # every Nth data frame is replaced by garbage
+    out_of_order_every: int | None = None  # every Nth message swaps with the next one
+    rest_error_status: int | None = None  # 429 or 500 from data endpoints
+    rest_error_count: int = 0  # for this many requests
+
+    @classmethod
+    def names(cls) -> set[str]:
+        return {f.name for f in fields(cls)}
+
+    def update(self, changes: dict[str, Any]) -> None:
+        unknown = set(changes) - self.names()
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    @staticmethod
+    def take(remaining: int) -> tuple[bool, int]:
+        """Whether a counted fault fires now, and the count left afterwards."""
+        if remaining == 0:
+            return False, 0
+        return True, remaining if remaining < 0 else remaining - 1
+
+
+class RateLimiter:
+    """A sliding one-minute window per key."""
+
+    def __init__(self) -> None:
+        self._hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def hit(self, key: str, limit: int) -> tuple[bool, int, int]:
+        """Record a request: (allowed, remaining, unix second the window resets)."""
+        now = time.time()
+        hits = self._hits[key]
+        while hits and hits[0] <= now - 60:
+            hits.popleft()
+        allowed = len(hits) < limit
+        if allowed:
+            hits.append(now)
+        reset = int((hits[0] if hits else now) + 60)
+        return allowed, max(0, limit - len(hits)), reset
+
+
+@dataclass
+class ServerState:
+    config: ReplayConfig
+    universe: Universe
+    faults: Faults = field(default_factory=Faults)
+    connections: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Where each (key, asset class) stream stopped, so a reconnect resumes there.
+    positions: dict[tuple[str, str], int] = field(default_factory=dict)
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    messages_sent: int = 0
+
+    def accepts(self, key: Any, secret: Any) -> bool:
+        if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:
+            return False
+        if not self.config.credentials:
+            return True
+        return self.config.credentials.get(key) == secret
