@@ -59,20 +59,22 @@ class Stack:
         services = self.select(names)
         for service in services:
             service.install(self.console)
-        started: list[Service] = []
+        to_wait: list[Service] = []
         for service in services:
             running = [p.is_running() for p in service.processes()]
-            if all(running) and service.health().ok:
-                self.console.print(f"[green]✓[/green] {service.name} already up")
-                started.append(service)  # still re-check its one-time set-up below
+            if all(running):
+                if service.health().ok:
+                    self.console.print(f"[green]✓[/green] {service.name} already up")
+                # Healthy or still starting: either way, wait for it and re-check its set-up.
+                to_wait.append(service)
                 continue
             if not any(running):
                 for port in service.ports():
                     ensure_port_free(self.settings.host, port.port, service.name, port.env_var)
             self.console.print(f"Starting {service.name} …")
-            service.start()
-            started.append(service)
-        for service in started:
+            service.start()  # starts only the processes that are not running
+            to_wait.append(service)
+        for service in to_wait:
             self._wait_healthy(service)
             service.after_start(self.console)
         return self.status(names)

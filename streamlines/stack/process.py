@@ -27,10 +27,15 @@ class ManagedProcess:
         return self.log_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
+        """The recorded pid if that process is still the one we started, else None."""
         try:
-            return int(self.pid_file.read_text().strip())
+            pid_text, started_text = self.pid_file.read_text().split()
+            pid, started = int(pid_text), int(started_text)
         except (FileNotFoundError, ValueError):
             return None
+        # A pid file left behind by a stopped machine or session may name a reused pid;
+        # the kernel's start time of the process tells them apart.
+        return pid if _start_time(pid) == started else None
 
     def is_running(self) -> bool:
         pid = self.pid()
@@ -58,7 +63,7 @@ class ManagedProcess:
                 cwd=cwd,
                 start_new_session=True,  # its own process group: stop() signals the whole tree
             )
-        self.pid_file.write_text(str(proc.pid))
+        self.pid_file.write_text(f"{proc.pid} {_start_time(proc.pid)}")
         return proc.pid
 
     def stop(self, timeout: float = 20.0) -> bool:
@@ -84,6 +89,14 @@ class ManagedProcess:
         except FileNotFoundError:
             return "(no log yet)"
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _start_time(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[19])  # field 22: starttime, in clock ticks
 
 
 def _signal_group(pid: int, sig: int) -> None:

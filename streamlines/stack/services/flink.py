@@ -72,6 +72,10 @@ class FlinkService(Service):
             "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
         }
 
+    def cli_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """`flink <args>` against this cluster: the command line and the environment it needs."""
+        return ["bash", str(pyflink_home() / "bin" / "flink"), *args], self.client_env()
+
     def overrides(self) -> dict[str, object]:
         s = self.settings
         state = s.state_dir / "flink"

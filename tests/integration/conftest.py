@@ -1,0 +1,31 @@
+"""One real local stack per test session: started if it is not up, stopped after if we
+started it (set STREAMLINES_KEEP_STACK=1 to leave it running for the next run)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from rich.console import Console
+
+from streamlines.settings import Settings
+from streamlines.stack.manager import Stack
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    stack = Stack(settings, Console(stderr=True))
+    was_up = {st.name for st in stack.status() if st.state == "healthy"}
+    statuses = stack.up()
+    assert all(st.state == "healthy" for st in statuses), statuses
+    yield stack
+    if os.environ.get("STREAMLINES_KEEP_STACK") != "1":
+        started = [st.name for st in stack.status() if st.name not in was_up]
+        if started:
+            stack.down(started)

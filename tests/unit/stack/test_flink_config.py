@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import sys
+
+import yaml
+
+from streamlines.settings import Settings
+from streamlines.stack.services.flink import FlinkService, pyflink_home
+
+
+def test_config_is_the_project_file_plus_local_overrides(tmp_path):
+    settings = Settings(home=tmp_path / "home", flink_rest_port=18081, flink_taskmanager_slots=3)
+    service = FlinkService(settings)
+    service.write_config()
+    config = yaml.safe_load((service.flink_conf_dir / "config.yaml").read_text())
+    # From flink-conf/config.yaml:
+    assert config["execution.checkpointing.interval"] == "10s"
+    assert config["restart-strategy.type"] == "exponential-delay"
+    # Overridden for this machine:
+    assert config["rest.port"] == 18081
+    assert config["taskmanager.numberOfTaskSlots"] == 3
+    assert config["python.executable"] == sys.executable
+    assert config["execution.checkpointing.dir"].startswith(f"file://{tmp_path}")
+    assert (service.flink_conf_dir / "log4j-console.properties").exists()
+
+
+def test_lib_dir_links_the_distribution_and_the_connectors(tmp_path):
+    settings = Settings(home=tmp_path / "home")
+    service = FlinkService(settings)
+    connector = service.connectors_dir / "libs" / "flink-sql-connector-kafka-x.jar"
+    connector.parent.mkdir(parents=True)
+    connector.write_bytes(b"jar")
+    service.link_libs()
+    names = {p.name for p in service.lib_dir.iterdir()}
+    assert "flink-sql-connector-kafka-x.jar" in names
+    assert {p.name for p in (pyflink_home() / "lib").glob("flink-dist*.jar")} <= names
+    service.link_libs()  # idempotent
+    assert {p.name for p in service.lib_dir.iterdir()} == names
+
+
+def test_cli_command_points_flink_at_the_generated_config(tmp_path):
+    service = FlinkService(Settings(home=tmp_path))
+    command, env = service.cli_command("run", "-py", "job.py")
+    assert command[-3:] == ["run", "-py", "job.py"]
+    assert env["FLINK_CONF_DIR"] == str(service.flink_conf_dir)
+    assert env["FLINK_LIB_DIR"] == str(service.lib_dir)

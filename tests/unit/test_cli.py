@@ -1,0 +1,49 @@
+"""Every command answers --help; errors reach the user as a message, not a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from streamlines.cli import app
+
+
+def _command_paths(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = [prefix]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            paths += _command_paths(command, (*prefix, name))
+        else:
+            paths.append((*prefix, name))
+    return paths
+
+
+COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "streamlines")
+def test_every_command_has_help(path):
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_stack_commands_exist():
+    assert {("stack", c) for c in ("up", "down", "status", "logs", "env")} <= set(COMMANDS)
+
+
+def test_user_error_prints_message_and_fix_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlines.cli", "stack", "status", "kafak"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "unknown service(s): kafak" in result.stderr
+    assert "fix: choose from" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
