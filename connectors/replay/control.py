@@ -54,6 +54,7 @@ def control_routes(state: ServerState) -> list[Route]:
                 "status": "ok",
                 "symbols": len(state.universe.feeds),
                 "streams": sum(state.connections.values()),
+                "streams_opened": state.streams_opened,
                 "messages_sent": state.messages_sent,
             }
         )

@@ -106,6 +106,7 @@ class ServerState:
     positions: dict[tuple[str, str], int] = field(default_factory=dict)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     messages_sent: int = 0
+    streams_opened: int = 0  # authenticated streams since start (reconnects included)
 
     def accepts(self, key: Any, secret: Any) -> bool:
         if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:

@@ -130,6 +130,7 @@ class StreamSession:
         if self.state.connections[slot] >= self.state.config.max_connections_per_key:
             await self.fail(ErrorCode.CONNECTION_LIMIT_EXCEEDED, close=True)
         self.state.connections[slot] += 1
+        self.state.streams_opened += 1
         self.key = key
         await self.send([protocol.success("authenticated")])
 

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from replay_helpers import REPLAY_START
 
 from connectors.replay.universe import Universe, build_universe
 
 REPO = Path(__file__).resolve().parents[4]
-REPLAY_START = "2012-01-03"
 
 
 def _free_port() -> int:
@@ -124,29 +122,3 @@ def api_key() -> str:
 def reference() -> Universe:
     """The same universe the server builds by default, for the expected values."""
     return build_universe()
-
-
-def run_stream(stream: Any, done: threading.Event, timeout: float = 30.0) -> None:
-    """Run an alpaca-py stream in a thread until ``done`` is set (or timeout), then stop it."""
-    thread = threading.Thread(target=stream.run, daemon=True)
-    thread.start()
-    done.wait(timeout)
-    # stop() needs the stream's loop to be running; wait until it is.
-    while stream._loop is None and thread.is_alive():
-        time.sleep(0.05)
-    if thread.is_alive():
-        asyncio.run_coroutine_threadsafe(stream.stop_ws(), stream._loop).result(timeout=10)
-    thread.join(15)
-    assert not thread.is_alive(), "the alpaca-py stream did not stop"
-
-
-def collector(
-    limit: int, done: threading.Event, sink: list[Any], keep: Callable[[Any], bool] = lambda _: True
-) -> Callable[[Any], Any]:
-    async def handler(message: Any) -> None:
-        if keep(message) and len(sink) < limit:
-            sink.append(message)
-        if len(sink) >= limit:
-            done.set()
-
-    return handler

@@ -1,0 +1,37 @@
+"""Helpers for driving alpaca-py stream clients in tests (imported by the replay tests)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+REPLAY_START = "2012-01-03"
+
+
+def run_stream(stream: Any, done: threading.Event, timeout: float = 30.0) -> None:
+    """Run an alpaca-py stream in a thread until ``done`` is set (or timeout), then stop it."""
+    thread = threading.Thread(target=stream.run, daemon=True)
+    thread.start()
+    done.wait(timeout)
+    # stop() needs the stream's loop to be running; wait until it is.
+    while stream._loop is None and thread.is_alive():
+        time.sleep(0.05)
+    if thread.is_alive():
+        asyncio.run_coroutine_threadsafe(stream.stop_ws(), stream._loop).result(timeout=10)
+    thread.join(15)
+    assert not thread.is_alive(), "the alpaca-py stream did not stop"
+
+
+def collector(
+    limit: int, done: threading.Event, sink: list[Any], keep: Callable[[Any], bool] = lambda _: True
+) -> Callable[[Any], Any]:
+    async def handler(message: Any) -> None:
+        if keep(message) and len(sink) < limit:
+            sink.append(message)
+        if len(sink) >= limit:
+            done.set()
+
+    return handler
