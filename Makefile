@@ -13,6 +13,7 @@ demo: venv
 	$(SL) demo
 
 test: venv
+	$(SL) stack install
 	$(PY) -m pytest tests
 
 unit: venv

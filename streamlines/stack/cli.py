@@ -47,6 +47,16 @@ def print_status(statuses: list[ServiceStatus]) -> None:
 
 
 @app.command()
+def install(services: Services = None) -> None:
+    """Download or build what the services need (cached; the first time takes minutes)."""
+    try:
+        Stack(Settings(), err).install(services)
+    except UserError as exc:
+        raise _fail(exc) from None
+    err.print("[green]✓[/green] everything installed")
+
+
+@app.command()
 def up(services: Services = None) -> None:
     """Install what is missing, start what is not running, wait until all are healthy."""
     try:

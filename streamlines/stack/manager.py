@@ -55,10 +55,13 @@ class Stack:
             )
         return [self.services[n] for n in SERVICE_NAMES if n in names]
 
+    def install(self, names: list[str] | None = None) -> None:
+        for service in self.select(names):
+            service.install(self.console)
+
     def up(self, names: list[str] | None = None) -> list[ServiceStatus]:
         services = self.select(names)
-        for service in services:
-            service.install(self.console)
+        self.install(names)
         to_wait: list[Service] = []
         for service in services:
             running = [p.is_running() for p in service.processes()]

@@ -34,7 +34,7 @@ def test_every_command_has_help(path):
 
 
 def test_stack_commands_exist():
-    assert {("stack", c) for c in ("up", "down", "status", "logs", "env")} <= set(COMMANDS)
+    assert {("stack", c) for c in ("install", "up", "down", "status", "logs", "env")} <= set(COMMANDS)
 
 
 def test_user_error_prints_message_and_fix_without_traceback():
