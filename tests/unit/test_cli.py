@@ -34,7 +34,8 @@ def test_every_command_has_help(path):
 
 
 def test_stack_commands_exist():
-    assert {("stack", c) for c in ("install", "up", "down", "status", "logs", "env")} <= set(COMMANDS)
+    expected = {("stack", c) for c in ("install", "up", "down", "status", "logs", "env")}
+    assert expected <= set(COMMANDS)
 
 
 def test_user_error_prints_message_and_fix_without_traceback():
