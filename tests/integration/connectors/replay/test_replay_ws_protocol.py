@@ -1,0 +1,195 @@
+"""The websocket protocol at the frame level (a plain websockets client): JSON and msgpack
+frames, subscription arithmetic and every error code."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import msgpack
+import pytest
+import requests
+from websockets.asyncio.client import ClientConnection, connect
+
+pytestmark = pytest.mark.integration
+MSGPACK = {"Content-Type": "application/msgpack"}
+
+
+async def _recv(ws: ClientConnection) -> list[dict[str, Any]]:
+    frame = await asyncio.wait_for(ws.recv(), 10)
+    return msgpack.unpackb(frame) if isinstance(frame, bytes) else json.loads(frame)
+
+
+async def _send(ws: ClientConnection, message: dict[str, Any], binary: bool) -> None:
+    await ws.send(msgpack.packb(message) if binary else json.dumps(message))
+
+
+async def _session(url: str, key: str, binary: bool = True) -> ClientConnection:
+    ws = await connect(url, additional_headers=MSGPACK if binary else None)
+    assert await _recv(ws) == [{"T": "success", "msg": "connected"}]
+    await _send(ws, {"action": "auth", "key": key, "secret": "s"}, binary)
+    assert await _recv(ws) == [{"T": "success", "msg": "authenticated"}]
+    return ws
+
+
+async def _confirmation(ws: ClientConnection) -> dict[str, Any]:
+    """The next subscription confirmation, skipping market data already streaming."""
+    while True:
+        for message in await _recv(ws):
+            if message["T"] == "subscription":
+                return message
+
+
+def _run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def test_json_clients_get_text_frames_with_rfc3339_nanosecond_times(replay, api_key):
+    async def scenario() -> list[dict[str, Any]]:
+        ws = await _session(f"{replay.ws}/v2/iex", api_key, binary=False)
+        await _send(ws, {"action": "subscribe", "trades": ["GOOG"]}, binary=False)
+        frame = await asyncio.wait_for(ws.recv(), 10)
+        assert isinstance(frame, str)
+        data = json.loads(frame)
+        while len(data) < 5:
+            data += json.loads(await asyncio.wait_for(ws.recv(), 10))
+        await ws.close()
+        return data
+
+    confirmation, *trades = _run(scenario())
+    assert confirmation["T"] == "subscription"
+    assert trades[0]["T"] == "t"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", trades[0]["t"])
+
+
+def test_msgpack_frames_carry_timestamp_extension_minus_one(replay, api_key):
+    async def scenario() -> bytes:
+        ws = await _session(f"{replay.ws}/v2/test", api_key)
+        await _send(ws, {"action": "subscribe", "trades": ["GOOG"]}, binary=True)
+        await _recv(ws)
+        frame = await asyncio.wait_for(ws.recv(), 10)
+        await ws.close()
+        return frame
+
+    frame = _run(scenario())
+    assert isinstance(frame, bytes)
+    trades = msgpack.unpackb(frame)
+    assert isinstance(trades[0]["t"], msgpack.Timestamp)  # only ext type -1 decodes to this
+    assert b"\xd7\xff" in frame or b"\xc7\x0c\xff" in frame  # fixext8 / ext8 of type -1
+
+
+def test_subscriptions_add_subtract_and_wildcard(replay, api_key):
+    async def scenario() -> list[dict[str, Any]]:
+        ws = await _session(f"{replay.ws}/v2/iex", api_key)
+        confirmations = []
+        for message in (
+            {"action": "subscribe", "trades": ["AAPL"], "quotes": ["GOOG"]},
+            {"action": "subscribe", "trades": ["MSFT"], "bars": ["*"]},
+            {"action": "unsubscribe", "trades": ["AAPL"], "bars": ["*"]},
+        ):
+            await _send(ws, message, binary=True)
+            confirmations.append(await _confirmation(ws))
+        await ws.close()
+        return confirmations
+
+    first, second, third = _run(scenario())
+    assert first["trades"] == ["AAPL"]
+    assert first["corrections"] == ["AAPL"]
+    assert first["cancelErrors"] == ["AAPL"]
+    assert first["quotes"] == ["GOOG"]
+    assert second["trades"] == ["AAPL", "MSFT"]
+    assert second["bars"] == ["*"]
+    assert third["trades"] == ["MSFT"]
+    assert third["corrections"] == ["MSFT"]
+    assert third["bars"] == []
+    assert third["quotes"] == ["GOOG"]
+    assert set(third) >= {"updatedBars", "dailyBars", "statuses", "lulds"}
+
+
+def test_a_large_fragmented_subscribe_is_reassembled(replay, api_key):
+    symbols = [f"SYM{k:05d}" for k in range(5000)]
+
+    async def scenario() -> dict[str, Any]:
+        ws = await _session(f"{replay.ws}/v2/iex", api_key)
+        payload = msgpack.packb({"action": "subscribe", "quotes": symbols})
+        assert len(payload) > 32768
+        # The way alpaca-py sends it: one message in 32 KiB fragments.
+        await ws.send(payload[i : i + 32768] for i in range(0, len(payload), 32768))
+        confirmation = (await _recv(ws))[0]
+        await ws.close()
+        return confirmation
+
+    assert _run(scenario())["quotes"] == sorted(symbols)
+
+
+def test_error_codes(replay, api_key):
+    stock = f"{replay.ws}/v2/iex"
+
+    async def first_error(ws: ClientConnection) -> int:
+        messages = await _recv(ws)
+        assert messages[0]["T"] == "error"
+        return messages[0]["code"]
+
+    async def scenario() -> dict[str, int]:
+        codes: dict[str, int] = {}
+        ws = await connect(stock, additional_headers=MSGPACK)
+        await _recv(ws)
+        await _send(ws, {"action": "subscribe", "trades": ["GOOG"]}, binary=True)
+        codes["not authenticated"] = await first_error(ws)
+        await ws.send(b"\xc1garbage")
+        codes["invalid syntax"] = await first_error(ws)
+        await _send(ws, {"action": "auth", "key": "", "secret": ""}, binary=True)
+        codes["auth failed"] = await first_error(ws)
+        await ws.close()
+
+        ws = await _session(stock, api_key)
+        await _send(ws, {"action": "auth", "key": api_key, "secret": "s"}, binary=True)
+        codes["already authenticated"] = await first_error(ws)
+        await _send(ws, {"action": "subscribe", "orderbooks": ["GOOG"]}, binary=True)
+        codes["invalid subscribe action"] = await first_error(ws)
+        second = await connect(stock, additional_headers=MSGPACK)
+        await _recv(second)
+        await _send(second, {"action": "auth", "key": api_key, "secret": "s"}, binary=True)
+        codes["connection limit"] = await first_error(second)
+        await second.close()
+        await ws.close()
+
+        replay.control("POST", "/control/config", {"max_symbols": 2})
+        ws = await _session(stock, api_key + "-b")
+        await _send(ws, {"action": "subscribe", "trades": ["A", "B", "C"]}, binary=True)
+        codes["symbol limit"] = await first_error(ws)
+        await ws.close()
+
+        replay.control("POST", "/control/config", {"allowed_feeds": ["iex"], "auth_timeout": 0.3})
+        ws = await connect(f"{replay.ws}/v2/sip", additional_headers=MSGPACK)
+        await _recv(ws)
+        await _send(ws, {"action": "auth", "key": api_key + "-c", "secret": "s"}, binary=True)
+        codes["insufficient subscription"] = await first_error(ws)
+        await ws.close()
+
+        ws = await connect(stock, additional_headers=MSGPACK)
+        await _recv(ws)
+        codes["auth timeout"] = await first_error(ws)
+        await ws.close()
+        return codes
+
+    assert _run(scenario()) == {
+        "not authenticated": 401,
+        "invalid syntax": 400,
+        "auth failed": 402,
+        "already authenticated": 403,
+        "invalid subscribe action": 410,
+        "connection limit": 406,
+        "symbol limit": 405,
+        "insufficient subscription": 409,
+        "auth timeout": 404,
+    }
+
+
+def test_control_endpoint_rejects_unknown_faults(replay):
+    response = requests.post(f"{replay.http}/control/faults", json={"explode": True}, timeout=10)
+    assert response.status_code == 400
+    assert "drop_after_messages" in response.json()["message"]
+    assert replay.control("GET", "/control")["faults"]["drop_after_messages"] is None
