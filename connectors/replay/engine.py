@@ -22,6 +22,7 @@ from connectors.replay.universe import Universe
 MAX_BATCH = 1_000
 # Gaps with no events longer than this (replay time) are skipped, e.g. nights and weekends.
 IDLE_SKIP_NS = 300 * 1_000_000_000
+STEP_WITHOUT_BARS_NS = 15 * NS_PER_MINUTE
 _ONE_MINUTE = Timeframe(1, "Min")
 _ONE_DAY = Timeframe(1, "Day")
 NS_PER_DAY = 86_400_000_000_000
@@ -89,20 +90,29 @@ class ReplayEngine:
                 await self.subs.changed.wait()
                 continue
             next_t = min(upcoming)
-            minute_end = next_t // NS_PER_MINUTE * NS_PER_MINUTE + NS_PER_MINUTE
+            # One minute per step when bars are wanted (each is sent right after its minute);
+            # otherwise longer steps, which cost far less per message.
+            step = NS_PER_MINUTE if self._wants_bars(feeds) else STEP_WITHOUT_BARS_NS
+            step_end = next_t // step * step + step
             if self.clock and next_t - self.clock.now() > IDLE_SKIP_NS:
                 self.clock.rebase(next_t - 1_000_000_000)
-            events = self._events(feeds, self.position, minute_end)
+            events = self._events(feeds, self.position, step_end)
             async for batch in self._paced(events):
                 yield batch
             if self.clock:
-                await asyncio.sleep(self.clock.wall_seconds_until(minute_end))
-            bars = self._minute_bars(feeds, minute_end - NS_PER_MINUTE, minute_end)
-            self.position = minute_end
+                await asyncio.sleep(self.clock.wall_seconds_until(step_end))
+            bars = self._minute_bars(feeds, step_end - NS_PER_MINUTE, step_end)
+            self.position = step_end
             for start in range(0, len(bars), MAX_BATCH):
                 chunk = bars[start : start + MAX_BATCH]
-                yield Batch(chunk, [minute_end] * len(chunk))
+                yield Batch(chunk, [step_end] * len(chunk))
             await asyncio.sleep(0)
+
+    def _wants_bars(self, feeds: list[SymbolFeed]) -> bool:
+        return any(
+            self.subs.wants("bars", f.symbol) or self.subs.wants("dailyBars", f.symbol)
+            for f in feeds
+        )
 
     async def _paced(self, events: tuple[np.ndarray, list[Message]]) -> AsyncIterator[Batch]:
         times, messages = events

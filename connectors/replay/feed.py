@@ -100,6 +100,7 @@ class SymbolFeed:
         self._counts = np.full(len(self.t), -1, np.int64)
         self._vwap = np.zeros(len(self.t))
         self._trades: OrderedDict[int, Trades] = OrderedDict()
+        self._quotes: OrderedDict[int, Quotes] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.t)
@@ -148,14 +149,22 @@ class SymbolFeed:
         return trades
 
     def quotes_for_bar(self, i: int) -> Quotes:
+        cached = self._quotes.get(i)
+        if cached is not None:
+            self._quotes.move_to_end(i)
+            return cached
         rng = bar_rng(self.synth.seed + 1, self.symbol, i)
-        return generate_quotes(
+        quotes = generate_quotes(
             self.trades_for_bar(i),
             self._spec(i),
             rng,
             tick=self.tick,
             integral_volume=self.integral_volume,
         )
+        self._quotes[i] = quotes
+        if len(self._quotes) > _CACHED_BARS:
+            self._quotes.popitem(last=False)
+        return quotes
 
     def bars_overlapping(self, t0: int, t1: int) -> range:
         """Indices of bars whose trading window intersects [t0, t1)."""

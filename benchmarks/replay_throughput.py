@@ -1,0 +1,111 @@
+"""How many messages per second the replay server pushes to one msgpack websocket client.
+
+Starts the server (``--speed max``: as fast as the client reads) on a free port, subscribes one
+client to trades and quotes of every stock symbol (real + synthetic, see --universe-size), counts
+the messages it decodes for a fixed time, and prints the median over several runs.
+
+    python benchmarks/replay_throughput.py [--runs 5] [--seconds 4] [--universe-size 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import msgpack
+import requests
+from websockets.asyncio.client import connect
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port: int, universe_size: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "connectors.replay",
+            "serve",
+            "--port",
+            str(port),
+            "--speed",
+            "max",
+            "--universe-size",
+            str(universe_size),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).raise_for_status()
+            return process
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("replay server did not start")
+
+
+async def one_run(port: int, seconds: float) -> float:
+    """Messages per second received during ``seconds`` of steady streaming."""
+    async with connect(
+        f"ws://127.0.0.1:{port}/v2/iex",
+        additional_headers={"Content-Type": "application/msgpack"},
+        max_size=None,
+    ) as ws:
+        await ws.recv()
+        await ws.send(msgpack.packb({"action": "auth", "key": uuid.uuid4().hex, "secret": "s"}))
+        await ws.recv()
+        await ws.send(msgpack.packb({"action": "subscribe", "trades": ["*"], "quotes": ["*"]}))
+        await ws.recv()  # the subscription confirmation
+        await ws.recv()  # warm-up: the first frame includes the first trade generation
+        count = 0
+        started = time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds:
+            count += len(msgpack.unpackb(await ws.recv()))
+        return count / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--universe-size", type=int, default=100)
+    args = parser.parse_args()
+
+    port = free_port()
+    server = start_server(port, args.universe_size)
+    try:
+        rates = []
+        for run in range(1, args.runs + 1):
+            rate = asyncio.run(one_run(port, args.seconds))
+            rates.append(rate)
+            print(f"run {run}: {rate:,.0f} messages/s")
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(
+        f"replay throughput (msgpack, one client, trades+quotes of {args.universe_size} "
+        f"stocks): median {statistics.median(rates):,.0f} messages/s over {args.runs} runs"
+    )
+
+
+if __name__ == "__main__":
+    main()
