@@ -17,6 +17,7 @@ from streamlines.stack.services.flink import FlinkService
 from streamlines.stack.services.influxdb import InfluxDBService
 from streamlines.stack.services.kafka import KafkaService
 from streamlines.stack.services.kinesis import KinesisService
+from streamlines.stack.services.replay import ReplayService
 
 # Start order: the lighter services first, Flink (two JVMs) last.
 SERVICE_TYPES: tuple[type[Service], ...] = (
@@ -24,6 +25,7 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     InfluxDBService,
     KinesisService,
     FlinkService,
+    ReplayService,
 )
 SERVICE_NAMES = tuple(t.name for t in SERVICE_TYPES)
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
