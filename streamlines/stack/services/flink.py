@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 import yaml
@@ -94,6 +95,9 @@ class FlinkService(Service):
             "execution.checkpointing.dir": f"file://{state / 'checkpoints'}",
             "execution.checkpointing.savepoint-dir": f"file://{state / 'savepoints'}",
             "io.tmp.dirs": str(state / "tmp"),
+            # Notice a dead TaskManager in seconds, not the default 50 s.
+            "heartbeat.interval": 2000,
+            "heartbeat.timeout": 10000,
             "web.tmpdir": str(state / "web"),
             "python.executable": sys.executable,
             "python.client.executable": sys.executable,
@@ -132,7 +136,19 @@ class FlinkService(Service):
         if not jobmanager.is_running():
             jobmanager.start(["bash", bin_dir / "jobmanager.sh", "start-foreground"], env=env)
         if not taskmanager.is_running():
-            taskmanager.start(["bash", bin_dir / "taskmanager.sh", "start-foreground"], env=env)
+            # A fresh id per start: health then asks for *this* TaskManager, not a killed one
+            # the JobManager still lists until its heartbeat times out.
+            resource_id = f"streamlines-tm-{uuid.uuid4().hex[:8]}"
+            self.taskmanager_id_file.write_text(resource_id)
+            taskmanager.start(
+                ["bash", bin_dir / "taskmanager.sh", "start-foreground",
+                 "-D", f"taskmanager.resource-id={resource_id}"],
+                env=env,
+            )  # fmt: skip
+
+    @property
+    def taskmanager_id_file(self) -> Path:
+        return self.settings.state_dir / "run" / "flink-taskmanager.id"
 
     def health(self) -> Health:
         url = f"{self.settings.flink_rest_url}/overview"
@@ -141,9 +157,17 @@ class FlinkService(Service):
         except (OSError, HttpError) as exc:
             return Health(False, f"no answer at {self.settings.flink_rest_url}: {exc}")
         taskmanagers = overview.get("taskmanagers", 0)
+        try:
+            expected = self.taskmanager_id_file.read_text().strip()
+            listed = request_json("GET", f"{self.settings.flink_rest_url}/taskmanagers", timeout=2)
+        except (OSError, HttpError) as exc:
+            return Health(False, f"TaskManager not known: {exc}")
+        registered = expected in {tm["id"] for tm in listed.get("taskmanagers", [])}
         detail = (
             f"{self.settings.flink_rest_url} Flink {overview.get('flink-version')}, "
             f"{taskmanagers} TaskManager(s), {overview.get('slots-available')}/"
             f"{overview.get('slots-total')} slots free, {overview.get('jobs-running')} jobs running"
         )
-        return Health(taskmanagers >= 1, detail)
+        if not registered:
+            return Health(False, f"TaskManager {expected} not registered yet; {detail}")
+        return Health(True, detail)

@@ -70,7 +70,7 @@ def test_rewriting_the_same_point_overwrites_it(influx, bucket):
             bucket=bucket, record=Point("bars").tag("symbol", "X").field("close", close).time(at)
         )
     tables = influx.query_api().query(
-        "from(bucket: bucket_name) |> range(start: 2024-01-01T00:00:00Z, stop: 2024-01-03T00:00Z)",
+        "from(bucket: bucket_name) |> range(start: 2024-01-01T00:00:00Z, stop: 2024-01-03)",
         params={"bucket_name": bucket},
     )
     assert [r.get_value() for t in tables for r in t] == [11.0]
