@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from connectors.replay.cli import app as replay_app
+from streamlines.demo import demo
 from streamlines.errors import UserError
 from streamlines.logs import configure_logging
 from streamlines.stack.cli import app as stack_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(replay_app, name="replay")
+app.command()(demo)
 
 
 @app.callback()
