@@ -1,0 +1,135 @@
+"""The one event schema: trades, quotes and bars as they travel between the project's parts.
+
+Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Event time is
+``t_ns``, UTC nanoseconds since the epoch, taken from the source's own timestamp (Alpaca's
+``t``), never from arrival time. Flink SQL reads the same fields (see ``flink_columns``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+TOPIC_TRADES = "market.trades"
+TOPIC_QUOTES = "market.quotes"
+TOPIC_BARS = "market.bars"
+TOPIC_BARS_HISTORY = "market.bars.history"
+TOPIC_RIPPLES = "analytics.ripples"
+TOPIC_CURRENTS = "analytics.currents"
+DLQ_SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}{DLQ_SUFFIX}"
+
+
+class SchemaError(ValueError):
+    """A message that does not fit the schema; ``reason`` says which field and why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str]
+    topic: ClassVar[str]
+
+    symbol: str = Field(min_length=1, max_length=32)
+    t_ns: int = Field(gt=0, description="event time, UTC nanoseconds since the epoch")
+
+    @field_validator("symbol")
+    @classmethod
+    def _symbol_is_upper(cls, value: str) -> str:
+        if value != value.strip() or value.upper() != value:
+            raise ValueError("symbol must be upper case without spaces, e.g. AAPL or BTC/USD")
+        return value
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.t_ns // 1_000_000_000, UTC).replace(
+            microsecond=(self.t_ns % 1_000_000_000) // 1000
+        )
+
+    def key(self) -> bytes:
+        return self.symbol.encode()
+
+    def to_wire(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_wire(cls, payload: bytes | str) -> Event:
+        try:
+            return cls.model_validate_json(payload)
+        except ValidationError as exc:
+            raise SchemaError(_reason(cls.kind, exc)) from None
+
+
+class Trade(Event):
+    kind: ClassVar[str] = "trade"
+    topic: ClassVar[str] = TOPIC_TRADES
+
+    price: float = Field(gt=0, allow_inf_nan=False)
+    size: float = Field(ge=0, allow_inf_nan=False)
+    trade_id: int | None = None
+    exchange: str | None = None
+    conditions: tuple[str, ...] = ()
+    tape: str | None = None
+
+
+class Quote(Event):
+    kind: ClassVar[str] = "quote"
+    topic: ClassVar[str] = TOPIC_QUOTES
+
+    bid_price: float = Field(ge=0, allow_inf_nan=False)
+    bid_size: float = Field(ge=0, allow_inf_nan=False)
+    ask_price: float = Field(ge=0, allow_inf_nan=False)
+    ask_size: float = Field(ge=0, allow_inf_nan=False)
+    bid_exchange: str | None = None
+    ask_exchange: str | None = None
+    conditions: tuple[str, ...] = ()
+    tape: str | None = None
+
+
+class Bar(Event):
+    """An OHLCV bar; ``t_ns`` is the bar's start."""
+
+    kind: ClassVar[str] = "bar"
+    topic: ClassVar[str] = TOPIC_BARS
+
+    timeframe: str = "1Min"
+    open: float = Field(gt=0, allow_inf_nan=False)
+    high: float = Field(gt=0, allow_inf_nan=False)
+    low: float = Field(gt=0, allow_inf_nan=False)
+    close: float = Field(gt=0, allow_inf_nan=False)
+    volume: float = Field(ge=0, allow_inf_nan=False)
+    trade_count: int | None = Field(default=None, ge=0)
+    vwap: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _range_holds_open_and_close(self) -> Bar:
+        if not self.low <= min(self.open, self.close) <= max(self.open, self.close) <= self.high:
+            raise ValueError("a bar needs low <= open, close <= high")
+        return self
+
+
+EventKind = Literal["trade", "quote", "bar"]
+EVENT_TYPES: dict[str, type[Event]] = {t.kind: t for t in (Trade, Quote, Bar)}
+
+
+def _reason(kind: str, exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "message"
+        parts.append(f"{where}: {error['msg']}")
+    return f"invalid {kind}: " + "; ".join(parts)

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import pytest
+
+from streamlines.schemas import Bar, Quote, SchemaError, Trade, dead_letter_topic
+
+
+def test_trade_round_trips_through_the_wire_format():
+    trade = Trade(symbol="BTC/USD", t_ns=1_700_000_000_123_456_789, price=37000.5, size=0.0125)
+    assert Trade.from_wire(trade.to_wire()) == trade
+    assert trade.key() == b"BTC/USD"
+    assert trade.time.isoformat() == "2023-11-14T22:13:20.123456+00:00"
+
+
+def test_invalid_messages_name_every_bad_field():
+    with pytest.raises(SchemaError) as info:
+        Trade.from_wire(b'{"symbol": "aapl", "t_ns": -5, "price": 0}')
+    reason = info.value.reason
+    assert reason.startswith("invalid trade:")
+    for field in ("symbol", "t_ns", "price", "size"):
+        assert f"{field}:" in reason
+
+
+def test_not_json_is_a_schema_error():
+    with pytest.raises(SchemaError, match="invalid quote"):
+        Quote.from_wire(b"\x81\xa1T")
+
+
+def test_unknown_fields_are_refused():
+    with pytest.raises(SchemaError, match="surprise: Extra inputs are not permitted"):
+        Trade.from_wire(b'{"symbol":"A","t_ns":1,"price":1,"size":1,"surprise":1}')
+
+
+def test_bar_range_must_contain_open_and_close():
+    with pytest.raises(SchemaError, match="low <= open, close <= high"):
+        Bar.from_wire(b'{"symbol":"A","t_ns":1,"open":5,"high":4,"low":3,"close":4,"volume":1}')
+    bar = Bar(symbol="A", t_ns=1, open=4, high=5, low=3, close=4.5, volume=10)
+    assert Bar.from_wire(bar.to_wire()) == bar
+
+
+def test_dead_letter_topic_name():
+    assert dead_letter_topic("market.trades") == "market.trades.dlq"
