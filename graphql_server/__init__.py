@@ -1,0 +1,1 @@
+"""The Strawberry GraphQL query path (queries, mutations, subscriptions); built in issue 4."""

@@ -1,0 +1,1 @@
+"""narwhal: features, XGBoost training (local or SageMaker), prediction and backtests."""
