@@ -4,9 +4,11 @@ started it (set STREAMLINES_KEEP_STACK=1 to leave it running for the next run)."
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 from rich.console import Console
 
 from streamlines.settings import Settings
@@ -29,3 +31,28 @@ def stack(settings: Settings) -> Iterator[Stack]:
         started = [st.name for st in stack.status() if st.name not in was_up]
         if started:
             stack.down(started)
+
+
+@pytest.fixture
+def read_topic(stack: Stack, settings: Settings) -> Callable[..., list[ConsumerRecord]]:
+    """``read_topic(topic, count)``: the first ``count`` records of a topic, from the start;
+    fewer if none arrive for ``idle_ms``."""
+
+    def read(topic: str, count: int, idle_ms: int = 10_000) -> list[ConsumerRecord]:
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=idle_ms,
+        )
+        records = []
+        try:
+            for record in consumer:
+                records.append(record)
+                if len(records) >= count:
+                    break
+        finally:
+            consumer.close()
+        return records
+
+    return read

@@ -7,14 +7,14 @@ import os
 import subprocess
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from streamlines.stack.services.flink import FlinkService
 
 JOB = Path(__file__).parent / "flink_jobs" / "kafka_notional.py"
 
 
-def test_flink_run_py_reads_one_topic_and_writes_another(stack, settings, unique_name):
+def test_flink_run_py_reads_one_topic_and_writes_another(stack, settings, unique_name, read_topic):
     source, sink = f"{unique_name}-in", f"{unique_name}-out"
     trades = [
         {"S": symbol, "p": 100.0 + i * 0.25, "s": i % 7, "i": i}
@@ -42,17 +42,5 @@ def test_flink_run_py_reads_one_topic_and_writes_another(stack, settings, unique
     assert "Job has been submitted with JobID" in result.stdout
 
     expected = sorted((t["S"].upper(), t["i"], t["p"] * t["s"]) for t in trades if t["s"] > 0)
-    consumer = KafkaConsumer(
-        sink,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=10_000,
-        value_deserializer=json.loads,
-    )
-    received = []
-    for record in consumer:
-        received.append(record.value)
-        if len(received) == len(expected):
-            break
-    consumer.close()
+    received = [json.loads(r.value) for r in read_topic(sink, len(expected))]
     assert sorted((r["symbol"], r["trade_id"], r["notional"]) for r in received) == expected

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 
-def test_produce_then_consume_keyed_messages(stack, settings, unique_name):
+def test_produce_then_consume_keyed_messages(stack, settings, unique_name, read_topic):
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
     admin.create_topics([NewTopic(unique_name, num_partitions=3, replication_factor=1)])
     admin.close()
@@ -30,19 +30,10 @@ def test_produce_then_consume_keyed_messages(stack, settings, unique_name):
     producer.flush(timeout=30)
     producer.close()
 
-    consumer = KafkaConsumer(
-        unique_name,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=10_000,
-        value_deserializer=json.loads,
-    )
-    received = []
-    for record in consumer:
-        received.append((record.partition, record.key.decode(), record.value))
-        if len(received) == len(sent):
-            break
-    consumer.close()
+    received = [
+        (r.partition, r.key.decode(), json.loads(r.value))
+        for r in read_topic(unique_name, len(sent))
+    ]
 
     assert sorted((r[2]["S"], r[2]["seq"]) for r in received) == sorted(
         (m["S"], m["seq"]) for m in sent
