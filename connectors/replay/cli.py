@@ -6,10 +6,7 @@ from pathlib import Path
 
 import typer
 
-from connectors.replay.feed import SynthConfig
-from connectors.replay.server import PortInUseError, serve
-from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
-from connectors.replay.universe import REAL_CRYPTO, REAL_STOCKS, UniverseError, build_universe
+from connectors.replay.symbols import REAL_CRYPTO, REAL_STOCKS
 from streamlines.settings import Settings
 
 app = typer.Typer(
@@ -102,6 +99,12 @@ def serve_command(
     log_level: str = typer.Option("info", help="uvicorn log level (debug, info, warning)."),
 ) -> None:
     """Serve Alpaca's market-data websocket and REST protocols from real historical data."""
+    # Imported here: pandas and the data sets make `streamlines --help` slow otherwise.
+    from connectors.replay.feed import SynthConfig
+    from connectors.replay.server import PortInUseError, serve
+    from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
+    from connectors.replay.universe import UniverseError, build_universe
+
     settings = Settings()
     try:
         replay_speed = parse_speed(speed or settings.replay_speed)
@@ -163,6 +166,8 @@ def symbols_command(
     universe_size: int = typer.Option(0, min=0, help="Include synthetic tickers up to N stocks."),
 ) -> None:
     """List the symbols the server would serve and where their data comes from."""
+    from connectors.replay.universe import build_universe
+
     universe = build_universe(size=universe_size)
     for symbol, feed in universe.feeds.items():
         typer.echo(f"{symbol:10} {feed.asset_class:6} {feed.frequency!s:7} {feed.description}")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from connectors.replay.feed import SymbolFeed, SynthConfig
+from connectors.replay.symbols import REAL_CRYPTO, REAL_STOCKS
 from connectors.replay.synth import Trades
 from connectors.replay.timeframe import Timeframe
 from streamlines.datasets import DATASETS, load_bars
@@ -16,8 +17,6 @@ from streamlines.datasets import DATASETS, load_bars
 # Stock symbols are the data set names; crypto pairs use Alpaca's BASE/QUOTE spelling.
 # EUR/USD is a currency pair, served on the crypto feed because it is the only intraday (hourly)
 # real series and trades round the clock like crypto.
-REAL_STOCKS = {"GOOG": "GOOG", "SP500": "SP500", "NASDAQ": "NASDAQ"}
-REAL_CRYPTO = {"BTC/USD": "BTCUSD", "EUR/USD": "EURUSD"}
 SYNTHETIC_PREFIX = "SYN"
 
 

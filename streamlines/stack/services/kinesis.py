@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from streamlines.stack.commands import require_tool, run_step
@@ -17,6 +14,9 @@ KINESIS_LOCAL_VERSION = "0.6.2"
 
 def kinesis_client(endpoint: str, region: str) -> object:
     """A boto3 Kinesis client for the emulator (it accepts any credentials)."""
+    import boto3  # imported on use: it adds a third of a second to every CLI start
+    from botocore.config import Config
+
     return boto3.client(
         "kinesis",
         endpoint_url=endpoint,
@@ -74,6 +74,8 @@ class KinesisService(Service):
         self.process().start([node, str(self.main_js)], env=env, cwd=self.main_js.parent)
 
     def health(self) -> Health:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         client = kinesis_client(self.settings.kinesis_endpoint, self.settings.aws_region)
         try:
             streams = client.list_streams()["StreamNames"]  # type: ignore[attr-defined]
