@@ -48,3 +48,11 @@ def test_user_error_prints_message_and_fix_without_traceback():
     assert "unknown service(s): kafak" in result.stderr
     assert "fix: choose from" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_stack_env_prints_exports_for_this_stack(tmp_path):
+    result = CliRunner().invoke(app, ["stack", "env"], env={"STREAMLINES_HOME": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    assert f"export FLINK_CONF_DIR={tmp_path}/stack/conf/flink" in result.output
+    assert f"export FLINK_LIB_DIR={tmp_path}/stack/flink/lib" in result.output
+    assert "pyflink/bin:$PATH" in result.output

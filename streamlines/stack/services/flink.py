@@ -70,6 +70,7 @@ class FlinkService(Service):
             "FLINK_CONF_DIR": str(self.flink_conf_dir),
             "FLINK_LIB_DIR": str(self.lib_dir),
             "FLINK_LOG_DIR": str(self.log_dir / "flink"),
+            "FLINK_PID_DIR": str(self.settings.state_dir / "run"),
             "PYFLINK_CLIENT_EXECUTABLE": sys.executable,
         }
 
