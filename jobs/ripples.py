@@ -1,0 +1,336 @@
+"""ripples: per-symbol streaming analytics from trades and quotes, in Flink SQL (PyFlink).
+
+Reads ``market.trades`` and ``market.quotes`` (the wire format of ``streamlines.schemas``: JSON
+keyed by symbol, event time ``t_ns`` in UTC nanoseconds) in event time. Watermarks allow
+``--out-of-orderness`` (default 2 s) of disorder; a partition that is quiet for ``--idle-timeout``
+is marked idle so it does not hold everyone's watermark back. Writes JSON records keyed by
+symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {...}}``:
+
+``bar_1s`` / ``bar_1m``
+    Tumbling-window OHLCV bars, final when the window closes. ``t_ns`` is the window end
+    (exclusive), ``values``: open, high, low, close, volume (sum of sizes),
+    vwap (sum(price * size) / sum(size)), count (trades).
+``rolling_5m``
+    At each trade (``t_ns`` = its event time): over the trades of that symbol in the 5 minutes
+    up to and including it (``RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW``, both
+    ends inclusive, in milliseconds): price_mean, price_std, price_count, and the same of the
+    log return ``ln(price / previous price)``: ret_mean, ret_std, ret_count. Standard
+    deviations are *sample* (n - 1) deviations, null with fewer than two values. The first trade
+    of a symbol has no previous price, so its log return is null and is left out of the return
+    statistics.
+``spread``
+    At each trade (``t_ns`` = its event time): the latest quote of that symbol at or before it
+    (event-time temporal join ``FOR SYSTEM_TIME AS OF``): bid, ask, spread = ask - bid,
+    mid = (bid + ask) / 2. Null values when the symbol has had no quote yet.
+
+Event time inside Flink has millisecond precision (``t_ns / 1e6``, floored), so "order" means
+millisecond order: trades within the same millisecond of one symbol are taken in arrival order,
+and a quote in the same millisecond as a trade counts as "at or before" it. Trades are put into
+event-time order (an OVER window) before the bars are built, so a late trade within the
+watermark bound still becomes its bar's open or close when it is the earliest or latest.
+
+Delivery to the output topic is at-least-once (a restart from a checkpoint may repeat records);
+``(symbol, metric, t_ns)`` identifies a record, so a consumer or a time-series store that writes
+by that key overwrites rather than duplicates.
+
+Runs as ``flink run -py jobs/ripples.py --bootstrap HOST:PORT [...]`` on a cluster (whose
+config turns checkpointing on; this job turns it on too when the config has not), or as
+``python -m jobs.ripples --local`` on a mini-cluster. ``--bounded`` reads each topic up to its
+latest offset at start and then ends (for tests and backfills).
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from streamlines.schemas import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
+
+METRIC_BAR_1S = "bar_1s"
+METRIC_BAR_1M = "bar_1m"
+METRIC_ROLLING = "rolling_5m"
+METRIC_SPREAD = "spread"
+METRICS = (METRIC_BAR_1S, METRIC_BAR_1M, METRIC_ROLLING, METRIC_SPREAD)
+
+NS_PER_SECOND = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Options:
+    bootstrap: str
+    trades_topic: str = TOPIC_TRADES
+    quotes_topic: str = TOPIC_QUOTES
+    output_topic: str = TOPIC_RIPPLES
+    group_id: str = "ripples"
+    bounded: bool = False
+    local: bool = False
+    out_of_orderness_s: int = 2
+    idle_timeout_s: int = 5
+    checkpoint_interval_s: int = 10
+    parallelism: int | None = None
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="ripples", description="Per-symbol bars, rolling statistics and spreads (Flink SQL)."
+    )
+    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
+    parser.add_argument("--trades-topic", default=TOPIC_TRADES)
+    parser.add_argument("--quotes-topic", default=TOPIC_QUOTES)
+    parser.add_argument("--output-topic", default=TOPIC_RIPPLES)
+    parser.add_argument("--group-id", default=None, help="Kafka consumer group (default ripples)")
+    parser.add_argument(
+        "--bounded", action="store_true", help="stop at the topics' latest offsets at start"
+    )
+    parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
+    parser.add_argument("--out-of-orderness", type=_positive_int, default=2, metavar="SECONDS")
+    parser.add_argument("--idle-timeout", type=_positive_int, default=5, metavar="SECONDS")
+    parser.add_argument("--checkpoint-interval", type=_positive_int, default=10, metavar="SECONDS")
+    parser.add_argument("--parallelism", type=_positive_int, default=None)
+    args = parser.parse_args(argv)
+    bootstrap = args.bootstrap
+    if bootstrap is None:
+        if not args.local:
+            parser.error("--bootstrap is required unless --local")
+        bootstrap = _local_settings().kafka_bootstrap
+    group_id = args.group_id or ("ripples-" + uuid.uuid4().hex[:8] if args.bounded else "ripples")
+    return Options(
+        bootstrap=bootstrap,
+        trades_topic=args.trades_topic,
+        quotes_topic=args.quotes_topic,
+        output_topic=args.output_topic,
+        group_id=group_id,
+        bounded=args.bounded,
+        local=args.local,
+        out_of_orderness_s=args.out_of_orderness,
+        idle_timeout_s=args.idle_timeout,
+        checkpoint_interval_s=args.checkpoint_interval,
+        parallelism=args.parallelism,
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def _local_settings():  # noqa: ANN202 - imported lazily: settings are built in main() only
+    from streamlines.settings import Settings
+
+    return Settings()
+
+
+def _quote(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _with(options: dict[str, str]) -> str:
+    return ",\n".join(f"  {_quote(k)} = {_quote(v)}" for k, v in options.items())
+
+
+def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
+    options = {
+        "connector": "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": opts.bootstrap,
+        "properties.group.id": opts.group_id,
+        "scan.startup.mode": "earliest-offset" if opts.bounded else "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        "scan.watermark.idle-timeout": f"{opts.idle_timeout_s}s",
+        "format": "json",
+        # Ingest validates messages (bad ones go to the dead-letter topic); anything still
+        # unreadable here is skipped rather than failing the job.
+        "json.ignore-parse-errors": "true",
+    }
+    if opts.bounded:
+        options["scan.bounded.mode"] = "latest-offset"
+    return options
+
+
+def source_ddl(opts: Options) -> list[str]:
+    watermark = f"WATERMARK FOR ts AS ts - INTERVAL '{opts.out_of_orderness_s}' SECOND"
+    trades = f"""CREATE TABLE trades (
+  symbol STRING,
+  t_ns BIGINT,
+  price DOUBLE,
+  size DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  {watermark}
+) WITH (
+{_with(kafka_source_options(opts, opts.trades_topic))}
+)"""
+    quotes = f"""CREATE TABLE quotes (
+  symbol STRING,
+  t_ns BIGINT,
+  bid_price DOUBLE,
+  ask_price DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  {watermark}
+) WITH (
+{_with(kafka_source_options(opts, opts.quotes_topic))}
+)"""
+    return [trades, quotes]
+
+
+def sink_ddl(opts: Options) -> str:
+    options = {
+        "connector": "kafka",
+        "topic": opts.output_topic,
+        "properties.bootstrap.servers": opts.bootstrap,
+        "key.format": "raw",
+        "key.fields": "symbol",
+        "value.format": "json",
+        "value.fields-include": "ALL",
+        "sink.delivery-guarantee": "at-least-once",
+    }
+    return f"""CREATE TABLE ripples (
+  symbol STRING,
+  metric STRING,
+  t_ns BIGINT,
+  `values` MAP<STRING, DOUBLE>
+) WITH (
+{_with(options)}
+)"""
+
+
+# Trades in event-time order (an OVER window sorts by the watermark), with the previous price
+# and the symbol's first price (the anchor the price deviation is measured from, see ROLLING_SQL).
+# A filter keeps out trades the schema would reject (no symbol, time or positive price).
+VIEW_TRADES_SEQ = """CREATE TEMPORARY VIEW trades_seq AS
+SELECT symbol, t_ns, price, size, ts,
+  LAG(price) OVER w AS prev_price,
+  FIRST_VALUE(price) OVER w AS anchor
+FROM trades
+WHERE symbol IS NOT NULL AND t_ns > 0 AND price > 0 AND size >= 0
+WINDOW w AS (PARTITION BY symbol ORDER BY ts)"""
+
+# The latest quote per symbol as a versioned view (deduplication on event time keeps the newest).
+VIEW_QUOTES_VERSIONED = """CREATE TEMPORARY VIEW quotes_versioned AS
+SELECT symbol, bid_price, ask_price, ts FROM (
+  SELECT symbol, bid_price, ask_price, ts,
+    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn
+  FROM quotes
+  WHERE symbol IS NOT NULL AND t_ns > 0
+) WHERE rn = 1"""
+
+
+def bars_sql(metric: str, seconds: int) -> str:
+    """INSERT of tumbling-window OHLCV bars of ``seconds``; ``t_ns`` = window end in ns."""
+    width = seconds * NS_PER_SECOND
+    return f"""INSERT INTO ripples
+SELECT symbol, '{metric}',
+  (MAX(t_ns) / {width} + 1) * {width},
+  MAP[
+    'open', FIRST_VALUE(price),
+    'high', MAX(price),
+    'low', MIN(price),
+    'close', LAST_VALUE(price),
+    'volume', SUM(size),
+    'vwap', SUM(price * size) / NULLIF(SUM(size), 0),
+    'count', CAST(COUNT(*) AS DOUBLE)
+  ]
+FROM TABLE(TUMBLE(TABLE trades_seq, DESCRIPTOR(ts), INTERVAL '{seconds}' SECOND))
+GROUP BY symbol, window_start, window_end"""
+
+
+# Flink computes STDDEV_SAMP as sqrt((sum(x^2) - sum(x)^2 / n) / (n - 1)), which loses digits
+# when the mean is large next to the deviation (a price of 200 moving by cents). The deviation
+# of a price is the same after subtracting a constant, so it is taken of price - anchor, which
+# stays small; that keeps it within 1e-9 of a two-pass computation.
+ROLLING_SQL = f"""INSERT INTO ripples
+SELECT symbol, '{METRIC_ROLLING}', t_ns,
+  MAP[
+    'price_mean', AVG(price) OVER w,
+    'price_std', STDDEV_SAMP(price - anchor) OVER w,
+    'price_count', CAST(COUNT(price) OVER w AS DOUBLE),
+    'ret_mean', AVG(log_ret) OVER w,
+    'ret_std', STDDEV_SAMP(log_ret) OVER w,
+    'ret_count', CAST(COUNT(log_ret) OVER w AS DOUBLE)
+  ]
+FROM (
+  SELECT symbol, t_ns, ts, price, anchor,
+    CASE WHEN prev_price > 0 THEN LN(price / prev_price) END AS log_ret
+  FROM trades_seq
+)
+WINDOW w AS (
+  PARTITION BY symbol ORDER BY ts
+  RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW
+)"""
+
+SPREAD_SQL = f"""INSERT INTO ripples
+SELECT t.symbol, '{METRIC_SPREAD}', t.t_ns,
+  MAP[
+    'bid', q.bid_price,
+    'ask', q.ask_price,
+    'spread', q.ask_price - q.bid_price,
+    'mid', (q.bid_price + q.ask_price) / 2
+  ]
+FROM trades_seq AS t
+LEFT JOIN quotes_versioned FOR SYSTEM_TIME AS OF t.ts AS q
+ON t.symbol = q.symbol"""
+
+
+def statements(opts: Options) -> tuple[list[str], list[str]]:
+    """(DDL to execute, INSERTs to run together as one job)."""
+    ddl = [*source_ddl(opts), sink_ddl(opts), VIEW_TRADES_SEQ, VIEW_QUOTES_VERSIONED]
+    inserts = [
+        bars_sql(METRIC_BAR_1S, 1),
+        bars_sql(METRIC_BAR_1M, 60),
+        ROLLING_SQL,
+        SPREAD_SQL,
+    ]
+    return ddl, inserts
+
+
+def kafka_connector_jars() -> list[Path]:
+    """The Kafka SQL connector jar(s) the local stack installed, for the mini-cluster."""
+    from streamlines.stack.services.flink import FlinkService
+
+    return sorted((FlinkService(_local_settings()).connectors_dir / "libs").glob("*.jar"))
+
+
+def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazily
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = env.get_config()
+    config.set("table.local-time-zone", "UTC")
+    config.set("pipeline.name", f"ripples {opts.trades_topic} {opts.quotes_topic}")
+    config.set("table.exec.source.idle-timeout", f"{opts.idle_timeout_s} s")
+    if not config.get("execution.checkpointing.interval", ""):
+        config.set("execution.checkpointing.interval", f"{opts.checkpoint_interval_s} s")
+    if opts.parallelism is not None:
+        config.set("parallelism.default", str(opts.parallelism))
+    if opts.local:
+        jars = kafka_connector_jars()
+        if not jars:
+            raise SystemExit("no Kafka SQL connector jar: run `streamlines stack install` first")
+        config.set("pipeline.jars", ";".join(jar.as_uri() for jar in jars))
+    return env
+
+
+def run(opts: Options) -> None:
+    env = build_environment(opts)
+    ddl, inserts = statements(opts)
+    for statement in ddl:
+        env.execute_sql(statement)
+    statement_set = env.create_statement_set()
+    for insert in inserts:
+        statement_set.add_insert_sql(insert)
+    result = statement_set.execute()
+    if opts.bounded or opts.local:
+        result.wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()

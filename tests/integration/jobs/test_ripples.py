@@ -1,0 +1,253 @@
+"""The ripples job on the standalone cluster, checked against an independent pandas computation.
+
+Test data: intraday trades and quotes generated from real bars (``connectors.replay.synth`` on
+consecutive daily GOOG / SP500 / NASDAQ bars, each bar squeezed into one minute of a test day);
+seeded, so every run sends the same events. Flink's event time has millisecond precision, so
+events of one symbol that share a millisecond with another of its events are dropped from the
+test data (their order inside Flink would be arrival order, which this test does not pin down).
+One GOOG trade is sent late (after later trades, within the 2 s watermark bound), and it is the
+first trade of its 1-second bar, so the bar's open is only right if the job orders by event time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from kafka import KafkaProducer
+
+from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
+from streamlines.datasets import load_bars
+from streamlines.schemas import Quote, Trade
+from streamlines.stack.services.flink import FlinkService
+
+pytestmark = pytest.mark.integration
+
+JOB = Path(__file__).resolve().parents[3] / "jobs" / "ripples.py"
+SYMBOLS = {"GOOG": "GOOG", "SPX": "SP500", "NDX": "NASDAQ"}  # symbol -> real data set
+MINUTES = 7  # > 5 so the rolling window fills and slides
+TRADES_PER_MINUTE = 110
+DAY_NS = int(pd.Timestamp("2024-03-04 14:30", tz="UTC").value)
+NS_PER_MINUTE = 60_000_000_000
+RTOL = 1e-9
+# A mean log return is a sum of terms of +-1e-4..1e-3 that can cancel to ~0 (price back where it
+# was 5 minutes ago); there "1e-9 relative" means relative to the terms, i.e. 1e-15 absolute.
+ATOL = {"ret_mean": 1e-15}
+
+
+def generated_events() -> tuple[pd.DataFrame, pd.DataFrame]:
+    trades, quotes = [], []
+    for symbol, dataset in SYMBOLS.items():
+        bars = load_bars(dataset).iloc[100 : 100 + MINUTES]
+        for i, row in enumerate(bars.itertuples()):
+            start = DAY_NS + i * NS_PER_MINUTE
+            bar = BarSpec(
+                row.open, row.high, row.low, row.close, row.volume, start, start + NS_PER_MINUTE
+            )
+            rng = bar_rng(7, symbol, i)
+            tr = generate_trades(
+                bar, TRADES_PER_MINUTE, rng, tick=0.01, integral_volume=True, first_id=i * 1000
+            )
+            qu = generate_quotes(tr, bar, rng, tick=0.01, integral_volume=True)
+            trades.append(
+                pd.DataFrame(
+                    {"symbol": symbol, "t_ns": tr.t, "price": tr.price, "size": tr.size,
+                     "trade_id": tr.id}
+                )
+            )  # fmt: skip
+            quotes.append(
+                pd.DataFrame(
+                    {"symbol": symbol, "t_ns": qu.t, "bid_price": qu.bid_price,
+                     "bid_size": qu.bid_size, "ask_price": qu.ask_price, "ask_size": qu.ask_size}
+                )
+            )  # fmt: skip
+    t, q = pd.concat(trades, ignore_index=True), pd.concat(quotes, ignore_index=True)
+    # Keep only events whose millisecond no other event of the same symbol shares.
+    ms = pd.concat([t[["symbol", "t_ns"]], q[["symbol", "t_ns"]]]).assign(
+        ms=lambda f: f.t_ns // 1_000_000
+    )
+    counts = ms.groupby(["symbol", "ms"]).size()
+    unique = set(counts[counts == 1].index)
+    keep = lambda f: [(s, m) in unique for s, m in zip(f.symbol, f.t_ns // 1_000_000, strict=True)]  # noqa: E731
+    t, q = t[keep(t)], q[keep(q)]
+    return (
+        t.sort_values(["symbol", "t_ns"], ignore_index=True),
+        q.sort_values(["symbol", "t_ns"], ignore_index=True),
+    )
+
+
+def late_trade_order(trades: pd.DataFrame) -> tuple[list[int], int]:
+    """Sending order (row indices): time order, except one GOOG trade that opens its 1-second
+    bar (at another price than the next two) is sent after the two GOOG trades that follow
+    it, all well within the 2 s bound."""
+    goog = trades.index[trades.symbol == "GOOG"]
+    second = trades.t_ns // 1_000_000_000
+    late = next(
+        int(i)
+        for i in goog[len(goog) // 2 :]
+        if second[i] != second[i - 1]
+        and second[i] == second[i + 3]
+        and trades.price[i] not in (trades.price[i + 1], trades.price[i + 2])
+    )
+    order = [int(i) for i in trades.sort_values("t_ns").index]
+    order.remove(late)
+    order.insert(order.index(late + 2) + 1, late)  # after the next two GOOG trades
+    assert trades.t_ns[late + 2] - trades.t_ns[late] < 1_000_000_000
+    return order, late
+
+
+def produce(bootstrap: str, topic: str, events: list[Trade] | list[Quote]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    for event in events:
+        producer.send(topic, key=event.key(), value=event.to_wire())
+    producer.flush(timeout=60)
+    producer.close()
+
+
+# ---- the independent pandas reference -------------------------------------------------------
+
+
+def reference_bars(trades: pd.DataFrame, seconds: int) -> pd.DataFrame:
+    width = seconds * 1_000_000_000
+    frame = trades.assign(bucket=trades.t_ns // width, pv=trades.price * trades["size"])
+    grouped = frame.groupby(["symbol", "bucket"], sort=True)
+    bars = grouped.agg(
+        open=("price", "first"),
+        high=("price", "max"),
+        low=("price", "min"),
+        close=("price", "last"),
+        volume=("size", "sum"),
+        pv=("pv", "sum"),
+        count=("price", "size"),
+    ).reset_index()
+    bars["vwap"] = bars.pv / bars.volume
+    bars["t_ns"] = (bars.bucket + 1) * width
+    return bars.drop(columns=["pv", "bucket"])
+
+
+def reference_rolling(trades: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for symbol, group in trades.groupby("symbol"):
+        t = group.t_ns.to_numpy()
+        ms = t // 1_000_000
+        price = group.price.to_numpy()
+        ret = np.concatenate([[np.nan], np.log(price[1:] / price[:-1])])
+        lo = np.searchsorted(ms, ms - 300_000, side="left")
+        for i in range(len(t)):
+            p = price[lo[i] : i + 1]
+            r = ret[lo[i] : i + 1]
+            r = r[~np.isnan(r)]
+            rows.append(
+                {
+                    "symbol": symbol,
+                    "t_ns": int(t[i]),
+                    "price_mean": p.mean(),
+                    "price_std": p.std(ddof=1) if len(p) > 1 else None,
+                    "price_count": len(p),
+                    "ret_mean": r.mean() if len(r) else None,
+                    "ret_std": r.std(ddof=1) if len(r) > 1 else None,
+                    "ret_count": len(r),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def reference_spread(trades: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
+    left = trades.assign(ms=trades.t_ns // 1_000_000).sort_values("ms")
+    right = quotes.assign(ms=quotes.t_ns // 1_000_000).sort_values("ms")
+    joined = pd.merge_asof(
+        left, right[["symbol", "ms", "bid_price", "ask_price"]], on="ms", by="symbol"
+    )
+    return pd.DataFrame(
+        {
+            "symbol": joined.symbol,
+            "t_ns": joined.t_ns,
+            "bid": joined.bid_price,
+            "ask": joined.ask_price,
+            "spread": joined.ask_price - joined.bid_price,
+            "mid": (joined.bid_price + joined.ask_price) / 2,
+        }
+    )
+
+
+def assert_close(received: dict, expected: dict, what: str) -> None:
+    for name, want in expected.items():
+        got = received.get(name)
+        if want is None or (isinstance(want, float) and math.isnan(want)):
+            assert got is None, f"{what} {name}: {got} != null"
+        else:
+            assert got is not None, f"{what} {name}: null != {want}"
+            assert math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL.get(name, 0.0)), (
+                f"{what} {name}: {got!r} != {want!r}"
+            )
+
+
+def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
+    trades, quotes = generated_events()
+    order, late = late_trade_order(trades)
+    trades_topic, quotes_topic = f"{unique_name}-trades", f"{unique_name}-quotes"
+    output_topic = f"{unique_name}-ripples"
+
+    trade_events = [
+        Trade(symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size),
+              trade_id=int(r.trade_id), conditions=("@",))
+        for r in trades.loc[order].itertuples()
+    ]  # fmt: skip
+    quote_events = [
+        Quote(symbol=r.symbol, t_ns=int(r.t_ns), bid_price=float(r.bid_price),
+              bid_size=float(r.bid_size), ask_price=float(r.ask_price),
+              ask_size=float(r.ask_size))
+        for r in quotes.sort_values("t_ns").itertuples()
+    ]  # fmt: skip
+    produce(settings.kafka_bootstrap, trades_topic, trade_events)
+    produce(settings.kafka_bootstrap, quotes_topic, quote_events)
+
+    command, env = FlinkService(settings).cli_command(
+        "run", "-py", str(JOB),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
+        "--output-topic", output_topic, "--bounded",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    bars_1s, bars_1m = reference_bars(trades, 1), reference_bars(trades, 60)
+    rolling, spread = reference_rolling(trades), reference_spread(trades, quotes)
+    expected_count = len(bars_1s) + len(bars_1m) + len(rolling) + len(spread)
+    records = read_topic(output_topic, expected_count + 1, idle_ms=5_000)
+    assert len(records) == expected_count
+    for record in records:
+        assert record.key == json.loads(record.value)["symbol"].encode()
+
+    by_metric: dict[str, dict[tuple[str, int], dict]] = {}
+    for record in records:
+        value = json.loads(record.value)
+        metric = by_metric.setdefault(value["metric"], {})
+        key = (value["symbol"], value["t_ns"])
+        assert key not in metric, f"duplicate {value}"
+        metric[key] = value["values"]
+
+    late_row = trades.loc[late]
+    late_bar = by_metric["bar_1s"][("GOOG", (late_row.t_ns // 10**9 + 1) * 10**9)]
+    assert late_bar["open"] == late_row.price
+
+    for metric, frame in (
+        ("bar_1s", bars_1s),
+        ("bar_1m", bars_1m),
+        ("rolling_5m", rolling),
+        ("spread", spread),
+    ):
+        got = by_metric[metric]
+        assert len(got) == len(frame), metric
+        for row in frame.to_dict("records"):
+            key = (row.pop("symbol"), int(row.pop("t_ns")))
+            assert key in got, f"{metric} missing {key}"
+            assert_close(got[key], row, f"{metric} {key}")
