@@ -24,8 +24,10 @@ symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {
     mid = (bid + ask) / 2. Null values when the symbol has had no quote yet.
 
 Event time inside Flink has millisecond precision (``t_ns / 1e6``, floored), so "order" means
-millisecond order: trades within the same millisecond of one symbol are taken in arrival order,
-and a quote in the same millisecond as a trade counts as "at or before" it. Trades are put into
+millisecond order: trades within the same millisecond of one symbol are taken in arrival order
+(for open/close and the previous price; the 5-minute RANGE window of each of them includes all
+of that millisecond's trades, as SQL's RANGE does), and a quote in the same millisecond as a
+trade counts as "at or before" it (the last one to arrive, if several). Trades are put into
 event-time order (an OVER window) before the bars are built, so a late trade within the
 watermark bound still becomes its bar's open or close when it is the earliest or latest.
 
@@ -201,14 +203,20 @@ def sink_ddl(opts: Options) -> str:
 
 # Trades in event-time order (an OVER window sorts by the watermark), with the previous price
 # and the symbol's first price (the anchor the price deviation is measured from, see ROLLING_SQL).
-# A filter keeps out trades the schema would reject (no symbol, time or positive price).
+# ROWS frames (not LAG, whose frame is RANGE) so that trades in the same millisecond each get
+# their own predecessor, in arrival order. A filter keeps out trades the schema would reject.
 VIEW_TRADES_SEQ = """CREATE TEMPORARY VIEW trades_seq AS
-SELECT symbol, t_ns, price, size, ts,
-  LAG(price) OVER w AS prev_price,
-  FIRST_VALUE(price) OVER w AS anchor
-FROM trades
-WHERE symbol IS NOT NULL AND t_ns > 0 AND price > 0 AND size >= 0
-WINDOW w AS (PARTITION BY symbol ORDER BY ts)"""
+SELECT symbol, t_ns, price, size, ts, prev_price,
+  FIRST_VALUE(price) OVER (
+    PARTITION BY symbol ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+  ) AS anchor
+FROM (
+  SELECT symbol, t_ns, price, size, ts,
+    CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(price) OVER w END AS prev_price
+  FROM trades
+  WHERE symbol IS NOT NULL AND t_ns > 0 AND price > 0 AND size >= 0
+  WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+)"""
 
 # The latest quote per symbol as a versioned view (deduplication on event time keeps the newest).
 VIEW_QUOTES_VERSIONED = """CREATE TEMPORARY VIEW quotes_versioned AS

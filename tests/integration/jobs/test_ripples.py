@@ -2,9 +2,11 @@
 
 Test data: intraday trades and quotes generated from real bars (``connectors.replay.synth`` on
 consecutive daily GOOG / SP500 / NASDAQ bars, each bar squeezed into one minute of a test day);
-seeded, so every run sends the same events. Flink's event time has millisecond precision, so
-events of one symbol that share a millisecond with another of its events are dropped from the
-test data (their order inside Flink would be arrival order, which this test does not pin down).
+seeded, so every run sends the same events. Flink's event time has millisecond precision: every
+25th trade is moved to 1 ns after the one before (same-millisecond trades, sent in time order,
+which the job takes in arrival order), and quotes that share a millisecond with another event of
+their symbol are dropped, as are trades sharing one with a quote (their as-of order inside Flink
+would be arrival order, which this test does not pin down).
 One GOOG trade is sent late (after later trades, within the 2 s watermark bound), and it is the
 first trade of its 1-second bar, so the bar's open is only right if the job orders by event time.
 """
@@ -68,14 +70,26 @@ def generated_events() -> tuple[pd.DataFrame, pd.DataFrame]:
                 )
             )  # fmt: skip
     t, q = pd.concat(trades, ignore_index=True), pd.concat(quotes, ignore_index=True)
-    # Keep only events whose millisecond no other event of the same symbol shares.
-    ms = pd.concat([t[["symbol", "t_ns"]], q[["symbol", "t_ns"]]]).assign(
-        ms=lambda f: f.t_ns // 1_000_000
-    )
-    counts = ms.groupby(["symbol", "ms"]).size()
-    unique = set(counts[counts == 1].index)
-    keep = lambda f: [(s, m) in unique for s, m in zip(f.symbol, f.t_ns // 1_000_000, strict=True)]  # noqa: E731
-    t, q = t[keep(t)], q[keep(q)]
+    # Every 25th trade of a symbol 1 ns after the one before: same-millisecond trades, which the
+    # job must take in arrival (here: time) order.
+    t = t.sort_values(["symbol", "t_ns"], ignore_index=True)
+    tie = (t.groupby("symbol").cumcount() % 25 == 24).to_numpy()
+    t_ns = t.t_ns.to_numpy().copy()
+    t_ns[tie] = t_ns[np.flatnonzero(tie) - 1] + 1
+    t["t_ns"] = t_ns
+    # Drop quotes that share a millisecond with another event of their symbol, and trades that
+    # share one with a quote: which of them is "first" is arrival order inside Flink.
+    q_ms = set(zip(q.symbol, q.t_ns // 1_000_000, strict=True))
+    t_ms = list(zip(t.symbol, t.t_ns // 1_000_000, strict=True))
+    all_ms = pd.Series(t_ms + list(q_ms)).value_counts()
+    quote_counts = pd.Series(list(zip(q.symbol, q.t_ns // 1_000_000, strict=True))).value_counts()
+    t = t[[key not in q_ms for key in t_ms]]
+    q = q[
+        [
+            all_ms.get(key, 0) == 1 and quote_counts[key] == 1
+            for key in zip(q.symbol, q.t_ns // 1_000_000, strict=True)
+        ]
+    ]
     return (
         t.sort_values(["symbol", "t_ns"], ignore_index=True),
         q.sort_values(["symbol", "t_ns"], ignore_index=True),
@@ -93,6 +107,7 @@ def late_trade_order(trades: pd.DataFrame) -> tuple[list[int], int]:
         for i in goog[len(goog) // 2 :]
         if second[i] != second[i - 1]
         and second[i] == second[i + 3]
+        and trades.t_ns[i] // 1_000_000 != trades.t_ns[i + 1] // 1_000_000
         and trades.price[i] not in (trades.price[i + 1], trades.price[i + 2])
     )
     order = [int(i) for i in trades.sort_values("t_ns").index]
@@ -138,10 +153,12 @@ def reference_rolling(trades: pd.DataFrame) -> pd.DataFrame:
         ms = t // 1_000_000
         price = group.price.to_numpy()
         ret = np.concatenate([[np.nan], np.log(price[1:] / price[:-1])])
+        # RANGE window: every trade from 5 minutes before this millisecond through its end.
         lo = np.searchsorted(ms, ms - 300_000, side="left")
+        hi = np.searchsorted(ms, ms, side="right")
         for i in range(len(t)):
-            p = price[lo[i] : i + 1]
-            r = ret[lo[i] : i + 1]
+            p = price[lo[i] : hi[i]]
+            r = ret[lo[i] : hi[i]]
             r = r[~np.isnan(r)]
             rows.append(
                 {
