@@ -16,13 +16,16 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from streamlines.datasets import load_bars
@@ -268,3 +271,67 @@ def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
             key = (row.pop("symbol"), int(row.pop("t_ns")))
             assert key in got, f"{metric} missing {key}"
             assert_close(got[key], row, f"{metric} {key}")
+
+
+def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
+    """Unbounded run, trades topic with two partitions of which one never gets a record: the
+    idle timeout lets the watermark advance on the other, so 1-second bars close and come out
+    while the job is still running (without it they would wait for the empty partition)."""
+    trades_topic, quotes_topic = f"{unique_name}-trades", f"{unique_name}-quotes"
+    output_topic = f"{unique_name}-ripples"
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin.create_topics(
+        [
+            NewTopic(trades_topic, num_partitions=2, replication_factor=1),
+            NewTopic(quotes_topic, num_partitions=1, replication_factor=1),
+        ]
+    )
+    admin.close()
+    trades, _ = generated_events()
+    goog = trades[trades.symbol == "GOOG"].iloc[:60]  # ~30 s of trades generated from real bars
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for r in goog.itertuples():
+        trade = Trade(symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size))
+        producer.send(trades_topic, key=trade.key(), value=trade.to_wire(), partition=0)
+    producer.flush(timeout=60)
+    producer.close()
+
+    command, env = FlinkService(settings).cli_command(
+        "run", "-d", "-py", str(JOB),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
+        "--output-topic", output_topic, "--group-id", unique_name, "--idle-timeout", "1",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
+    assert match, result.stdout[-3000:]
+    try:
+        expected = reference_bars(goog, 1)
+        watermark_ms = int(goog.t_ns.max()) // 1_000_000 - 2_000
+        closed = expected[expected.t_ns // 1_000_000 <= watermark_ms]
+        bars = []
+        consumer = KafkaConsumer(
+            output_topic,
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=90_000,
+        )
+        try:
+            for record in consumer:
+                value = json.loads(record.value)
+                if value["metric"] == "bar_1s":
+                    bars.append(value)
+                if len(bars) >= len(closed):
+                    break
+        finally:
+            consumer.close()
+        assert len(bars) == len(closed)
+        first = closed.iloc[0]
+        assert bars[0]["t_ns"] == first.t_ns
+        assert bars[0]["values"]["open"] == first.open
+    finally:
+        cancel = f"{settings.flink_rest_url}/jobs/{match.group(1)}"
+        urllib.request.urlopen(urllib.request.Request(f"{cancel}?mode=cancel", method="PATCH"))
