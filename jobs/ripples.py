@@ -15,7 +15,9 @@ symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {
     up to and including it (``RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW``, both
     ends inclusive, in milliseconds): price_mean, price_std, price_count, and the same of the
     log return ``ln(price / previous price)``: ret_mean, ret_std, ret_count. Standard
-    deviations are *sample* (n - 1) deviations, null with fewer than two values. The first trade
+    deviations are *sample* (n - 1) deviations, null with fewer than two values (price_std is
+    taken of price minus the symbol's first price, the same value with fewer digits lost in
+    Flink's sum-of-squares formula). The first trade
     of a symbol has no previous price, so its log return is null and is left out of the return
     statistics.
 ``spread``

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -208,37 +209,41 @@ def assert_close(received: dict, expected: dict, what: str) -> None:
             )
 
 
-def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
-    trades, quotes = generated_events()
-    order, late = late_trade_order(trades)
-    trades_topic, quotes_topic = f"{unique_name}-trades", f"{unique_name}-quotes"
-    output_topic = f"{unique_name}-ripples"
-
+def produce_events(
+    bootstrap: str, prefix: str, trades: pd.DataFrame, quotes: pd.DataFrame, order: list[int]
+) -> tuple[str, str]:
+    trades_topic, quotes_topic = f"{prefix}-trades", f"{prefix}-quotes"
     trade_events = [
-        Trade(symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size),
-              trade_id=int(r.trade_id), conditions=("@",))
+        Trade(
+            symbol=r.symbol,
+            t_ns=int(r.t_ns),
+            price=float(r.price),
+            size=float(r.size),
+            trade_id=int(r.trade_id),
+            conditions=("@",),
+        )
         for r in trades.loc[order].itertuples()
-    ]  # fmt: skip
+    ]
     quote_events = [
-        Quote(symbol=r.symbol, t_ns=int(r.t_ns), bid_price=float(r.bid_price),
-              bid_size=float(r.bid_size), ask_price=float(r.ask_price),
-              ask_size=float(r.ask_size))
+        Quote(
+            symbol=r.symbol,
+            t_ns=int(r.t_ns),
+            bid_price=float(r.bid_price),
+            bid_size=float(r.bid_size),
+            ask_price=float(r.ask_price),
+            ask_size=float(r.ask_size),
+        )
         for r in quotes.sort_values("t_ns").itertuples()
-    ]  # fmt: skip
-    produce(settings.kafka_bootstrap, trades_topic, trade_events)
-    produce(settings.kafka_bootstrap, quotes_topic, quote_events)
+    ]
+    produce(bootstrap, trades_topic, trade_events)
+    produce(bootstrap, quotes_topic, quote_events)
+    return trades_topic, quotes_topic  # fmt: skip
 
-    command, env = FlinkService(settings).cli_command(
-        "run", "-py", str(JOB),
-        "--bootstrap", settings.kafka_bootstrap,
-        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
-        "--output-topic", output_topic, "--bounded",
-    )  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
+def check_output(
+    read_topic, output_topic: str, trades: pd.DataFrame, quotes: pd.DataFrame
+) -> dict[str, dict[tuple[str, int], dict]]:
+    """Every record the job wrote equals the pandas reference; returns them by metric and key."""
     bars_1s, bars_1m = reference_bars(trades, 1), reference_bars(trades, 60)
     rolling, spread = reference_rolling(trades), reference_spread(trades, quotes)
     expected_count = len(bars_1s) + len(bars_1m) + len(rolling) + len(spread)
@@ -255,10 +260,6 @@ def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
         assert key not in metric, f"duplicate {value}"
         metric[key] = value["values"]
 
-    late_row = trades.loc[late]
-    late_bar = by_metric["bar_1s"][("GOOG", (late_row.t_ns // 10**9 + 1) * 10**9)]
-    assert late_bar["open"] == late_row.price
-
     for metric, frame in (
         ("bar_1s", bars_1s),
         ("bar_1m", bars_1m),
@@ -271,6 +272,54 @@ def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
             key = (row.pop("symbol"), int(row.pop("t_ns")))
             assert key in got, f"{metric} missing {key}"
             assert_close(got[key], row, f"{metric} {key}")
+    return by_metric
+
+
+def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
+    trades, quotes = generated_events()
+    order, late = late_trade_order(trades)
+    trades_topic, quotes_topic = produce_events(
+        settings.kafka_bootstrap, unique_name, trades, quotes, order
+    )
+    output_topic = f"{unique_name}-ripples"
+
+    command, env = FlinkService(settings).cli_command(
+        "run", "-py", str(JOB),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
+        "--output-topic", output_topic, "--bounded",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    by_metric = check_output(read_topic, output_topic, trades, quotes)
+    late_row = trades.loc[late]
+    late_bar = by_metric["bar_1s"][("GOOG", (late_row.t_ns // 10**9 + 1) * 10**9)]
+    assert late_bar["open"] == late_row.price
+
+
+def test_local_mini_cluster_run_matches_pandas(stack, settings, unique_name, read_topic):
+    """``python -m jobs.ripples --local --bounded``: the same job on a mini-cluster (here on
+    the first 90 seconds of the GOOG test events, to keep it short)."""
+    trades, quotes = generated_events()
+    end = DAY_NS + 90 * 1_000_000_000
+    trades = trades[(trades.symbol == "GOOG") & (trades.t_ns < end)]
+    quotes = quotes[(quotes.symbol == "GOOG") & (quotes.t_ns < end)]
+    trades_topic, quotes_topic = produce_events(
+        settings.kafka_bootstrap, unique_name, trades, quotes, list(trades.index)
+    )
+    output_topic = f"{unique_name}-ripples"
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.ripples", "--local", "--bounded",
+         "--bootstrap", settings.kafka_bootstrap,
+         "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
+         "--output-topic", output_topic],
+        cwd=JOB.parents[1], capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    check_output(read_topic, output_topic, trades, quotes)
 
 
 def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
