@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from connectors.ingest import ingest
 from connectors.replay.cli import app as replay_app
 from streamlines.demo import demo
 from streamlines.errors import UserError
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack")
 app.add_typer(replay_app, name="replay")
 app.command()(demo)
+app.command("ingest")(ingest)
 
 
 @app.callback()

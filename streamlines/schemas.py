@@ -74,6 +74,14 @@ class Event(BaseModel):
         except ValidationError as exc:
             raise SchemaError(_reason(cls.kind, exc)) from None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Event:
+        """Build from schema field names; raises ``SchemaError`` with the reason."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SchemaError(_reason(cls.kind, exc)) from None
+
 
 class Trade(Event):
     kind: ClassVar[str] = "trade"

@@ -10,6 +10,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_TRADES
+
 
 def _default_home() -> Path:
     return Path.home() / ".cache" / "streamlines"
@@ -64,6 +66,19 @@ class Settings(BaseSettings):
     # Replay pace: 1 = real time, 60 = a replayed minute per second, "max" = as fast as read.
     replay_speed: str = "60"
     replay_start: str = "2012-01-03"
+
+    # Ingest: what `streamlines ingest` subscribes to and where it produces.
+    ingest_symbols: tuple[str, ...] = ("GOOG", "SP500", "NASDAQ")
+    ingest_crypto: tuple[str, ...] = ("BTC/USD",)
+    ingest_feed: str = "iex"  # iex or sip (live Alpaca); any replay feed locally
+    ingest_sink: str = "kafka"  # kafka or kinesis
+    ingest_topic_trades: str = TOPIC_TRADES
+    ingest_topic_quotes: str = TOPIC_QUOTES
+    ingest_topic_bars: str = TOPIC_BARS
+    # Records that may await the broker's acknowledgement before ingest blocks (back-pressure).
+    ingest_max_in_flight: int = 10_000
+    # Seconds ingest waits on a full buffer before it stops with an error.
+    ingest_block_timeout: float = 60.0
 
     @property
     def state_dir(self) -> Path:

@@ -1,0 +1,1 @@
+"""Where events go: Kafka (the one producer helper) and Kinesis."""
