@@ -104,7 +104,6 @@ class Ingest:
         topics: Topics,
         stocks: list[str],
         crypto: list[str],
-        feed: str = "iex",
     ) -> None:
         # alpaca-py takes a second to import; the CLI only pays for it when ingesting.
         from connectors.alpaca.stream import crypto_stream, stock_stream
@@ -112,7 +111,7 @@ class Ingest:
         self.sink = sink
         self.router = Router(sink, topics, ends.source)
         self.streams: list[Any] = []
-        wanted = [(stocks, lambda: stock_stream(ends, feed)), (crypto, lambda: crypto_stream(ends))]
+        wanted = [(stocks, lambda: stock_stream(ends)), (crypto, lambda: crypto_stream(ends))]
         for symbols, make in wanted:
             if not symbols:
                 continue
@@ -225,7 +224,7 @@ def ingest(
 
     ends = endpoints(settings)
     target = build_sink(kind, settings, topics)
-    run = Ingest(ends, target, topics, stocks, pairs, settings.ingest_feed)
+    run = Ingest(ends, target, topics, stocks, pairs)
     where = "live Alpaca" if ends.live else f"the replay server at {settings.replay_url}"
     log.info("ingesting %s from %s into %s", ", ".join(stocks + pairs), where, kind)
     run.start()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
-from alpaca.data.enums import DataFeed
+from alpaca.common.enums import BaseURL
 from alpaca.data.live import CryptoDataStream, StockDataStream
 
 from streamlines.settings import Settings
@@ -33,6 +33,7 @@ class _Watched:
     on_malformed: MalformedHandler | None = None
     connections: int = 0
     disconnected_at: float | None = None
+    last_event: Any = None  # ``t`` of the last data message received, for the gap log
 
     async def close(self) -> None:
         ws = self._ws
@@ -47,9 +48,10 @@ class _Watched:
         self.connections += 1
         if self.disconnected_at is not None:
             gap = time.monotonic() - self.disconnected_at
+            last = _rfc3339(self.last_event)
             log.warning(
-                "reconnected to %s after a gap of %.1f s (connection %d)",
-                self._endpoint, gap, self.connections,
+                "reconnected to %s after a gap of %.1f s (connection %d); last event before "
+                "the gap at %s", self._endpoint, gap, self.connections, last,
             )  # fmt: skip
             self.disconnected_at = None
         recv = self._ws.recv
@@ -60,27 +62,46 @@ class _Watched:
             except Exception as exc:
                 if self.disconnected_at is None:
                     self.disconnected_at = time.monotonic()
-                    log.warning("connection to %s lost: %s; reconnecting", self._endpoint, exc)
+                    if self._should_run:  # not when ingest itself is stopping
+                        log.warning("connection to %s lost: %s; reconnecting", self._endpoint, exc)
                 raise
-            reason = _undecodable(frame)
-            if reason is None:
-                return frame
-            if self.on_malformed is not None:
-                self.on_malformed(frame, reason)
-            return EMPTY_FRAME
+            try:
+                messages = _decode(frame)
+            except ValueError as exc:
+                if self.on_malformed is not None:
+                    self.on_malformed(frame, str(exc))
+                return EMPTY_FRAME
+            if messages and "t" in messages[-1]:
+                self.last_event = messages[-1]["t"]
+            return frame
 
         self._ws.recv = checked_recv
+
+
+def _decode(frame: Any) -> list[dict[str, Any]]:
+    """The frame's messages; ValueError saying why alpaca-py could not use it."""
+    try:
+        messages = msgpack.unpackb(frame)
+    except Exception as exc:
+        raise ValueError(f"frame is not valid msgpack: {type(exc).__name__}: {exc}") from None
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ValueError("frame is not a list of message objects")
+    return messages
 
 
 def _undecodable(frame: Any) -> str | None:
     """Why alpaca-py could not use this frame, or None if it can."""
     try:
-        messages = msgpack.unpackb(frame)
-    except Exception as exc:
-        return f"frame is not valid msgpack: {type(exc).__name__}: {exc}"
-    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-        return "frame is not a list of message objects"
+        _decode(frame)
+    except ValueError as exc:
+        return str(exc)
     return None
+
+
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, msgpack.Timestamp):
+        return value.to_datetime().isoformat()
+    return "unknown" if value is None else str(value)
 
 
 class WatchedStockDataStream(_Watched, StockDataStream):
@@ -93,11 +114,11 @@ class WatchedCryptoDataStream(_Watched, CryptoDataStream):
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the streams connect; ``None`` URLs mean Alpaca's own servers."""
+    """Where the streams connect: Alpaca's servers (live) or the replay server."""
 
     live: bool
-    stock_url: str | None
-    crypto_url: str | None
+    stock_url: str
+    crypto_url: str
     key: str
     secret: str
 
@@ -108,10 +129,11 @@ class Endpoints:
 
 def endpoints(settings: Settings, replay_key: str = "streamlines-ingest") -> Endpoints:
     if settings.alpaca_api_key and settings.alpaca_secret_key:
+        live = BaseURL.MARKET_DATA_STREAM.value
         return Endpoints(
             live=True,
-            stock_url=None,
-            crypto_url=None,
+            stock_url=f"{live}/v2/{settings.ingest_feed}",
+            crypto_url=f"{live}/v1beta3/crypto/us",
             key=settings.alpaca_api_key.get_secret_value(),
             secret=settings.alpaca_secret_key.get_secret_value(),
         )
@@ -125,10 +147,9 @@ def endpoints(settings: Settings, replay_key: str = "streamlines-ingest") -> End
     )
 
 
-def stock_stream(ends: Endpoints, feed: str = "iex") -> WatchedStockDataStream:
-    return WatchedStockDataStream(
-        ends.key, ends.secret, raw_data=True, feed=DataFeed(feed), url_override=ends.stock_url
-    )
+def stock_stream(ends: Endpoints) -> WatchedStockDataStream:
+    # The feed is in the URL; alpaca-py's own ``feed`` argument only accepts iex and sip.
+    return WatchedStockDataStream(ends.key, ends.secret, raw_data=True, url_override=ends.stock_url)
 
 
 def crypto_stream(ends: Endpoints) -> WatchedCryptoDataStream:

@@ -100,7 +100,9 @@ def test_a_dropped_connection_is_reconnected_and_the_gap_logged(
 
     messages = [r.getMessage() for r in caplog.records]
     assert any("connection to" in m and "lost" in m for m in messages), messages
-    assert any("reconnected to" in m and "gap of" in m for m in messages), messages
+    assert any("reconnected to" in m and "gap of" in m and "2012-01-0" in m for m in messages), (
+        messages
+    )
     trades = [Trade.from_wire(r.value) for r in read_topic(topics.trades, 150)]
     times = [t.t_ns for t in trades]
     assert times == sorted(times)

@@ -36,14 +36,22 @@ def test_replay_server_without_keys():
 
 def test_live_alpaca_with_keys():
     settings = Settings(
-        _env_file=None, alpaca_api_key=SecretStr("AK"), alpaca_secret_key=SecretStr("SK")
+        _env_file=None,
+        alpaca_api_key=SecretStr("AK"),
+        alpaca_secret_key=SecretStr("SK"),
+        ingest_feed="sip",
     )
     ends = endpoints(settings)
     assert ends.live
     assert ends.source == "alpaca"
     assert (ends.key, ends.secret) == ("AK", "SK")
-    assert stock_stream(ends, "sip")._endpoint == "wss://stream.data.alpaca.markets/v2/sip"
+    assert stock_stream(ends)._endpoint == "wss://stream.data.alpaca.markets/v2/sip"
     assert crypto_stream(ends)._endpoint.startswith("wss://stream.data.alpaca.markets/v1beta3")
+
+
+def test_replay_feed_in_the_url():
+    settings = Settings(_env_file=None, alpaca_api_key=None, ingest_feed="test")
+    assert stock_stream(endpoints(settings))._endpoint.endswith("/v2/test")
 
 
 def test_undecodable_frames():
