@@ -45,6 +45,7 @@ def producer_settings(bootstrap: str, block_timeout: float, client_id: str) -> d
         "linger_ms": 5,
         "delivery_timeout_ms": 120_000,
         "max_block_ms": int(block_timeout * 1000),
+        "bootstrap_timeout_ms": int(min(block_timeout, 30.0) * 1000),
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 
@@ -26,4 +28,26 @@ def test_no_symbols_is_a_clear_error():
     )
     assert result.returncode == 1
     assert "error: no symbols to ingest" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unreachable_kafka_is_a_clear_error():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    env = {
+        **os.environ,
+        "STREAMLINES_KAFKA_PORT": str(port),
+        "STREAMLINES_INGEST_BLOCK_TIMEOUT": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlines.cli", "ingest", "--symbols", "GOOG"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert f"error: cannot reach Kafka at 127.0.0.1:{port}" in result.stderr
+    assert "fix: start the local stack" in result.stderr
     assert "Traceback" not in result.stderr
