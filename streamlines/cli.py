@@ -9,8 +9,10 @@ import typer
 
 from connectors.ingest import ingest
 from connectors.replay.cli import app as replay_app
+from connectors.sink_cli import app as sink_app
 from streamlines.demo import demo
 from streamlines.errors import UserError
+from streamlines.jobs_cli import app as jobs_app
 from streamlines.logs import configure_logging
 from streamlines.stack.cli import app as stack_app
 
@@ -22,6 +24,8 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack")
 app.add_typer(replay_app, name="replay")
+app.add_typer(sink_app, name="sink")
+app.add_typer(jobs_app, name="jobs")
 app.command()(demo)
 app.command("ingest")(ingest)
 

@@ -131,6 +131,20 @@ class Bar(Event):
         return self
 
 
+class AnalyticsRecord(Event):
+    """One result of an analytics job (``analytics.*`` topics): a metric of a symbol at a time.
+
+    ``t_ns`` is deterministic (a window's end or the triggering event's time), so
+    ``(symbol, metric, t_ns)`` identifies the record and a rewrite overwrites it.
+    """
+
+    kind: ClassVar[str] = "analytics record"
+    topic: ClassVar[str] = TOPIC_RIPPLES
+
+    metric: str = Field(min_length=1, max_length=64)
+    values: dict[str, float | int | None]
+
+
 EventKind = Literal["trade", "quote", "bar"]
 EVENT_TYPES: dict[str, type[Event]] = {t.kind: t for t in (Trade, Quote, Bar)}
 

@@ -56,3 +56,10 @@ def test_stack_env_prints_exports_for_this_stack(tmp_path):
     assert f"export FLINK_CONF_DIR={tmp_path}/stack/conf/flink" in result.output
     assert f"export FLINK_LIB_DIR={tmp_path}/stack/flink/lib" in result.output
     assert "pyflink/bin:$PATH" in result.output
+
+
+def test_jobs_submit_names_the_known_jobs():
+    result = CliRunner().invoke(app, ["jobs", "submit", "nope"])
+    assert result.exit_code == 2
+    assert "no job 'nope'" in result.output
+    assert "ripples" in result.output

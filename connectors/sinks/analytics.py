@@ -1,0 +1,106 @@
+"""Analytics records from a Kafka topic into InfluxDB (`streamlines sink influx`).
+
+Reads ``analytics.ripples`` (or another analytics topic) in a consumer group, writes each
+record as one point — measurement = the topic's job (``ripples``), tags ``symbol`` and
+``metric``, fields = the record's values, time = the record's ``t_ns`` — and commits the
+offsets only after InfluxDB accepted the batch. A record that does not fit the schema goes to
+``<topic>.dlq`` with the reason, and the sink keeps going. Because timestamps come from the
+records, a replayed topic or a restarted sink overwrites points instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from influxdb_client import Point
+from kafka import KafkaConsumer
+
+from connectors.sinks.influx import InfluxWriter
+from connectors.sinks.kafka import KafkaSink
+from streamlines.schemas import TOPIC_RIPPLES, AnalyticsRecord, SchemaError
+from streamlines.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def measurement_for(topic: str) -> str:
+    """``analytics.ripples`` -> ``ripples``."""
+    return topic.rsplit(".", 1)[-1].removesuffix(".dlq")
+
+
+def record_point(record: AnalyticsRecord, measurement: str) -> Point:
+    point = Point(measurement).tag("symbol", record.symbol).tag("metric", record.metric)
+    for name, value in record.values.items():
+        if value is not None:
+            point = point.field(name, value)
+    return point.time(record.t_ns)
+
+
+@dataclass
+class SinkCounters:
+    read: int = 0
+    written: int = 0
+    dead_lettered: int = 0
+
+
+def run_sink(
+    settings: Settings,
+    topic: str = TOPIC_RIPPLES,
+    bucket: str = "analytics",
+    group_id: str = "analytics-to-influx",
+    exit_when_idle: float | None = None,
+    stop: threading.Event | None = None,
+) -> SinkCounters:
+    """Copy ``topic`` into ``bucket`` until ``stop`` is set (or the topic is idle for
+    ``exit_when_idle`` seconds, for backfills and tests)."""
+    stop = stop or threading.Event()
+    counters = SinkCounters()
+    measurement = measurement_for(topic)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=5000,
+    )
+    dead_letters = KafkaSink(settings.kafka_bootstrap, client_id=f"{group_id}-dlq")
+    writer = InfluxWriter.from_settings(settings, bucket)
+    last_data = time.monotonic()
+    log.info("copying %s into InfluxDB bucket %s (group %s)", topic, bucket, group_id)
+    try:
+        while not stop.is_set():
+            batches = consumer.poll(timeout_ms=500)
+            records = [r for batch in batches.values() for r in batch]
+            if not records:
+                if exit_when_idle is not None and time.monotonic() - last_data > exit_when_idle:
+                    break
+                continue
+            last_data = time.monotonic()
+            points = []
+            for raw in records:
+                counters.read += 1
+                try:
+                    record = AnalyticsRecord.from_wire(raw.value)
+                except SchemaError as exc:
+                    dead_letters.dead_letter(topic, exc.reason, raw.value, source=topic)
+                    counters.dead_lettered += 1
+                    continue
+                points.append(record_point(record, measurement))
+            counters.written += writer.write(points)
+            dead_letters.flush()
+            consumer.commit()
+    finally:
+        consumer.close()
+        dead_letters.close()
+        writer.close()
+    log.info(
+        "sink stopped: %d read, %d written, %d dead-lettered",
+        counters.read,
+        counters.written,
+        counters.dead_lettered,
+    )
+    return counters
