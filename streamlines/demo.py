@@ -1,42 +1,174 @@
-"""`streamlines demo`: the README's main command.
+"""`streamlines demo`: the README's main command — the whole pipeline on the local stack.
 
-Today it brings the whole local stack up (Kafka, InfluxDB, Kinesis, Flink and the Alpaca
-replay feed) and shows it healthy with the URLs to use; ingest, the ripples job and the
-GraphQL server join it as they land.
+Brings the stack up (Kafka, InfluxDB, Kinesis, Flink, the Alpaca replay feed), submits the
+ripples job to the Flink cluster, starts ingest (replay feed → Kafka) and the InfluxDB sink
+(analytics.ripples → InfluxDB), prints the URLs and a live line of counts, and on Ctrl-C (or
+after ``--duration``) stops everything it started. The GraphQL server joins when it lands.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Annotated
+
 import typer
 from rich.console import Console
+from rich.live import Live
 
 from streamlines.errors import UserError
+from streamlines.jobs_cli import JOBS_DIR
+from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 from streamlines.settings import Settings
 from streamlines.stack.cli import print_status
+from streamlines.stack.http import HttpError, request_json
 from streamlines.stack.manager import Stack
+from streamlines.stack.services.flink import FlinkService
+
+RIPPLES_JOB_NAME = f"ripples {TOPIC_TRADES} {TOPIC_QUOTES}"
 
 
-def demo() -> None:
-    """Bring the local stack and the replay feed up, show them healthy, print where they are."""
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "streamlines.cli", *args]
+
+
+def running_ripples_job(settings: Settings) -> str | None:
+    jobs = request_json("GET", f"{settings.flink_rest_url}/jobs/overview")["jobs"]
+    for job in jobs:
+        if job["name"] == RIPPLES_JOB_NAME and job["state"] in ("RUNNING", "CREATED", "RESTARTING"):
+            return str(job["jid"])
+    return None
+
+
+def submit_ripples(settings: Settings) -> str:
+    command, env = FlinkService(settings).cli_command(
+        "run", "-d", "-py", str(JOBS_DIR / "ripples.py"), "--bootstrap", settings.kafka_bootstrap
+    )
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    for line in result.stdout.splitlines():
+        if "submitted with JobID" in line:
+            return line.rsplit(" ", 1)[-1]
+    raise UserError(
+        "the ripples job was not accepted by Flink:\n" + (result.stdout + result.stderr)[-2000:],
+        hint="see `streamlines stack logs flink`; fix the cause and run `make demo` again.",
+    )
+
+
+class TopicCounter:
+    """Records ever written to topics (sum of end offsets); 0 for a topic not created yet."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaConsumer
+
+        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+
+    def totals(self, topics: list[str]) -> dict[str, int]:
+        from kafka import TopicPartition
+
+        totals = {}
+        for topic in topics:
+            partitions = self._consumer.partitions_for_topic(topic) or set()
+            ends = self._consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+            totals[topic] = sum(ends.values())
+        return totals
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+def demo(
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
+    ] = None,
+    keep_stack: Annotated[
+        bool, typer.Option(help="Leave the services running when the demo stops.")
+    ] = False,
+) -> None:
+    """Run the whole pipeline locally on the replay feed; Ctrl-C stops what it started."""
     settings = Settings()
     err = Console(stderr=True)
+    stack = Stack(settings, err)
+    was_up = {st.name for st in stack.status() if st.state == "healthy"}
+    children: list[subprocess.Popen[bytes]] = []
+    job_id: str | None = None
+    submitted = False
     try:
-        statuses = Stack(settings, err).up()
-    except UserError as exc:
+        print_status(stack.up())
+        job_id = running_ripples_job(settings)
+        if job_id is None:
+            err.print("Submitting the ripples job to Flink …")
+            job_id, submitted = submit_ripples(settings), True
+        err.print(f"[green]✓[/green] ripples job {job_id} running")
+        logs = settings.state_dir / "logs"
+        for name, args in (("ingest", ["ingest"]), ("sink-influx", ["sink", "influx"])):
+            log = (logs / f"demo-{name}.log").open("ab")
+            children.append(subprocess.Popen(_cli(*args), stdout=log, stderr=log))
+            err.print(f"[green]✓[/green] {name} started (log: {logs / f'demo-{name}.log'})")
+        _print_urls(settings)
+        _watch(settings, children, duration)
+    except (UserError, HttpError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
-    print_status(statuses)
-    out = Console()
-    out.print(
-        "\n[bold]Stream Lines is up[/bold]\n"
-        f"  Kafka          {settings.kafka_bootstrap}\n"
-        f"  InfluxDB       {settings.influx_url}  (org {settings.influx_org}, "
-        f"buckets {', '.join(settings.influx_buckets)})\n"
-        f"  Flink UI/REST  {settings.flink_rest_url}\n"
+    except KeyboardInterrupt:
+        err.print("\nstopping …")
+    finally:
+        for child in children:
+            child.send_signal(signal.SIGINT)
+        for child in children:
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if submitted and job_id:
+            request_json("PATCH", f"{settings.flink_rest_url}/jobs/{job_id}?mode=cancel")
+            err.print(f"cancelled ripples job {job_id}")
+        if not keep_stack:
+            started = [n for n in stack.select(None) if n.name not in was_up]
+            stopped = stack.down([s.name for s in started]) if started else []
+            if stopped:
+                err.print(f"stopped: {', '.join(stopped)}")
+
+
+def _print_urls(settings: Settings) -> None:
+    Console().print(
+        "\n[bold]Stream Lines is running[/bold]\n"
+        f"  Kafka          {settings.kafka_bootstrap}  (market.trades/quotes/bars → "
+        f"{TOPIC_RIPPLES})\n"
+        f"  InfluxDB       {settings.influx_url}  (org {settings.influx_org}, bucket analytics)\n"
+        f"  Flink UI       {settings.flink_rest_url}\n"
         f"  Kinesis        {settings.kinesis_endpoint}\n"
-        f"  Alpaca replay  {settings.replay_url}  (ws /v2/iex, REST /v2/stocks/bars)\n"
-        "\n  streamlines stack status    health and memory of each service\n"
-        "  streamlines stack logs -f   follow the service logs\n"
-        '  eval "$(streamlines stack env)"; flink run -py <job.py>   submit a job\n'
-        "  streamlines stack down      stop everything (data is kept)\n"
+        f"  Alpaca replay  {settings.replay_url}\n"
+        "  Ctrl-C stops what the demo started.\n"
     )
+
+
+def _watch(
+    settings: Settings, children: list[subprocess.Popen[bytes]], duration: float | None
+) -> None:
+    topics = [TOPIC_TRADES, TOPIC_QUOTES, TOPIC_BARS, TOPIC_RIPPLES]
+    deadline = None if duration is None else time.monotonic() + duration
+    counter = TopicCounter(settings.kafka_bootstrap)
+    try:
+        with Live(console=Console(stderr=True), refresh_per_second=2) as live:
+            while deadline is None or time.monotonic() < deadline:
+                dead = [c for c in children if c.poll() is not None]
+                if dead:
+                    raise UserError(
+                        f"a demo process exited (code {dead[0].returncode}): "
+                        f"{' '.join(map(str, dead[0].args))}",
+                        hint=f"see its log under {settings.state_dir / 'logs'} (demo-*.log).",
+                    )
+                totals = counter.totals(topics)
+                live.update(
+                    f"events in: {totals[TOPIC_TRADES]:,} trades, {totals[TOPIC_QUOTES]:,} "
+                    f"quotes, {totals[TOPIC_BARS]:,} bars   →   "
+                    f"ripples out: {totals[TOPIC_RIPPLES]:,}"
+                )
+                time.sleep(2)
+    finally:
+        counter.close()

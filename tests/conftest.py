@@ -1,11 +1,21 @@
-"""Shared test set-up: tests/integration and tests/e2e need the real local stack."""
+"""Shared test set-up. tests/integration and tests/e2e use one real local stack per session:
+started if it is not up, stopped afterwards if this session started it (set
+STREAMLINES_KEEP_STACK=1 to leave it running for the next run)."""
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
+from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
+from rich.console import Console
+
+from streamlines.settings import Settings
+from streamlines.stack.manager import Stack
 
 
 @pytest.fixture
@@ -13,3 +23,46 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     """A name no other test (or earlier run) uses: for topics, buckets, streams."""
     base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
     return f"t-{base}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Iterator[Stack]:
+    stack = Stack(settings, Console(stderr=True))
+    was_up = {st.name for st in stack.status() if st.state == "healthy"}
+    statuses = stack.up()
+    assert all(st.state == "healthy" for st in statuses), statuses
+    yield stack
+    if os.environ.get("STREAMLINES_KEEP_STACK") != "1":
+        started = [st.name for st in stack.status() if st.name not in was_up]
+        if started:
+            stack.down(started)
+
+
+@pytest.fixture
+def read_topic(stack: Stack, settings: Settings) -> Callable[..., list[ConsumerRecord]]:
+    """``read_topic(topic, count)``: the first ``count`` records of a topic, from the start;
+    fewer if none arrive for ``idle_ms``."""
+
+    def read(topic: str, count: int, idle_ms: int = 10_000) -> list[ConsumerRecord]:
+        consumer = KafkaConsumer(
+            topic,
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=idle_ms,
+        )
+        records = []
+        try:
+            for record in consumer:
+                records.append(record)
+                if len(records) >= count:
+                    break
+        finally:
+            consumer.close()
+        return records
+
+    return read
