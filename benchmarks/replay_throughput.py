@@ -11,56 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import msgpack
-import requests
 from websockets.asyncio.client import connect
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port: int, universe_size: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "connectors.replay",
-            "serve",
-            "--port",
-            str(port),
-            "--speed",
-            "max",
-            "--universe-size",
-            str(universe_size),
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).raise_for_status()
-            return process
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("replay server did not start")
+from connectors.replay.process import replay_server_process
 
 
 async def one_run(port: int, seconds: float) -> float:
@@ -90,17 +48,14 @@ def main() -> None:
     parser.add_argument("--universe-size", type=int, default=100)
     args = parser.parse_args()
 
-    port = free_port()
-    server = start_server(port, args.universe_size)
-    try:
-        rates = []
+    rates = []
+    with replay_server_process(
+        "--speed", "max", "--universe-size", str(args.universe_size)
+    ) as port:
         for run in range(1, args.runs + 1):
             rate = asyncio.run(one_run(port, args.seconds))
             rates.append(rate)
             print(f"run {run}: {rate:,.0f} messages/s")
-    finally:
-        server.terminate()
-        server.wait(10)
     print(
         f"replay throughput (msgpack, one client, trades+quotes of {args.universe_size} "
         f"stocks): median {statistics.median(rates):,.0f} messages/s over {args.runs} runs"

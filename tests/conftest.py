@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from influxdb_client import InfluxDBClient
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from rich.console import Console
@@ -66,3 +67,22 @@ def read_topic(stack: Stack, settings: Settings) -> Callable[..., list[ConsumerR
         return records
 
     return read
+
+
+@pytest.fixture
+def influx(stack: Stack, settings: Settings) -> Iterator[InfluxDBClient]:
+    """An influxdb-client for the stack's InfluxDB."""
+    with InfluxDBClient(
+        url=settings.influx_url,
+        token=settings.influx_token.get_secret_value(),
+        org=settings.influx_org,
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def bucket(influx: InfluxDBClient, unique_name: str) -> Iterator[str]:
+    """A bucket of the test's own, deleted afterwards."""
+    created = influx.buckets_api().create_bucket(bucket_name=unique_name)
+    yield unique_name
+    influx.buckets_api().delete_bucket(created)

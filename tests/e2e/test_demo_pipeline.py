@@ -6,12 +6,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from influxdb_client import InfluxDBClient
-
 from streamlines.schemas import TOPIC_RIPPLES
 
 
-def test_demo_runs_the_pipeline_into_influxdb(stack, settings, read_topic):
+def test_demo_runs_the_pipeline_into_influxdb(stack, influx, read_topic):
     run = subprocess.run(
         [sys.executable, "-m", "streamlines.cli", "demo", "--duration", "45", "--keep-stack"],
         capture_output=True,
@@ -23,13 +21,8 @@ def test_demo_runs_the_pipeline_into_influxdb(stack, settings, read_topic):
     assert "cancelled ripples job" in run.stderr  # it stops what it started
 
     assert read_topic(TOPIC_RIPPLES, 1), "no analytics records"
-    with InfluxDBClient(
-        url=settings.influx_url,
-        token=settings.influx_token.get_secret_value(),
-        org=settings.influx_org,
-    ) as influx:
-        tables = influx.query_api().query(
-            """
+    tables = influx.query_api().query(
+        """
 from(bucket: "analytics")
   |> range(start: 1990-01-01T00:00:00Z, stop: 2030-01-01T00:00:00Z)
   |> filter(fn: (r) => r._measurement == "ripples" and r.metric == "bar_1m")
@@ -37,6 +30,6 @@ from(bucket: "analytics")
   |> group(columns: ["symbol"])
   |> count()
 """
-        )
-        counts = {r["symbol"]: r.get_value() for t in tables for r in t}
+    )
+    counts = {r["symbol"]: r.get_value() for t in tables for r in t}
     assert counts.get("GOOG", 0) > 0, counts

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client import Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
-
-
-@pytest.fixture
-def influx(stack, settings):
-    with InfluxDBClient(
-        url=settings.influx_url,
-        token=settings.influx_token.get_secret_value(),
-        org=settings.influx_org,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def bucket(influx, unique_name):
-    created = influx.buckets_api().create_bucket(bucket_name=unique_name)
-    yield unique_name
-    influx.buckets_api().delete_bucket(created)
 
 
 def test_write_then_flux_query(influx, bucket):

@@ -3,15 +3,10 @@ the real Kafka and Kinesis of the local stack."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +14,9 @@ import requests
 
 from connectors.alpaca.stream import Endpoints, endpoints
 from connectors.ingest import Ingest, Router
+from connectors.replay.process import replay_server_process
 from streamlines.settings import Settings
 
-REPO = Path(__file__).resolve().parents[4]
 REPLAY_START = "2012-01-03"
 
 
@@ -46,40 +41,11 @@ class Replay:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
-def replay_server() -> Iterator[Replay]:
-    port = _free_port()
-    log = open(f"/tmp/ingest-replay-{port}.log", "wb")  # noqa: SIM115 - closed at teardown
-    command = [sys.executable, "-m", "connectors.replay", "serve", "--port", str(port),
-               "--speed", "max", "--start", REPLAY_START, "--log-level", "warning"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    server = Replay(port)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.call("GET", "/healthz")
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError(f"replay server did not start; see {log.name}") from None
-            time.sleep(0.2)
-    yield server
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
+    log = tmp_path_factory.mktemp("ingest-replay") / "server.log"
+    with replay_server_process("--speed", "max", "--start", REPLAY_START, log_path=log) as port:
+        yield Replay(port)
 
 
 @pytest.fixture

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from replay_helpers import REPLAY_START
 
+from connectors.replay.process import replay_server_process
 from connectors.replay.universe import Universe, build_universe
-
-REPO = Path(__file__).resolve().parents[4]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
 class ReplayServer:
     port: int
-    process: subprocess.Popen[bytes]
 
     @property
     def http(self) -> str:
@@ -51,47 +37,10 @@ class ReplayServer:
 
 
 @pytest.fixture(scope="session")
-def replay_server() -> Iterator[ReplayServer]:
-    port = _free_port()
-    log = open(f"/tmp/replay-test-{port}.log", "wb")  # noqa: SIM115 - closed at teardown
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "connectors.replay",
-            "serve",
-            "--port",
-            str(port),
-            "--speed",
-            "max",
-            "--start",
-            REPLAY_START,
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    server = ReplayServer(port, process)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.health()
-            break
-        except requests.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.close()
-                raise RuntimeError(f"replay server did not start; see {log.name}") from None
-            time.sleep(0.2)
-    yield server
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
+    log = tmp_path_factory.mktemp("replay") / "server.log"
+    with replay_server_process("--speed", "max", "--start", REPLAY_START, log_path=log) as port:
+        yield ReplayServer(port)
 
 
 @pytest.fixture

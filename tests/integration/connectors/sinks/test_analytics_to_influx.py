@@ -5,31 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from influxdb_client import InfluxDBClient
 from kafka import KafkaProducer
 
 from connectors.sinks.analytics import run_sink
 from streamlines.schemas import dead_letter_topic
 
 T0 = 1_325_601_060_000_000_000  # 2012-01-03 14:31 UTC
-
-
-@pytest.fixture
-def influx(stack, settings):
-    with InfluxDBClient(
-        url=settings.influx_url,
-        token=settings.influx_token.get_secret_value(),
-        org=settings.influx_org,
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def bucket(influx, unique_name):
-    created = influx.buckets_api().create_bucket(bucket_name=unique_name)
-    yield unique_name
-    influx.buckets_api().delete_bucket(created)
 
 
 def _points(influx, bucket):
