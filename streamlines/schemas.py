@@ -8,7 +8,7 @@ Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Even
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import (
     BaseModel,
@@ -143,10 +143,6 @@ class AnalyticsRecord(Event):
 
     metric: str = Field(min_length=1, max_length=64)
     values: dict[str, float | int | None]
-
-
-EventKind = Literal["trade", "quote", "bar"]
-EVENT_TYPES: dict[str, type[Event]] = {t.kind: t for t in (Trade, Quote, Bar)}
 
 
 def _reason(kind: str, exc: ValidationError) -> str:
