@@ -10,6 +10,7 @@ import typer
 from connectors.ingest import ingest
 from connectors.replay.cli import app as replay_app
 from connectors.sink_cli import app as sink_app
+from graphql_server.cli import app as graphql_app
 from streamlines.demo import demo
 from streamlines.errors import UserError
 from streamlines.jobs_cli import app as jobs_app
@@ -26,6 +27,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(replay_app, name="replay")
 app.add_typer(sink_app, name="sink")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(graphql_app, name="graphql")
 app.command()(demo)
 app.command("ingest")(ingest)
 

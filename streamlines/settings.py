@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_TRADES
+from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 
 
 def _default_home() -> Path:
@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     # Seconds ingest waits on a full buffer before it stops with an error.
     ingest_block_timeout: float = 60.0
 
+    # GraphQL server (`streamlines graphql serve`): where it listens, what it reads, its limits.
+    graphql_port: int = 8000
+    graphql_analytics_bucket: str = "analytics"
+    graphql_ripples_topic: str = TOPIC_RIPPLES
+    # The longest time range one query may ask for, and the most points it may return.
+    graphql_max_range_days: float = 31.0
+    graphql_max_points: int = 100_000
+    # Records per partition read back from the end of the ripples topic at start, so that a
+    # new subscription gets the latest value of each symbol and metric at once.
+    graphql_prime_records: int = 20_000
+
     @property
     def state_dir(self) -> Path:
         return self.stack_dir or self.home / "stack"
@@ -99,6 +110,10 @@ class Settings(BaseSettings):
     @property
     def kinesis_endpoint(self) -> str:
         return f"http://{self.host}:{self.kinesis_port}"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"http://{self.host}:{self.graphql_port}/graphql"
 
     @property
     def replay_url(self) -> str:

@@ -1,0 +1,82 @@
+"""Checks on query arguments, before anything reaches InfluxDB."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from graphql_server.errors import QueryError
+
+# Stocks (GOOG, BRK.B), index-like names of the replay data (SP500) and crypto pairs (BTC/USD).
+SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,14}(/[A-Z0-9]{1,10})?$")
+MAX_SUBSCRIPTION_SYMBOLS = 100
+
+
+def symbol(value: str) -> str:
+    if not SYMBOL_PATTERN.fullmatch(value):
+        raise QueryError(
+            f"invalid symbol {value!r}: use an upper-case ticker such as GOOG or a pair such as "
+            "BTC/USD (the `symbols` query lists what the store has)"
+        )
+    return value
+
+
+def symbols(values: list[str]) -> list[str]:
+    if not values:
+        raise QueryError('no symbols: pass at least one, e.g. symbols: ["GOOG"]')
+    if len(values) > MAX_SUBSCRIPTION_SYMBOLS:
+        raise QueryError(
+            f"{len(values)} symbols in one request; the limit is {MAX_SUBSCRIPTION_SYMBOLS}: "
+            "split them over several subscriptions"
+        )
+    return [symbol(v) for v in dict.fromkeys(values)]
+
+
+def utc(value: datetime) -> datetime:
+    """A time without a zone is taken as UTC (Alpaca's and InfluxDB's convention)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: datetime  # inclusive
+    end: datetime  # exclusive
+
+    @property
+    def start_ns(self) -> int:
+        return _ns(self.start)
+
+    @property
+    def end_ns(self) -> int:
+        return _ns(self.end)
+
+
+def _ns(value: datetime) -> int:
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def time_range(start: datetime, end: datetime, max_days: float) -> TimeRange:
+    start, end = utc(start), utc(end)
+    if end <= start:
+        raise QueryError(
+            f"end {end.isoformat()} is not after start {start.isoformat()}: "
+            "pass a start earlier than the end"
+        )
+    if end - start > timedelta(days=max_days):
+        days = (end - start).total_seconds() / 86_400
+        raise QueryError(
+            f"the range of {days:g} days is longer than the {max_days:g} days one query may ask "
+            "for: split it into several queries (the server's limit is "
+            "STREAMLINES_GRAPHQL_MAX_RANGE_DAYS)"
+        )
+    return TimeRange(start, end)
+
+
+def limit(value: int | None, max_points: int) -> int:
+    if value is None:
+        return max_points
+    if not 1 <= value <= max_points:
+        raise QueryError(f"limit {value}: use a number from 1 to {max_points}")
+    return value

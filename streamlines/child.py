@@ -1,0 +1,64 @@
+"""Run one of the project's servers as a child process on a free port: for tests, benchmarks
+and tools that need a server of their own next to (not instead of) the stack's."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def child_server(
+    module_args: Sequence[str],
+    port: int,
+    health_path: str = "/healthz",
+    env: Mapping[str, str] | None = None,
+    log_path: Path | None = None,
+    start_timeout: float = 60.0,
+) -> Iterator[int]:
+    """Start ``python -m <module_args>`` (which must listen on ``port``), wait until
+    ``health_path`` answers, yield the port; stop the server (SIGTERM, then kill) on exit."""
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", *module_args],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        deadline = time.monotonic() + start_timeout
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{health_path}", timeout=2).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    where = f"; see {log_path}" if log_path else ""
+                    raise RuntimeError(f"{module_args[0]} did not start{where}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if log_path:
+            log.close()  # type: ignore[union-attr]
