@@ -33,6 +33,11 @@ trade counts as "at or before" it (the last one to arrive, if several). Trades a
 event-time order (an OVER window) before the bars are built, so a late trade within the
 watermark bound still becomes its bar's open or close when it is the earliest or latest.
 
+The out-of-orderness bound is event time. It is also the wall-clock slack the two sources get for
+reading at slightly different moments (a quote read after the watermark passed its trade misses
+the as-of join): 2 s on the live feed is 2 s of slack, but on a replay at 60x speed it is 33 ms,
+so ``streamlines demo`` scales the bound with the replay speed.
+
 Delivery to the output topic is at-least-once (a restart from a checkpoint may repeat records);
 ``(symbol, metric, t_ns)`` identifies a record, so a consumer or a time-series store that writes
 by that key overwrites rather than duplicates.

@@ -2,12 +2,14 @@
 
 Brings the stack up (Kafka, InfluxDB, Kinesis, Flink, the Alpaca replay feed), submits the
 ripples job to the Flink cluster, starts ingest (replay feed → Kafka) and the InfluxDB sink
-(analytics.ripples → InfluxDB), prints the URLs and a live line of counts, and on Ctrl-C (or
-after ``--duration``) stops everything it started. The GraphQL server joins when it lands.
+(analytics.ripples → InfluxDB) and the GraphQL server (queries on InfluxDB, subscriptions on
+analytics.ripples), prints the URLs and a live line of counts, and on Ctrl-C (or after
+``--duration``) stops everything it started.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -26,6 +28,7 @@ from streamlines.settings import Settings
 from streamlines.stack.cli import print_status
 from streamlines.stack.http import HttpError, request_json
 from streamlines.stack.manager import Stack
+from streamlines.stack.ports import ensure_port_free
 from streamlines.stack.services.flink import FlinkService
 
 RIPPLES_JOB_NAME = f"ripples {TOPIC_TRADES} {TOPIC_QUOTES}"
@@ -43,10 +46,26 @@ def running_ripples_job(settings: Settings) -> str | None:
     return None
 
 
+def out_of_orderness_s(settings: Settings) -> int:
+    """The ripples watermark bound, in event-time seconds, for the feed the demo reads.
+
+    The bound buys wall-clock slack for the job's two sources reading at slightly different
+    moments: 2 s on the live feed, but on a replay at N x speed 2 s of event time pass in
+    2/N s of wall time, so the demo scales it to about one wall-clock second."""
+    if settings.alpaca_api_key and settings.alpaca_secret_key:
+        return 2
+    speed = settings.replay_speed.strip().lower()
+    if speed == "max":
+        return 600
+    return max(2, math.ceil(float(speed)))
+
+
 def submit_ripples(settings: Settings) -> str:
     command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOBS_DIR / "ripples.py"), "--bootstrap", settings.kafka_bootstrap
-    )
+        "run", "-d", "-py", str(JOBS_DIR / "ripples.py"),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--out-of-orderness", str(out_of_orderness_s(settings)),
+    )  # fmt: skip
     result = subprocess.run(
         command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
     )
@@ -105,10 +124,18 @@ def demo(
             job_id, submitted = submit_ripples(settings), True
         err.print(f"[green]✓[/green] ripples job {job_id} running")
         logs = settings.state_dir / "logs"
-        for name, args in (("ingest", ["ingest"]), ("sink-influx", ["sink", "influx"])):
+        ensure_port_free(
+            settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
+        )
+        for name, args in (
+            ("ingest", ["ingest"]),
+            ("sink-influx", ["sink", "influx"]),
+            ("graphql", ["graphql", "serve"]),
+        ):
             log = (logs / f"demo-{name}.log").open("ab")
             children.append(subprocess.Popen(_cli(*args), stdout=log, stderr=log))
             err.print(f"[green]✓[/green] {name} started (log: {logs / f'demo-{name}.log'})")
+        _wait_for_graphql(settings, children[-1])
         _print_urls(settings)
         _watch(settings, children, duration)
     except (UserError, HttpError, OSError) as exc:
@@ -140,10 +167,27 @@ def _print_urls(settings: Settings) -> None:
         f"  Kafka          {settings.kafka_bootstrap}  (market.trades/quotes/bars → "
         f"{TOPIC_RIPPLES})\n"
         f"  InfluxDB       {settings.influx_url}  (org {settings.influx_org}, bucket analytics)\n"
+        f"  GraphQL        {settings.graphql_url}  (GraphiQL in a browser; subscriptions "
+        "over graphql-transport-ws)\n"
         f"  Flink UI       {settings.flink_rest_url}\n"
         f"  Kinesis        {settings.kinesis_endpoint}\n"
         f"  Alpaca replay  {settings.replay_url}\n"
         "  Ctrl-C stops what the demo started.\n"
+    )
+
+
+def _wait_for_graphql(settings: Settings, process: subprocess.Popen[bytes]) -> None:
+    health = settings.graphql_url.removesuffix("/graphql") + "/healthz"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            request_json("GET", health)
+            return
+        except (HttpError, OSError):  # not listening yet
+            time.sleep(0.3)
+    raise UserError(
+        "the GraphQL server did not start",
+        hint=f"see {settings.state_dir / 'logs' / 'demo-graphql.log'}",
     )
 
 

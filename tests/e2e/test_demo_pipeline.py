@@ -1,24 +1,41 @@
 """The README's main command end to end on the real local stack: replay feed → ingest →
-Kafka → ripples (Flink) → analytics.ripples → InfluxDB."""
+Kafka → ripples (Flink) → analytics.ripples → InfluxDB → the GraphQL server."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
+import pytest
+
+from graphql_server.client import GraphQLClientError, query
 from streamlines.schemas import TOPIC_RIPPLES
 
+pytestmark = pytest.mark.e2e
 
-def test_demo_runs_the_pipeline_into_influxdb(stack, influx, read_topic):
-    run = subprocess.run(
-        [sys.executable, "-m", "streamlines.cli", "demo", "--duration", "45", "--keep-stack"],
-        capture_output=True,
+
+def test_demo_runs_the_pipeline_into_influxdb_and_graphql(stack, settings, influx, read_topic):
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "streamlines.cli", "demo", "--duration", "60", "--keep-stack"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=600,
     )
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "ripples out:" in run.stderr
-    assert "cancelled ripples job" in run.stderr  # it stops what it started
+    symbols: list[str] = []
+    deadline = time.monotonic() + 240
+    while demo.poll() is None and time.monotonic() < deadline and "GOOG" not in symbols:
+        time.sleep(2)
+        try:
+            symbols = query(settings.graphql_url, "{ symbols }")["symbols"]
+        except (OSError, GraphQLClientError):
+            continue  # not up yet, or nothing written yet
+    out, err = demo.communicate(timeout=300)
+    assert demo.returncode == 0, err[-3000:]
+    assert "GOOG" in symbols, f"GraphQL never listed GOOG: {symbols}\n{err[-2000:]}"
+    assert settings.graphql_url in out
+    assert "ripples out:" in err
+    assert "cancelled ripples job" in err  # it stops what it started
 
     assert read_topic(TOPIC_RIPPLES, 1), "no analytics records"
     tables = influx.query_api().query(

@@ -14,7 +14,6 @@ first trade of its 1-second bar, so the bar's open is only right if the job orde
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -27,6 +26,12 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
+from references.ripples import (
+    assert_close,
+    reference_bars,
+    reference_rolling,
+    reference_spread,
+)
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from streamlines.datasets import load_bars
@@ -41,10 +46,6 @@ MINUTES = 7  # > 5 so the rolling window fills and slides
 TRADES_PER_MINUTE = 110
 DAY_NS = int(pd.Timestamp("2024-03-04 14:30", tz="UTC").value)
 NS_PER_MINUTE = 60_000_000_000
-RTOL = 1e-9
-# A mean log return is a sum of terms of +-1e-4..1e-3 that can cancel to ~0 (price back where it
-# was 5 minutes ago); there "1e-9 relative" means relative to the terms, i.e. 1e-15 absolute.
-ATOL = {"ret_mean": 1e-15}
 
 
 def generated_events() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -127,86 +128,6 @@ def produce(bootstrap: str, topic: str, events: list[Trade] | list[Quote]) -> No
         producer.send(topic, key=event.key(), value=event.to_wire())
     producer.flush(timeout=60)
     producer.close()
-
-
-# ---- the independent pandas reference -------------------------------------------------------
-
-
-def reference_bars(trades: pd.DataFrame, seconds: int) -> pd.DataFrame:
-    width = seconds * 1_000_000_000
-    frame = trades.assign(bucket=trades.t_ns // width, pv=trades.price * trades["size"])
-    grouped = frame.groupby(["symbol", "bucket"], sort=True)
-    bars = grouped.agg(
-        open=("price", "first"),
-        high=("price", "max"),
-        low=("price", "min"),
-        close=("price", "last"),
-        volume=("size", "sum"),
-        pv=("pv", "sum"),
-        count=("price", "size"),
-    ).reset_index()
-    bars["vwap"] = bars.pv / bars.volume
-    bars["t_ns"] = (bars.bucket + 1) * width
-    return bars.drop(columns=["pv", "bucket"])
-
-
-def reference_rolling(trades: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for symbol, group in trades.groupby("symbol"):
-        t = group.t_ns.to_numpy()
-        ms = t // 1_000_000
-        price = group.price.to_numpy()
-        ret = np.concatenate([[np.nan], np.log(price[1:] / price[:-1])])
-        # RANGE window: every trade from 5 minutes before this millisecond through its end.
-        lo = np.searchsorted(ms, ms - 300_000, side="left")
-        hi = np.searchsorted(ms, ms, side="right")
-        for i in range(len(t)):
-            p = price[lo[i] : hi[i]]
-            r = ret[lo[i] : hi[i]]
-            r = r[~np.isnan(r)]
-            rows.append(
-                {
-                    "symbol": symbol,
-                    "t_ns": int(t[i]),
-                    "price_mean": p.mean(),
-                    "price_std": p.std(ddof=1) if len(p) > 1 else None,
-                    "price_count": len(p),
-                    "ret_mean": r.mean() if len(r) else None,
-                    "ret_std": r.std(ddof=1) if len(r) > 1 else None,
-                    "ret_count": len(r),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def reference_spread(trades: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
-    left = trades.assign(ms=trades.t_ns // 1_000_000).sort_values("ms")
-    right = quotes.assign(ms=quotes.t_ns // 1_000_000).sort_values("ms")
-    joined = pd.merge_asof(
-        left, right[["symbol", "ms", "bid_price", "ask_price"]], on="ms", by="symbol"
-    )
-    return pd.DataFrame(
-        {
-            "symbol": joined.symbol,
-            "t_ns": joined.t_ns,
-            "bid": joined.bid_price,
-            "ask": joined.ask_price,
-            "spread": joined.ask_price - joined.bid_price,
-            "mid": (joined.bid_price + joined.ask_price) / 2,
-        }
-    )
-
-
-def assert_close(received: dict, expected: dict, what: str) -> None:
-    for name, want in expected.items():
-        got = received.get(name)
-        if want is None or (isinstance(want, float) and math.isnan(want)):
-            assert got is None, f"{what} {name}: {got} != null"
-        else:
-            assert got is not None, f"{what} {name}: null != {want}"
-            assert math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL.get(name, 0.0)), (
-                f"{what} {name}: {got!r} != {want!r}"
-            )
 
 
 def produce_events(

@@ -1,0 +1,1 @@
+"""Reference computations the tests compare the project's analytics with."""
