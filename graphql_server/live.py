@@ -92,6 +92,19 @@ class LiveHub:
     ) -> AsyncIterator[AnalyticsRecord]:
         """The latest record of each wanted (symbol, metric) first (oldest first), then each new
         one as it arrives. Raises SubscriberTooSlow when the client falls too far behind."""
+        batches = self.subscribe_batches(symbols, metrics, max_batch=1)
+        try:
+            async for batch in batches:
+                for record in batch:
+                    yield record
+        finally:
+            await batches.aclose()  # unsubscribe now, not when garbage-collected
+
+    async def subscribe_batches(
+        self, symbols: Iterable[str], metrics: Iterable[str] | None = None, max_batch: int = 1000
+    ) -> AsyncIterator[list[AnalyticsRecord]]:
+        """As ``subscribe``, in lists: the latest values as the first list, then whatever has
+        arrived since the last list (at most ``max_batch``), without waiting for more."""
         sub = Subscription(
             frozenset(symbols),
             None if metrics is None else frozenset(metrics),
@@ -104,18 +117,24 @@ class LiveHub:
         )
         self.subscriptions.add(sub)
         try:
-            for record in snapshot:
-                yield record
+            for start in range(0, len(snapshot), max_batch):
+                yield snapshot[start : start + max_batch]
             while True:
                 if sub.overflowed and sub.queue.empty():
                     raise SubscriberTooSlow(
                         f"more than {self.queue_size} updates were waiting for this client: "
-                        "subscribe to fewer symbols or metrics, or read faster"
+                        "subscribe to fewer symbols or metrics, use the batched subscription, "
+                        "or read faster"
                     )
-                item = await sub.queue.get()
-                if item is _END:
+                batch = [await sub.queue.get()]
+                while len(batch) < max_batch and not sub.queue.empty():
+                    batch.append(sub.queue.get_nowait())
+                ended = _END in batch
+                records = [r for r in batch if r is not _END]
+                if records:
+                    yield records  # type: ignore[misc]
+                if ended:
                     return
-                yield item  # type: ignore[misc]
         finally:
             self.subscriptions.discard(sub)
 

@@ -92,6 +92,14 @@ def _width(timeframe: Timeframe) -> timedelta:
     return timedelta(microseconds=timeframe.width_ns // 1_000)
 
 
+MAX_BATCH = 5_000
+
+
+@strawberry.type(description="Live ripples that arrived together.")
+class RippleBatch:
+    points: list[RipplePoint]
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -106,6 +114,28 @@ class Subscription:
         try:
             async for record in _context(info).hub.subscribe(wanted, names):
                 yield RipplePoint.from_record(record)
+        except SubscriberTooSlow as exc:
+            raise QueryError(str(exc)) from None
+
+    @strawberry.subscription(
+        description="As `ripples`, in batches, for high-rate consumers: each message carries "
+        "every update that arrived since the previous one (at most `maxBatch`), without "
+        "waiting for more, so batching adds no delay; the first carries the latest values."
+    )
+    async def ripples_batches(
+        self,
+        info: Info,
+        symbols: list[str],
+        metrics: list[RippleMetric] | None = None,
+        max_batch: int = 1000,
+    ) -> AsyncGenerator[RippleBatch, None]:
+        wanted = validation.symbols(symbols)
+        if not 1 <= max_batch <= MAX_BATCH:
+            raise QueryError(f"maxBatch {max_batch}: use a number from 1 to {MAX_BATCH}")
+        names = None if metrics is None else [m.value for m in metrics]
+        try:
+            async for batch in _context(info).hub.subscribe_batches(wanted, names, max_batch):
+                yield RippleBatch(points=[RipplePoint.from_record(r) for r in batch])
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
 

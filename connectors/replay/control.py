@@ -7,6 +7,9 @@
   ``max_connections_per_key``, ``max_symbols``, ``allowed_feeds``, ``auth_timeout``,
   ``slow_client_seconds`` (new streams use them).
 - ``DELETE /control/positions``: forget where each key's stream stopped (no more resuming).
+- ``POST /control/send-log``: start (or restart) recording when each trade is sent;
+  ``GET /control/send-log``: ``{"trades": [[symbol, event ns, sent ns], ...], "dropped": n}``
+  (sent = the server's wall clock, ns, as the frame went out; for latency benchmarks).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from connectors.replay.state import Faults, ServerState, parse_start
+from connectors.replay.state import Faults, SendLog, ServerState, parse_start
 
 _CONFIG_FIELDS = {
     "speed",
@@ -101,8 +104,20 @@ def control_routes(state: ServerState) -> list[Route]:
         state.positions.clear()
         return JSONResponse(snapshot())
 
+    async def start_send_log(request: Request) -> JSONResponse:
+        state.send_log = SendLog()
+        return JSONResponse({"recording": True})
+
+    async def show_send_log(request: Request) -> JSONResponse:
+        log = state.send_log
+        if log is None:
+            return _bad_request("not recording: POST /control/send-log first")
+        return JSONResponse({"trades": log.trades, "dropped": log.dropped})
+
     return [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/control/send-log", start_send_log, methods=["POST"]),
+        Route("/control/send-log", show_send_log, methods=["GET"]),
         Route("/control", show, methods=["GET"]),
         Route("/control/faults", set_faults, methods=["POST"]),
         Route("/control/faults", clear_faults, methods=["DELETE"]),

@@ -96,6 +96,27 @@ class RateLimiter:
         return allowed, max(0, limit - len(hits)), reset
 
 
+class SendLog:
+    """When each trade left the server (wall clock, ns), for latency measurements downstream:
+    off unless asked for (``POST /control/send-log``), and bounded."""
+
+    def __init__(self, limit: int = 5_000_000) -> None:
+        self.limit = limit
+        self.trades: list[tuple[str, int, int]] = []  # (symbol, event time ns, sent ns)
+        self.dropped = 0
+
+    def record(self, messages: list[dict[str, Any]], sent_ns: int) -> None:
+        for message in messages:
+            if message.get("T") != "t":
+                continue
+            if len(self.trades) >= self.limit:
+                self.dropped += 1
+                continue
+            stamp = message["t"]
+            t_ns = stamp.to_unix_nano() if hasattr(stamp, "to_unix_nano") else int(stamp)
+            self.trades.append((message["S"], t_ns, sent_ns))
+
+
 @dataclass
 class ServerState:
     config: ReplayConfig
@@ -107,6 +128,7 @@ class ServerState:
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     messages_sent: int = 0
     streams_opened: int = 0  # authenticated streams since start (reconnects included)
+    send_log: SendLog | None = None
 
     def accepts(self, key: Any, secret: Any) -> bool:
         if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:

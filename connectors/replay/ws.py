@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -215,6 +216,8 @@ class StreamSession:
                     MALFORMED_FRAME if self.encoder.use_msgpack else "[{not json"
                 )
         await self.send(messages)
+        if self.state.send_log is not None:
+            self.state.send_log.record(messages, time.time_ns())
         self.data_messages += len(messages)
         self.state.messages_sent += len(messages)
         self.position = positions[-1]

@@ -121,3 +121,42 @@ def test_subscription_sends_the_latest_value_then_updates():
         "mid": 2.0,
     }
     assert second.data["ripples"]["metric"] == "BAR_1S"
+
+
+def test_batched_subscription_drains_what_arrived_without_waiting():
+    async def scenario():
+        hub = LiveHub()
+        hub.publish([AnalyticsRecord(symbol="GOOG", metric="spread", t_ns=T0, values={"mid": 2})])
+        context = Context(Settings(), FakeStore(), hub)
+        stream = await build_schema().subscribe(
+            'subscription { ripplesBatches(symbols: ["GOOG"], maxBatch: 2) { points { tNs } } }',
+            context_value={"app": context},
+        )
+        first = await asyncio.wait_for(anext(stream), 2)
+        hub.publish(
+            [
+                AnalyticsRecord(symbol="GOOG", metric="bar_1s", t_ns=T0 + i, values={})
+                for i in (1, 2, 3)
+            ]
+        )
+        second = await asyncio.wait_for(anext(stream), 2)
+        third = await asyncio.wait_for(anext(stream), 2)
+        await stream.aclose()
+        return [
+            [p["tNs"] for p in r.data["ripplesBatches"]["points"]] for r in (first, second, third)
+        ]
+
+    assert asyncio.run(scenario()) == [[str(T0)], [str(T0 + 1), str(T0 + 2)], [str(T0 + 3)]]
+
+
+def test_batch_size_is_checked():
+    async def scenario():
+        context = Context(Settings(), FakeStore(), LiveHub())
+        stream = await build_schema().subscribe(
+            'subscription { ripplesBatches(symbols: ["GOOG"], maxBatch: 0) { points { tNs } } }',
+            context_value={"app": context},
+        )
+        result = await asyncio.wait_for(anext(stream), 2)
+        return result.errors[0].message
+
+    assert "maxBatch 0: use a number from 1 to 5000" in asyncio.run(scenario())
