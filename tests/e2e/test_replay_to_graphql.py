@@ -31,6 +31,7 @@ from references.ripples import (
     reference_rolling,
     reference_spread,
 )
+from support.replay import ReplayServer
 
 from connectors.replay.process import replay_server_process
 from graphql_server.client import query, subscribe
@@ -167,17 +168,12 @@ def wait_until_quiet(bootstrap: str, topic: str, quiet_s: float = 12, limit_s: f
 
 def replay_rest_trades(port: int, symbol: str, start: str, end: str) -> list[tuple[int, float]]:
     """The replay server's trades of a symbol over [start, end), from its REST API (paginated)."""
-    out, token = [], None
+    server, out, token = ReplayServer(port), [], None
     while True:
-        query_string = f"symbols={symbol}&start={start}&end={end}&limit=10000"
-        if token:
-            query_string += f"&page_token={token}"
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/v2/stocks/trades?{query_string}",
-            headers={"APCA-API-KEY-ID": "e2e", "APCA-API-SECRET-KEY": "e2e"},
+        page = {"page_token": token} if token else {}
+        body = server.call(
+            "GET", "/v2/stocks/trades", symbols=symbol, start=start, end=end, limit=10000, **page
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = json.loads(response.read())
         out += [(pd.Timestamp(t["t"]).value, t["p"]) for t in body["trades"].get(symbol, [])]
         token = body.get("next_page_token")
         if not token:

@@ -9,7 +9,8 @@ import logging
 
 import pandas as pd
 import pytest
-from conftest import REPLAY_START, run_until
+from support.ingest import run_until
+from support.replay import REPLAY_START
 
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kafka import KafkaSink

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import run_until
+from support.ingest import run_until
 
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kinesis import KinesisSink, ensure_streams

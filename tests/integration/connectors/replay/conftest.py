@@ -4,36 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-import requests
-from replay_helpers import REPLAY_START
+from support.replay import REPLAY_START, ReplayServer
 
 from connectors.replay.process import replay_server_process
 from connectors.replay.universe import Universe, build_universe
-
-
-@dataclass
-class ReplayServer:
-    port: int
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = requests.request(method, f"{self.http}{path}", json=body, timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def health(self) -> dict[str, Any]:
-        return self.control("GET", "/healthz")
 
 
 @pytest.fixture(scope="session")
@@ -54,11 +30,11 @@ def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
         "max_connections_per_key": 1,
         "allowed_feeds": ["iex", "sip", "delayed_sip", "test"],
     }
-    replay_server.control("DELETE", "/control/faults")
-    replay_server.control("POST", "/control/config", defaults)
+    replay_server.call("DELETE", "/control/faults")
+    replay_server.call("POST", "/control/config", defaults)
     yield replay_server
-    replay_server.control("DELETE", "/control/faults")
-    replay_server.control("POST", "/control/config", defaults)
+    replay_server.call("DELETE", "/control/faults")
+    replay_server.call("POST", "/control/config", defaults)
 
 
 @pytest.fixture

@@ -184,7 +184,7 @@ def test_errors_rate_limits_and_no_redirects(replay, api_key):
     )
     assert slash.status_code == 404
 
-    replay.control("POST", "/control/config", {"rest_rate_limit": 2})
+    replay.call("POST", "/control/config", {"rest_rate_limit": 2})
     statuses = [requests.get(url, params=params, headers=headers, timeout=10) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     limited = statuses[-1]
@@ -202,9 +202,9 @@ def test_injected_rest_failures_reach_the_client(replay, api_key):
         limit=3,
         start=datetime(2010, 1, 1, tzinfo=UTC),
     )
-    replay.control("POST", "/control/faults", {"rest_error_status": 500, "rest_error_count": 1})
+    replay.call("POST", "/control/faults", {"rest_error_status": 500, "rest_error_count": 1})
     with pytest.raises(APIError, match="injected"):
         client.get_stock_bars(request)
     # One injected 429: alpaca-py waits (3 s, its default) and retries on its own.
-    replay.control("POST", "/control/faults", {"rest_error_status": 429, "rest_error_count": 1})
+    replay.call("POST", "/control/faults", {"rest_error_status": 429, "rest_error_count": 1})
     assert len(client.get_stock_bars(request)["GOOG"]) == 3

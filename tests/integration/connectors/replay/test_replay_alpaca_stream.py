@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from alpaca.data.live import CryptoDataStream, StockDataStream
 from alpaca.data.models import Bar, Trade
-from replay_helpers import REPLAY_START, collector, run_stream
+from support.replay import REPLAY_START, collector, run_stream
 
 from streamlines.datasets import load_bars, load_daily_bars
 
@@ -146,7 +146,7 @@ def test_crypto_trades_and_quotes(replay, api_key):
 def test_reconnect_after_injected_drop_resubscribes_and_resumes(replay, api_key):
     """The server drops the stream after 150 messages; alpaca-py reconnects, re-subscribes,
     and the trades continue where they stopped: no gap, no duplicate."""
-    replay.control("POST", "/control/faults", {"drop_after_messages": 150, "drop_connections": 1})
+    replay.call("POST", "/control/faults", {"drop_after_messages": 150, "drop_connections": 1})
     opened_before = replay.health()["streams_opened"]
     trades: list[dict] = []
     done = threading.Event()
@@ -163,7 +163,7 @@ def test_reconnect_after_injected_drop_resubscribes_and_resumes(replay, api_key)
 
 
 def test_refused_auth_is_retried_by_the_client(replay, api_key):
-    replay.control("POST", "/control/faults", {"refuse_auth": 1})
+    replay.call("POST", "/control/faults", {"refuse_auth": 1})
     trades: list[dict] = []
     done = threading.Event()
     stream = StockDataStream(api_key, "secret", raw_data=True, url_override=f"{replay.ws}/v2/iex")
@@ -173,7 +173,7 @@ def test_refused_auth_is_retried_by_the_client(replay, api_key):
 
 
 def test_client_survives_malformed_and_out_of_order_frames(replay, api_key):
-    replay.control("POST", "/control/faults", {"malformed_every": 3, "out_of_order_every": 5})
+    replay.call("POST", "/control/faults", {"malformed_every": 3, "out_of_order_every": 5})
     trades: list[dict] = []
     done = threading.Event()
     stream = StockDataStream(api_key, "secret", raw_data=True, url_override=f"{replay.ws}/v2/iex")

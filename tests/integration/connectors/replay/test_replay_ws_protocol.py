@@ -156,13 +156,13 @@ def test_error_codes(replay, api_key):
         await second.close()
         await ws.close()
 
-        replay.control("POST", "/control/config", {"max_symbols": 2})
+        replay.call("POST", "/control/config", {"max_symbols": 2})
         ws = await _session(stock, api_key + "-b")
         await _send(ws, {"action": "subscribe", "trades": ["A", "B", "C"]}, binary=True)
         codes["symbol limit"] = await first_error(ws)
         await ws.close()
 
-        replay.control("POST", "/control/config", {"allowed_feeds": ["iex"], "auth_timeout": 0.3})
+        replay.call("POST", "/control/config", {"allowed_feeds": ["iex"], "auth_timeout": 0.3})
         ws = await connect(f"{replay.ws}/v2/sip", additional_headers=MSGPACK)
         await _recv(ws)
         await _send(ws, {"action": "auth", "key": api_key + "-c", "secret": "s"}, binary=True)
@@ -192,4 +192,4 @@ def test_control_endpoint_rejects_unknown_faults(replay):
     response = requests.post(f"{replay.http}/control/faults", json={"explode": True}, timeout=10)
     assert response.status_code == 400
     assert "drop_after_messages" in response.json()["message"]
-    assert replay.control("GET", "/control")["faults"]["drop_after_messages"] is None
+    assert replay.call("GET", "/control")["faults"]["drop_after_messages"] is None

@@ -1,4 +1,5 @@
-"""Helpers for driving alpaca-py stream clients in tests (imported by the replay tests)."""
+"""Driving a real replay server from tests: its addresses, REST and control calls, and
+alpaca-py stream clients run in a thread."""
 
 from __future__ import annotations
 
@@ -6,9 +7,41 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 REPLAY_START = "2012-01-03"
+
+
+@dataclass
+class ReplayServer:
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """A REST (market data, with a test key) or control request; the decoded JSON."""
+        response = requests.request(
+            method,
+            f"{self.http}{path}",
+            json=body,
+            params=params or None,
+            headers={"APCA-API-KEY-ID": "test", "APCA-API-SECRET-KEY": "test"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def health(self) -> dict[str, Any]:
+        return self.call("GET", "/healthz")
 
 
 def run_stream(stream: Any, done: threading.Event, timeout: float = 30.0) -> None:
