@@ -131,6 +131,36 @@ class Bar(Event):
         return self
 
 
+class HistoryBar(Bar):
+    """A gathered historical bar (``market.bars.history``): the raw bar as traded, the same bar
+    adjusted for splits and dividends (Alpaca's ``adjustment=all``), and ``adj_factor`` =
+    adjusted close / raw close. ``(symbol, timeframe, t_ns)`` identifies it.
+
+    ``dividend`` (cash per share going ex on this bar) and ``split_factor`` (new shares per old
+    share, effective on this bar) are None when unknown, never 0 or 1 by default: Alpaca's bars
+    API does not carry them (its corporate-actions API does; see docs/gather.md).
+    """
+
+    kind: ClassVar[str] = "history bar"
+    topic: ClassVar[str] = TOPIC_BARS_HISTORY
+
+    adj_open: float = Field(gt=0, allow_inf_nan=False)
+    adj_high: float = Field(gt=0, allow_inf_nan=False)
+    adj_low: float = Field(gt=0, allow_inf_nan=False)
+    adj_close: float = Field(gt=0, allow_inf_nan=False)
+    adj_volume: float = Field(ge=0, allow_inf_nan=False)
+    adj_factor: float = Field(gt=0, allow_inf_nan=False)
+    dividend: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    split_factor: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _adjusted_range_holds_open_and_close(self) -> HistoryBar:
+        body = (self.adj_open, self.adj_close)
+        if not self.adj_low <= min(body) <= max(body) <= self.adj_high:
+            raise ValueError("an adjusted bar needs adj_low <= adj_open, adj_close <= adj_high")
+        return self
+
+
 class AnalyticsRecord(Event):
     """One result of an analytics job (``analytics.*`` topics): a metric of a symbol at a time.
 

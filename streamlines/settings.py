@@ -10,7 +10,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
+from streamlines.schemas import (
+    TOPIC_BARS,
+    TOPIC_BARS_HISTORY,
+    TOPIC_QUOTES,
+    TOPIC_RIPPLES,
+    TOPIC_TRADES,
+)
 
 
 def _default_home() -> Path:
@@ -79,6 +85,23 @@ class Settings(BaseSettings):
     ingest_max_in_flight: int = 10_000
     # Seconds ingest waits on a full buffer before it stops with an error.
     ingest_block_timeout: float = 60.0
+
+    # Gather (`streamlines gather`): historical bars from Alpaca's REST API (or the replay server)
+    # into InfluxDB and Kafka.
+    gather_symbols: tuple[str, ...] = ("GOOG", "SP500", "NASDAQ")
+    gather_bucket: str = "market"
+    gather_topic: str = TOPIC_BARS_HISTORY
+    # Stock feed for live Alpaca (iex, sip, ...); None = Alpaca's default for the account.
+    gather_feed: str | None = None
+    # Symbols fetched at the same time (each on its own HTTP connection).
+    gather_concurrency: int = 4
+    # Retries of a request answered 429 or 5xx, and the waits between them (seconds): the
+    # server's Retry-After / X-RateLimit-Reset when given, else exponential from the initial
+    # wait; never longer than the maximum.
+    gather_max_retries: int = 8
+    gather_backoff_initial: float = 1.0
+    gather_backoff_max: float = 60.0
+    gather_request_timeout: float = 60.0
 
     # GraphQL server (`streamlines graphql serve`): where it listens, what it reads, its limits.
     graphql_port: int = 8000

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamlines.schemas import Bar, Quote, SchemaError, Trade, dead_letter_topic
+from streamlines.schemas import Bar, HistoryBar, Quote, SchemaError, Trade, dead_letter_topic
 
 
 def test_trade_round_trips_through_the_wire_format():
@@ -40,3 +40,30 @@ def test_bar_range_must_contain_open_and_close():
 
 def test_dead_letter_topic_name():
     assert dead_letter_topic("market.trades") == "market.trades.dlq"
+
+
+def _history_bar(**changes: object) -> HistoryBar:
+    fields: dict[str, object] = {
+        "symbol": "SP500", "t_ns": 1_530_403_200_000_000_000, "timeframe": "1Day",
+        "open": 10, "high": 12, "low": 9, "close": 11, "volume": 100,
+        "adj_open": 5, "adj_high": 6, "adj_low": 4.5, "adj_close": 5.5, "adj_volume": 200,
+        "adj_factor": 0.5,
+    }  # fmt: skip
+    return HistoryBar.model_validate(fields | changes)
+
+
+def test_history_bar_goes_to_the_history_topic_and_round_trips():
+    bar = _history_bar()
+    assert HistoryBar.topic == "market.bars.history"
+    assert HistoryBar.from_wire(bar.to_wire()) == bar
+    assert bar.key() == b"SP500"
+    # Unknown corporate actions stay unknown on the wire: absent, not 0 or 1.
+    assert b"dividend" not in bar.to_wire()
+    assert b"split_factor" not in bar.to_wire()
+
+
+def test_history_bar_adjusted_range_must_contain_adjusted_open_and_close():
+    with pytest.raises(SchemaError, match="adj_low <= adj_open, adj_close <= adj_high"):
+        HistoryBar.from_dict(_history_bar().model_dump() | {"adj_close": 7})
+    with pytest.raises(SchemaError, match="split_factor"):
+        HistoryBar.from_dict(_history_bar().model_dump() | {"split_factor": 0})
