@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from connectors.gather.cli import gather
 from connectors.ingest import ingest
 from connectors.replay.cli import app as replay_app
 from connectors.sink_cli import app as sink_app
@@ -30,6 +31,7 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(graphql_app, name="graphql")
 app.command()(demo)
 app.command("ingest")(ingest)
+app.command("gather")(gather)
 
 
 @app.callback()

@@ -37,8 +37,9 @@ class InfluxWriter:
             bucket,
         )
 
-    def write(self, points: Iterable[Point]) -> int:
-        """Write every point (in batches); returns how many. Raises if InfluxDB refuses."""
+    def write(self, points: Iterable[Point | str]) -> int:
+        """Write every point (in batches); returns how many. Raises if InfluxDB refuses.
+        A point may also be one line of line protocol, for writers that build many quickly."""
         count = 0
         iterator = iter(points)
         while batch := list(islice(iterator, self.batch_size)):
