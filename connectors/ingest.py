@@ -163,9 +163,11 @@ def build_sink(kind: str, settings: Settings, topics: Topics) -> EventSink:
     if kind == SinkKind.kafka:
         from kafka.errors import KafkaError
 
-        from connectors.sinks.kafka import KafkaSink
+        from connectors.sinks.kafka import KafkaSink, ensure_topics
 
         try:
+            names = topics.all() + [dead_letter_topic(t) for t in topics.all()]
+            ensure_topics(settings.kafka_bootstrap, names, settings.kafka_topic_partitions)
             return KafkaSink(
                 settings.kafka_bootstrap,
                 max_in_flight=settings.ingest_max_in_flight,

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     kafka_port: int = 9092
     kafka_controller_port: int = 9093
     kafka_heap: str = "512m"
+    # Partitions of the topics the project creates (market.*, their dead-letter topics).
+    kafka_topic_partitions: int = 1
 
     # InfluxDB 2.x.
     influx_port: int = 8086
@@ -49,6 +51,10 @@ class Settings(BaseSettings):
     influx_password: SecretStr = SecretStr("streamlines-local")
     influx_token: SecretStr = SecretStr("streamlines-local-token")
     influx_buckets: tuple[str, ...] = ("market", "analytics", "predictions")
+    # Shard group length (seconds) of buckets that hold years of history; the others keep
+    # InfluxDB's default (7 days when data is kept forever). At 7 days a write of backfilled
+    # bars spanning years touches hundreds of shards and times out; at 10 years it is fast.
+    influx_shard_group_seconds: dict[str, int] = {"market": 3650 * 86_400}
 
     # Flink standalone cluster (from the PyFlink distribution).
     flink_rest_port: int = 8081

@@ -119,3 +119,30 @@ class KafkaSink:
 
     def close(self, timeout: float | None = None) -> None:
         self._producer.close(timeout)
+
+
+def ensure_topics(bootstrap: str, names: list[str], partitions: int = 1) -> list[str]:
+    """Create the topics that do not exist yet (``partitions`` each); returns those created.
+
+    Producers should not rely on the broker's auto-creation: a real cluster usually has it off,
+    and where it is on, a topic gets the broker's default partition count."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamlines-topics")
+    try:
+        missing = [n for n in dict.fromkeys(names) if n not in set(admin.list_topics())]
+        created = []
+        for name in missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(name, num_partitions=partitions, replication_factor=1)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # someone else made it meanwhile
+        if created:
+            log.info("created topics %s (%d partition(s) each)", ", ".join(created), partitions)
+        return created
+    finally:
+        admin.close()
