@@ -9,10 +9,12 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
 from streamlines.errors import UserError
+from streamlines.settings import Settings
 from streamlines.stack.commands import require_tool, run_step
 from streamlines.stack.http import HttpError, request_json
 from streamlines.stack.services.base import Health, PortSetting, Service
@@ -180,15 +182,38 @@ class InfluxDBService(Service):
         existing = request_json(
             "GET", f"{s.influx_url}/api/v2/buckets?orgID={org_id}&limit=100", headers=auth
         )
-        names = {bucket["name"] for bucket in existing["buckets"]}
+        by_name = {bucket["name"]: bucket for bucket in existing["buckets"]}
         for bucket in s.influx_buckets:
-            if bucket not in names:
+            rules = retention_rules(s, bucket)
+            found = by_name.get(bucket)
+            if found is None:
                 request_json(
                     "POST",
                     f"{s.influx_url}/api/v2/buckets",
-                    {"orgID": org_id, "name": bucket, "retentionRules": []},
+                    {"orgID": org_id, "name": bucket, "retentionRules": rules},
                     headers=auth,
                 )
+            elif rules and _shard_group_seconds(found) != rules[0]["shardGroupDurationSeconds"]:
+                # Applies to shard groups created from now on; existing ones keep their length.
+                request_json(
+                    "PATCH",
+                    f"{s.influx_url}/api/v2/buckets/{found['id']}",
+                    {"retentionRules": rules},
+                    headers=auth,
+                )
+
+
+def retention_rules(settings: Settings, bucket: str) -> list[dict[str, Any]]:
+    """A bucket's retention rules: kept forever, with its configured shard group length."""
+    seconds = settings.influx_shard_group_seconds.get(bucket)
+    if seconds is None:
+        return []
+    return [{"type": "expire", "everySeconds": 0, "shardGroupDurationSeconds": seconds}]
+
+
+def _shard_group_seconds(bucket: dict[str, Any]) -> int | None:
+    rules = bucket.get("retentionRules") or [{}]
+    return rules[0].get("shardGroupDurationSeconds")
 
 
 def _required_version(go_mod: Path, module: str) -> str:

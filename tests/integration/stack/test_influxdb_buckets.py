@@ -1,0 +1,47 @@
+"""The buckets `stack up` provisions: created if missing, and those holding years of history
+given long shard groups (also when they already exist with InfluxDB's 7-day default)."""
+
+from __future__ import annotations
+
+import pytest
+from influxdb_client import BucketRetentionRules
+from rich.console import Console
+
+from streamlines.stack.services.influxdb import InfluxDBService
+
+pytestmark = pytest.mark.integration
+SEVEN_DAYS = 7 * 86_400
+
+
+def _shard_group_seconds(influx, name: str) -> int:
+    (rule,) = influx.buckets_api().find_bucket_by_name(name).retention_rules
+    return rule.shard_group_duration_seconds
+
+
+def test_the_market_bucket_has_long_shard_groups(stack, settings, influx):
+    assert settings.influx_shard_group_seconds["market"] >= 365 * 86_400
+    assert _shard_group_seconds(influx, "market") == settings.influx_shard_group_seconds["market"]
+
+
+def test_set_up_creates_missing_buckets_and_lengthens_existing_shard_groups(
+    stack, settings, influx, unique_name
+):
+    existing, missing = f"{unique_name}-old", f"{unique_name}-new"
+    rules = BucketRetentionRules(type="expire", every_seconds=0,
+                                 shard_group_duration_seconds=SEVEN_DAYS)  # fmt: skip
+    influx.buckets_api().create_bucket(bucket_name=existing, retention_rules=rules)
+    ours = settings.model_copy(
+        update={
+            "influx_buckets": (existing, missing),
+            "influx_shard_group_seconds": {existing: 52 * SEVEN_DAYS, missing: 104 * SEVEN_DAYS},
+        }
+    )
+    try:
+        InfluxDBService(ours).after_start(Console(quiet=True))
+        assert _shard_group_seconds(influx, existing) == 52 * SEVEN_DAYS
+        assert _shard_group_seconds(influx, missing) == 104 * SEVEN_DAYS
+    finally:
+        for name in (existing, missing):
+            found = influx.buckets_api().find_bucket_by_name(name)
+            if found is not None:
+                influx.buckets_api().delete_bucket(found)
