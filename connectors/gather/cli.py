@@ -40,12 +40,15 @@ def parse_symbols(text: str | None) -> list[str]:
     return list(dict.fromkeys(symbols))
 
 
-def _kafka(settings: Settings) -> KafkaSink:
+def _kafka(settings: Settings, topic: str) -> KafkaSink:
     from kafka.errors import KafkaError
 
-    from connectors.sinks.kafka import KafkaSink
+    from connectors.sinks.kafka import KafkaSink, ensure_topics
+    from streamlines.schemas import dead_letter_topic
 
     try:
+        names = [topic, dead_letter_topic(topic)]
+        ensure_topics(settings.kafka_bootstrap, names, settings.kafka_topic_partitions)
         # A backfill sends many small records at once: larger, later batches cost less CPU.
         return KafkaSink(
             settings.kafka_bootstrap,
@@ -76,7 +79,7 @@ def run_jobs(
     from connectors.sinks.influx import InfluxWriter
 
     client = BarClient.from_settings(settings)
-    sink = _kafka(settings) if topic else None
+    sink = _kafka(settings, topic) if topic else None
     writer = InfluxWriter.from_settings(settings, bucket)
     log.info(
         "gathering %s bars of %d symbols from %s into InfluxDB bucket %s%s",

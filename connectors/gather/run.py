@@ -275,6 +275,12 @@ def _influx_error(exc: Exception, bucket: str) -> Exception:
                 f"InfluxDB has no bucket {bucket!r}",
                 "use --bucket market (created by `streamlines stack up`) or create the bucket",
             )
+        if exc.status == 500 and "timeout" in str(exc.body):
+            return UserError(
+                f"InfluxDB timed out writing to bucket {bucket!r}",
+                "give the bucket long shard groups (InfluxDB's 7-day default spreads years of "
+                "bars over hundreds of shards; see docs/gather.md), or gather a shorter range",
+            )
         return UserError(f"InfluxDB refused a write ({exc.status}): {exc.body}")
     if isinstance(exc, OSError) or "urllib3" in type(exc).__module__:
         return UserError(
