@@ -1,0 +1,1 @@
+"""The parts of the currents job (``jobs/currents.py``): options, SQL, recursive indicators."""
