@@ -1,0 +1,349 @@
+"""End-to-end latency: from the replay server sending a trade to the GraphQL subscription
+delivering the per-trade metrics computed from it.
+
+Path: replay server (alpaca protocol, paced) → ``streamlines ingest`` → Kafka → ripples on the
+Flink cluster → the analytics topic → ``streamlines graphql serve`` → a graphql-transport-ws
+client in this process. The replay server records when each trade left it
+(``/control/send-log``, wall clock); the client records when the ``rolling_5m`` and ``spread``
+records of that trade (same symbol and event time) arrive. Both clocks are this machine's.
+
+Workload: ``--rate`` trades/s over ``--symbols`` symbols (GOOG, SP500, NASDAQ and synthetic
+SYN tickers): intraday trades the replay server generates from real daily bars,
+``--trades-per-minute`` per symbol (the server makes at most 5,000 per daily bar, 12.8 a minute
+of the session), replayed at the speed that gives the rate (600x for the defaults). The first
+``--warmup`` seconds are left out. Each run starts its own replay server, job, GraphQL server
+and topics.
+
+What bounds it: the per-trade metrics are event-time results, final once the watermark passes
+the trade, i.e. ``--out-of-orderness`` seconds of event time (at 60x: 2 s of event time is
+33 ms of wall time) plus the watermark interval and Flink's network buffer timeout, which this
+benchmark sets with ``--watermark-interval`` and ``--buffer-timeout``.
+
+    python -m benchmarks.e2e_latency [--rate 5000] [--seconds 60] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
+
+from connectors.replay.process import replay_server_process
+from connectors.sinks.kafka import ensure_topics
+from graphql_server.client import subscribe
+from graphql_server.process import graphql_server_process
+from streamlines.schemas import dead_letter_topic
+from streamlines.settings import Settings
+from streamlines.stack.services.flink import FlinkService
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = ["GOOG", "SP500", "NASDAQ"]
+TARGET_P99_MS = 250.0
+
+
+@dataclass
+class RunResult:
+    matched: int
+    unmatched: int
+    latencies_ms: np.ndarray
+    rate: float
+    to_topic_ms: np.ndarray  # up to the analytics topic (a plain Kafka consumer)
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q))
+
+
+def symbols_for(count: int) -> list[str]:
+    return REAL[:count] + [f"SYN{i:04d}" for i in range(1, count - len(REAL) + 1)]
+
+
+class Receiver:
+    """The subscription, read in a thread: (symbol, metric, t_ns) -> arrival wall time ns."""
+
+    def __init__(self, url: str, symbols: list[str], batched: bool) -> None:
+        names = ", ".join(json.dumps(s) for s in symbols)
+        field = "ripplesBatches" if batched else "ripples"
+        selection = "{ points { symbol metric tNs } }" if batched else "{ symbol metric tNs }"
+        self.document = (
+            f"subscription {{ {field}(symbols: [{names}], metrics: [ROLLING_5M, SPREAD]) "
+            f"{selection} }}"
+        )
+        self.field, self.batched = field, batched
+        self.url = url
+        self.arrivals: dict[tuple[str, str, int], int] = {}
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
+
+    async def _run(self) -> None:
+        async def consume() -> None:
+            async for data in subscribe(self.url, self.document):
+                now = time.time_ns()
+                points = data[self.field]["points"] if self.batched else [data[self.field]]
+                for r in points:
+                    self.arrivals.setdefault((r["symbol"], r["metric"], int(r["tNs"])), now)
+
+        task = asyncio.ensure_future(consume())
+        while not self._stop.is_set() and not task.done():
+            await asyncio.sleep(0.1)
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except BaseException as exc:  # reported by the caller
+            self.error = exc
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+class TopicWatcher:
+    """The analytics topic read directly (a plain consumer), for the latency up to Kafka:
+    (symbol, metric, t_ns) -> arrival wall time ns."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.arrivals: dict[tuple[str, str, int], int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        consumer = KafkaConsumer(
+            self.topic, bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+            fetch_max_wait_ms=10,
+        )  # fmt: skip
+        try:
+            while not self._stop.is_set():
+                for batch in consumer.poll(timeout_ms=100).values():
+                    now = time.time_ns()
+                    for record in batch:
+                        r = json.loads(record.value)
+                        metric = r["metric"].upper()
+                        self.arrivals.setdefault((r["symbol"], metric, r["t_ns"]), now)
+        finally:
+            consumer.close()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def submit_job(settings: Settings, topics: dict[str, str], args: argparse.Namespace) -> str:
+    command, env = FlinkService(settings).cli_command(
+        "run", "-d",
+        f"-Dpipeline.auto-watermark-interval={args.watermark_interval}",
+        f"-Dexecution.buffer-timeout.interval={args.buffer_timeout}",
+        "-py", str(REPO / "jobs" / "ripples.py"),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--trades-topic", topics["trades"], "--quotes-topic", topics["quotes"],
+        "--output-topic", topics["ripples"], "--group-id", topics["group"],
+        "--out-of-orderness", str(args.out_of_orderness), "--idle-timeout", "1",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
+    if not match:
+        raise SystemExit("the ripples job was not accepted:\n" + result.stdout + result.stderr)
+    return match.group(1)
+
+
+def cancel_job(settings: Settings, job_id: str) -> None:
+    url = f"{settings.flink_rest_url}/jobs/{job_id}?mode=cancel"
+    urllib.request.urlopen(urllib.request.Request(url, method="PATCH"), timeout=10).close()
+
+
+def wait_running(settings: Settings, job_id: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{settings.flink_rest_url}/jobs/{job_id}") as response:
+            job = json.loads(response.read())
+        tasks = job["vertices"]
+        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in tasks):
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"job {job_id} did not start running in {timeout} s")
+
+
+def replay_call(port: int, method: str, path: str) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult:
+    symbols = symbols_for(args.symbols)
+    per_minute = args.trades_per_minute
+    speed = args.rate * 60 / (len(symbols) * per_minute)
+    prefix = f"bench-latency-{uuid.uuid4().hex[:8]}"
+    topics = {k: f"{prefix}.{k}" for k in ("trades", "quotes", "bars", "ripples")}
+    topics["group"] = prefix
+    created = [topics[k] for k in ("trades", "quotes", "bars", "ripples")]
+    created += [dead_letter_topic(topics[k]) for k in ("trades", "quotes", "bars")]
+    ensure_topics(settings.kafka_bootstrap, created)
+    logs = Path(tempfile.mkdtemp(prefix="streamlines-latency-"))
+    replay_args = ("--symbols", ",".join(symbols), "--speed", f"{speed:g}",
+                   "--max-connections-per-key", str(args.ingest_processes),
+                   "--trades-per-minute", f"{per_minute:.3f}")  # fmt: skip
+    job_id = submit_job(settings, topics, args)
+    try:
+        wait_running(settings, job_id)
+        with (
+            replay_server_process(*replay_args, log_path=logs / "replay.log") as port,
+            graphql_server_process(
+                {"STREAMLINES_GRAPHQL_RIPPLES_TOPIC": topics["ripples"]},
+                log_path=logs / "graphql.log",
+            ) as url,
+        ):
+            receiver = Receiver(url, symbols, batched=not args.per_record)
+            receiver.start()
+            watcher = TopicWatcher(settings.kafka_bootstrap, topics["ripples"])
+            watcher.start()
+            time.sleep(1)  # the subscription is registered
+            replay_call(port, "POST", "/control/send-log")
+            env = {
+                **os.environ,
+                "STREAMLINES_REPLAY_PORT": str(port),
+                "STREAMLINES_INGEST_TOPIC_TRADES": topics["trades"],
+                "STREAMLINES_INGEST_TOPIC_QUOTES": topics["quotes"],
+                "STREAMLINES_INGEST_TOPIC_BARS": topics["bars"],
+            }
+            duration = args.warmup + args.seconds
+            print(f"run {run}: {len(symbols)} symbols, {per_minute:g} trades per replayed "
+                  f"minute at {speed:g}x, {duration:g} s of ingest in {args.ingest_processes} "
+                  "process(es) …", flush=True)  # fmt: skip
+            shards = [symbols[i :: args.ingest_processes] for i in range(args.ingest_processes)]
+            ingests = []
+            for i, shard in enumerate(shards):
+                log = open(logs / f"ingest-{i}.log", "wb")  # noqa: SIM115 - closed below
+                command = [
+                    *(sys.executable, "-m", "streamlines.cli", "ingest", "--crypto", ""),
+                    *("--symbols", ",".join(shard), "--duration", str(duration)),
+                ]
+                ingests.append((subprocess.Popen(command, env=env, stdout=log, stderr=log), log))
+            for process, log in ingests:
+                code = process.wait(duration + 120)
+                log.close()
+                if code != 0:
+                    raise SystemExit(f"ingest failed ({code}); logs in {logs}")
+            time.sleep(5)  # the last results drain
+            receiver.stop()
+            watcher.stop()
+            sent = replay_call(port, "GET", "/control/send-log")["trades"]
+        if receiver.error is not None:
+            raise SystemExit(f"the subscription failed: {receiver.error!r}; logs in {logs}")
+    finally:
+        cancel_job(settings, job_id)
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        admin.delete_topics(created)
+        admin.close()
+
+    if not sent:
+        raise SystemExit(f"the replay server sent no trades; logs in {logs}")
+    if not receiver.arrivals:
+        raise SystemExit(f"the subscription received nothing; logs in {logs}")
+    first_sent = min(s for _, _, s in sent)
+    measured_from = first_sent + int(args.warmup * 1e9)
+    measured_until = first_sent + int((args.warmup + args.seconds) * 1e9)
+    window = [(sym, t, s) for sym, t, s in sent if measured_from <= s < measured_until]
+    latencies, to_topic, unmatched = [], [], 0
+    for symbol, t_ns, sent_ns in window:
+        for metric in ("ROLLING_5M", "SPREAD"):  # GraphQL enum names
+            arrived = receiver.arrivals.get((symbol, metric, t_ns))
+            if arrived is None:
+                unmatched += 1
+            else:
+                latencies.append((arrived - sent_ns) / 1e6)
+            on_topic = watcher.arrivals.get((symbol, metric, t_ns))
+            if on_topic is not None:
+                to_topic.append((on_topic - sent_ns) / 1e6)
+    if not latencies:
+        sample = next(iter(receiver.arrivals))
+        raise SystemExit(
+            f"no trade matched: sent e.g. {window[:1]}, received e.g. {sample}; logs in {logs}"
+        )
+    return RunResult(
+        len(latencies), unmatched, np.array(latencies), len(window) / args.seconds,
+        np.array(to_topic),
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Latency from the replay server's send to the GraphQL subscription."
+    )
+    parser.add_argument("--rate", type=float, default=5000, help="trades/s (default 5000)")
+    parser.add_argument("--symbols", type=int, default=40, help="symbols (default 40)")
+    parser.add_argument(
+        "--trades-per-minute", type=float, default=12.5, help="per symbol (default 12.5)"
+    )
+    parser.add_argument("--seconds", type=float, default=60, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=15, help="seconds left out at start")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out-of-orderness", type=int, default=2, metavar="SECONDS")
+    parser.add_argument(
+        "--ingest-processes",
+        type=int,
+        default=1,
+        help="ingest processes, each streaming a share of the symbols (default 1)",
+    )
+    parser.add_argument(
+        "--per-record",
+        action="store_true",
+        help="use the one-update-per-message subscription `ripples` instead of `ripplesBatches`",
+    )
+    parser.add_argument("--watermark-interval", default="50ms")
+    parser.add_argument("--buffer-timeout", default="10ms")
+    args = parser.parse_args(argv)
+    settings = Settings()
+
+    results = []
+    for run in range(1, args.runs + 1):
+        result = one_run(settings, args, run)
+        results.append(result)
+        print(
+            f"run {run}: {result.rate:,.0f} trades/s sent, {result.matched:,} per-trade results "
+            f"({result.unmatched:,} not received): p50 {result.percentile(50):.0f} ms, "
+            f"p90 {result.percentile(90):.0f} ms, p99 {result.percentile(99):.0f} ms, "
+            f"max {result.latencies_ms.max():.0f} ms; up to the analytics topic: p50 "
+            f"{np.percentile(result.to_topic_ms, 50):.0f} ms, p99 "
+            f"{np.percentile(result.to_topic_ms, 99):.0f} ms",
+            flush=True,
+        )
+    p50 = statistics.median(r.percentile(50) for r in results)
+    p99 = statistics.median(r.percentile(99) for r in results)
+    print(
+        f"\nend-to-end latency, replay send → GraphQL subscription "
+        f"{'ripples' if args.per_record else 'ripplesBatches'} (rolling_5m + spread), "
+        f"{args.rate:,.0f} trades/s, out-of-orderness {args.out_of_orderness} s (event time): "
+        f"median of {args.runs} runs: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+        f"(target p99 ≤ {TARGET_P99_MS:.0f} ms: {p99 / TARGET_P99_MS:.2f}x the target)"
+    )
+
+
+if __name__ == "__main__":
+    main()
