@@ -1,0 +1,44 @@
+"""The input topics the currents job can read. A Kafka source bounded at the latest offsets
+never finishes on a topic that does not exist, and the history source is always bounded (and
+holds the watermark until it finishes), so a missing topic is checked for at start."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from jobs.currents_lib.options import Options
+
+
+class MissingTopicError(SystemExit):
+    pass
+
+
+def existing_topics(bootstrap: str) -> set[str]:
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="currents-topics")
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def present_topics(opts: Options, existing: set[str]) -> tuple[Options, list[str]]:
+    """``opts`` with a missing history topic left out (nothing gathered yet), and a missing
+    live topic left out of a ``--bounded`` run; the warnings to print. A missing live topic in
+    a streaming run is an error (a typo, or ingest has not run yet)."""
+    warnings = []
+    if opts.history_topic is not None and opts.history_topic not in existing:
+        warnings.append(f"history topic {opts.history_topic} does not exist: left out")
+        opts = replace(opts, history_topic=None)
+    if opts.live_topic is not None and opts.live_topic not in existing:
+        if not opts.bounded:
+            raise MissingTopicError(
+                f"error: live topic {opts.live_topic} does not exist\n"
+                "  fix: check --live-topic, or start ingest (it creates its topics)"
+            )
+        warnings.append(f"live topic {opts.live_topic} does not exist: left out")
+        opts = replace(opts, live_topic=None)
+    if opts.history_topic is None and opts.live_topic is None:
+        raise MissingTopicError("error: neither input topic exists, nothing to compute")
+    return opts, warnings
