@@ -13,11 +13,15 @@ epoch until it has been read to the end offsets it had at start: gather writes s
 side, each in time order but years apart from one another, which a bounded out-of-orderness
 would drop as late. So history is a backfill, sorted whole by the OVER windows; bars gathered
 after the start come in with the next run (for instance a ``--bounded`` run after
-``gather --daily``). The live source has the usual bound (``--out-of-orderness``, default 2 s)
-and idle timeout; bars later than that are dropped. A bar whose (symbol, timeframe, millisecond)
-repeats an earlier one is dropped (the first to arrive counts): a bar gathered twice, or one in
-both topics. A history topic that does not exist is left out (nothing gathered yet), and so
-is a missing live topic in a ``--bounded`` run; in a streaming run that is an error.
+``gather --daily``). The live source has the usual bound (``--out-of-orderness``, default 2 s);
+bars later than that are dropped. It has no idle timeout (once the history has finished, an
+idle live source would let the history's end-of-input watermark through and make every later
+bar late), so the output waits for the first live bar, and for every partition of the live
+topic to have one: keep ``market.bars`` at one partition (ingest's default) or bars flowing
+into every partition. A bar whose (symbol, timeframe, millisecond) repeats an earlier one is
+dropped (the first to arrive counts): a bar gathered twice, or one in both topics. A history
+topic that does not exist is left out (nothing gathered yet), and so is a missing live topic
+in a ``--bounded`` run; in a streaming run that is an error.
 
 Writes JSON records keyed by symbol to ``analytics.currents``, each ``{"symbol", "metric",
 "t_ns", "values": {...}}`` with ``t_ns`` the bar's own time, so a replay overwrites. Metric names

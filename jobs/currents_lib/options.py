@@ -36,7 +36,6 @@ class Options:
     bounded: bool = False
     local: bool = False
     out_of_orderness_s: int = 2
-    idle_timeout_s: int = 5
     checkpoint_interval_s: int = 10
     parallelism: int | None = None
     sma_periods: tuple[int, ...] = (20, 50, 200)
@@ -78,7 +77,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
     parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
     parser.add_argument("--out-of-orderness", type=_positive_int, default=2, metavar="SECONDS")
-    parser.add_argument("--idle-timeout", type=_positive_int, default=5, metavar="SECONDS")
     parser.add_argument("--checkpoint-interval", type=_positive_int, default=10, metavar="SECONDS")
     parser.add_argument("--parallelism", type=_positive_int, default=None)
     parser.add_argument("--sma", type=_periods, default=(20, 50, 200), metavar="N,N,...")
@@ -110,7 +108,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         bounded=args.bounded,
         local=args.local,
         out_of_orderness_s=args.out_of_orderness,
-        idle_timeout_s=args.idle_timeout,
         checkpoint_interval_s=args.checkpoint_interval,
         parallelism=args.parallelism,
         sma_periods=args.sma,

@@ -46,10 +46,10 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
     }
     if history or opts.bounded:
         options["scan.bounded.mode"] = "latest-offset"
-    if not history:
-        # Not on the history source: marked idle, it would stop holding the watermark back
-        # and the bars it has not read yet would be late.
-        options["scan.watermark.idle-timeout"] = f"{opts.idle_timeout_s}s"
+    # No idle timeout on either source. An idle history source would let the live watermark
+    # past bars it has not read yet; and once the history source has finished (its watermark is
+    # then the end of time), an idle live source, as it is between two minutes' bars, would let
+    # that through, and every later live bar would be late.
     return options
 
 

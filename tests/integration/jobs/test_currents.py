@@ -21,15 +21,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from references.currents import (
     DAY_NS,
     NS_PER_MINUTE,
@@ -317,3 +320,58 @@ def test_local_mini_cluster_run_without_a_history_topic(stack, settings, unique_
     series = {("GOOG", "1Day"): pd.Series(goog.close.to_numpy(), index=goog.index.asi8)}
     got = read_records(read_topic, output_topic, expected_count(series))
     check_indicators(got, series)
+
+
+def test_streaming_run_goes_on_from_history_to_live_bars(stack, settings, unique_name):
+    """Unbounded run (``flink run -d``): the history topic (the first 250 real GOOG daily bars)
+    is read to its end, then live bars sent while the job runs (the next 50) continue the same
+    series. Every bar the watermark has passed (all but the last live one) must come out while
+    the job is running, equal to pandas on the whole series."""
+    goog = load_bars("GOOG").iloc[:300]
+    events = [
+        (int(ts.value), bar_fields("GOOG", int(ts.value), "1Day", row))
+        for ts, row in zip(goog.index, goog.itertuples(), strict=True)
+    ]
+    topics = [f"{unique_name}-history", f"{unique_name}-live", f"{unique_name}-out"]
+    ensure_topics(settings.kafka_bootstrap, topics)
+    produce(settings.kafka_bootstrap, topics[0], [history_bar(f, f) for _, f in events[:250]])
+    command, env = FlinkService(settings).cli_command(
+        "run", "-d", "-py", str(JOB), "--bootstrap", settings.kafka_bootstrap,
+        "--history-topic", topics[0], "--live-topic", topics[1], "--output-topic", topics[2],
+        "--group-id", unique_name,
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
+    assert match, result.stdout[-3000:]
+    try:
+        time.sleep(5)
+        produce(settings.kafka_bootstrap, topics[1], [Bar(**f) for _, f in events[250:]])
+        series = {
+            ("GOOG", "1Day"): pd.Series(goog.close.to_numpy()[:-1], index=goog.index.asi8[:-1])
+        }
+        expected = expected_count(series)
+        consumer = KafkaConsumer(
+            topics[2],
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=180_000,
+        )
+        records = []
+        try:
+            for record in consumer:
+                records.append(record)
+                if len(records) >= expected:
+                    break
+        finally:
+            consumer.close()
+        got: Records = {}
+        for record in records:
+            value = json.loads(record.value)
+            got.setdefault(value["metric"], {})[value["symbol"], value["t_ns"]] = value["values"]
+        assert check_indicators(got, series) == expected
+    finally:
+        cancel = f"{settings.flink_rest_url}/jobs/{match.group(1)}?mode=cancel"
+        urllib.request.urlopen(urllib.request.Request(cancel, method="PATCH"))
