@@ -19,9 +19,11 @@ idle live source would let the history's end-of-input watermark through and make
 bar late), so the output waits for the first live bar, and for every partition of the live
 topic to have one: keep ``market.bars`` at one partition (ingest's default) or bars flowing
 into every partition. A bar whose (symbol, timeframe, millisecond) repeats an earlier one is
-dropped (the first to arrive counts): a bar gathered twice, or one in both topics. A history
-topic that does not exist is left out (nothing gathered yet), and so is a missing live topic
-in a ``--bounded`` run; in a streaming run that is an error.
+dropped (the first to arrive counts): a bar gathered twice, or one in both topics (so after a
+re-gather that changed the adjusted prices, the older version still counts: start from a new
+history topic then). A history topic that does not exist is left out (nothing gathered
+yet), and so is a missing live topic in a ``--bounded`` run; in a streaming run that is an
+error.
 
 Writes JSON records keyed by symbol to ``analytics.currents``, each ``{"symbol", "metric",
 "t_ns", "values": {...}}`` with ``t_ns`` the bar's own time, so a replay overwrites. Metric names

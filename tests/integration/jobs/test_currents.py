@@ -233,6 +233,10 @@ def minute_events(bars: pd.DataFrame) -> tuple[list[Event], list[Event]]:
 def test_volatility_ranking_every_minute_matches_pandas(
     stack, settings, unique_name, read_topic, influx, bucket
 ):
+    """Intraday data generated from real bars (see the module docstring): every volatility
+    round equals the reference over the same 24 hours, the ranking as of one minute equals the
+    reference ranking (also from InfluxDB, one query), and the minute series' indicators equal
+    pandas too."""
     bars = minute_bars()
     history, live = minute_events(bars)
     # The sink's measurement is the topic's last part, as for analytics.currents.
