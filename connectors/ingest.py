@@ -167,7 +167,12 @@ def build_sink(kind: str, settings: Settings, topics: Topics) -> EventSink:
 
         try:
             names = topics.all() + [dead_letter_topic(t) for t in topics.all()]
-            ensure_topics(settings.kafka_bootstrap, names, settings.kafka_topic_partitions)
+            ensure_topics(
+                settings.kafka_bootstrap,
+                names,
+                settings.kafka_topic_partitions,
+                timeout=min(settings.ingest_block_timeout, 30.0),
+            )
             return KafkaSink(
                 settings.kafka_bootstrap,
                 max_in_flight=settings.ingest_max_in_flight,

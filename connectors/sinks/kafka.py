@@ -121,7 +121,9 @@ class KafkaSink:
         self._producer.close(timeout)
 
 
-def ensure_topics(bootstrap: str, names: list[str], partitions: int = 1) -> list[str]:
+def ensure_topics(
+    bootstrap: str, names: list[str], partitions: int = 1, timeout: float = 30.0
+) -> list[str]:
     """Create the topics that do not exist yet (``partitions`` each); returns those created.
 
     Producers should not rely on the broker's auto-creation: a real cluster usually has it off,
@@ -129,7 +131,11 @@ def ensure_topics(bootstrap: str, names: list[str], partitions: int = 1) -> list
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamlines-topics")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id="streamlines-topics",
+        bootstrap_timeout_ms=int(timeout * 1000),
+    )
     try:
         missing = [n for n in dict.fromkeys(names) if n not in set(admin.list_topics())]
         created = []
