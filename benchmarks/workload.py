@@ -258,7 +258,7 @@ def wait_for_quiet(
 
 
 def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (parent pid, CPU ticks used so far) of every process (Linux /proc)."""
+    """pid -> (parent pid, CPU ticks it has used so far) of every process (Linux /proc)."""
     table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -267,10 +267,7 @@ def _process_table() -> dict[int, tuple[int, int]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        # Its own CPU time and that of its children it has waited for, so that a child that
-        # ends between two snapshots still counts (in its parent's figure).
-        ticks = int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-        table[int(entry.name)] = (int(fields[1]), ticks)
+        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
     return table
 
 
@@ -284,11 +281,21 @@ def _descendants(roots: set[int], table: dict[int, tuple[int, int]]) -> set[int]
     return found
 
 
+@dataclass
+class _Snapshot:
+    at: float
+    busy: int  # ticks all CPUs were busy since boot
+    processes: dict[str, dict[int, int]]  # group -> pid -> ticks
+    own: float  # seconds: this process and the children it has waited for
+
+
 class CpuMeter:
     """Where the machine's CPU went during a measurement: each stack service (with its child
-    processes), this benchmark (with the children it waited for, e.g. the flink client), and
-    everything else, i.e. someone else's work on a shared machine. In cores (1.0 = one CPU
-    busy for the whole time). Linux only (reads /proc); elsewhere it reports nothing."""
+    processes), this benchmark (with its children, e.g. the flink client), and everything else,
+    i.e. someone else's work on a shared machine; as average cores busy (1.0 = one CPU for the
+    whole time). Per process, only the time used between the two snapshots counts, so a process
+    that ends in between is under-counted (and lands in "others"). Linux only (reads /proc);
+    elsewhere it reports nothing."""
 
     def __init__(self, settings: Settings) -> None:
         from streamlines.stack.manager import Stack
@@ -300,18 +307,22 @@ class CpuMeter:
         }
         self.cores: dict[str, float] = {}  # average cores busy during the measurement
         self.cpu_seconds: dict[str, float] = {}
+        self._start: _Snapshot | None = None
 
-    def _snapshot(self) -> tuple[float, int, dict[str, int], int] | None:
+    def _snapshot(self) -> _Snapshot | None:
         times = _cpu_times()
         if times is None:
             return None
         table = _process_table()
-        per_service = {
-            name: sum(table[pid][1] for pid in _descendants(roots, table))
-            for name, roots in self.services.items()
+        me = os.getpid()
+        groups = {**self.services, "children": {me}}
+        processes = {
+            name: {pid: table[pid][1] for pid in _descendants(roots, table) if pid != me}
+            for name, roots in groups.items()
         }
-        own = sum(table[pid][1] for pid in _descendants({os.getpid()}, table))
-        return time.monotonic(), times[1] - times[0], per_service, own
+        mine = os.times()
+        own = mine.user + mine.system + mine.children_user + mine.children_system
+        return _Snapshot(time.monotonic(), times[1] - times[0], processes, own)
 
     def __enter__(self) -> CpuMeter:
         self._start = self._snapshot()
@@ -319,16 +330,22 @@ class CpuMeter:
 
     def __exit__(self, *_exc: object) -> None:
         end = self._snapshot()
-        if self._start is None or end is None:
+        start = self._start
+        if start is None or end is None:
             return
-        seconds = end[0] - self._start[0]
         hz = os.sysconf("SC_CLK_TCK")
-        busy = (end[1] - self._start[1]) / hz
-        cores = {name: (end[2][name] - self._start[2][name]) / hz for name in self.services}
-        cores["benchmark"] = (end[3] - self._start[3]) / hz
-        cores["others"] = max(busy - sum(cores.values()), 0.0)
-        self.cpu_seconds = cores
-        self.cores = {name: value / seconds for name, value in cores.items()}
+
+        def used(group: str) -> float:
+            before = start.processes[group]
+            return sum(t - before.get(pid, 0) for pid, t in end.processes[group].items()) / hz
+
+        seconds = {name: used(name) for name in self.services}
+        # Our own time plus that of children still running (ended ones are in os.times()).
+        seconds["benchmark"] = end.own - start.own + used("children")
+        busy = (end.busy - start.busy) / hz
+        seconds["others"] = max(busy - sum(seconds.values()), 0.0)
+        self.cpu_seconds = seconds
+        self.cores = {name: value / (end.at - start.at) for name, value in seconds.items()}
 
     @property
     def others(self) -> float:
