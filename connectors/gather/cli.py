@@ -15,7 +15,7 @@ from streamlines.errors import UserError
 from streamlines.settings import Settings
 
 if TYPE_CHECKING:
-    from connectors.gather.run import Job, Report
+    from connectors.gather.run import Job, ProgressFactory, Report
     from connectors.sinks.kafka import KafkaSink
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ def run_jobs(
     bucket: str,
     topic: str | None,
     concurrency: int,
+    progress: ProgressFactory | None = None,
 ) -> Report:
-    """Gather ``jobs`` into ``bucket`` (and ``topic`` unless None); failures are in the report."""
+    """Gather ``jobs`` into ``bucket`` (and ``topic`` unless None); failures are in the report.
+    Progress goes to the terminal's bars, or to ``progress``."""
     from connectors.gather.client import BarClient
     from connectors.gather.run import Gatherer
     from connectors.sinks.influx import InfluxWriter
@@ -87,7 +89,10 @@ def run_jobs(
         f" and Kafka topic {topic}" if topic else "",
     )  # fmt: skip
     try:
-        report = Gatherer(client, writer, sink, topic or "", timeframe, concurrency).run(jobs)
+        gatherer = Gatherer(
+            client, writer, sink, topic or "", timeframe, concurrency, progress=progress
+        )
+        report = gatherer.run(jobs)
     finally:
         writer.close()
         if sink is not None:
@@ -188,17 +193,10 @@ def gather(
         )
 
     def once() -> None:
-        from connectors.gather.daily import daily_jobs, last_bar_times
+        from connectors.gather.daily import append_jobs
 
         now = parse_time(as_of, "--as-of") if as_of else datetime.now(UTC)
-        stored = last_bar_times(settings, bucket, timeframe)
-        jobs = daily_jobs(stored, wanted or None, timeframe, now)
-        if not jobs:
-            raise UserError(
-                f"no symbol has {timeframe.value} bars in bucket {bucket!r} yet",
-                "gather some history first (`streamlines gather --symbols GOOG --start "
-                "2024-01-02`), or name the symbols with --symbols",
-            )
+        jobs = append_jobs(settings, bucket, timeframe, wanted, now)
         report = run_jobs(settings, jobs, timeframe, bucket, target_topic, workers)
         _check(report, len(jobs))
 
@@ -212,7 +210,7 @@ def gather(
 
 def _range_jobs(symbols: list[str], start: str | None, end: str | None) -> list[Job]:
     from connectors.gather.daily import RECENT_DATA_DELAY
-    from connectors.gather.run import Job
+    from connectors.gather.run import range_jobs
 
     if start is None:
         raise UserError(
@@ -222,8 +220,4 @@ def _range_jobs(symbols: list[str], start: str | None, end: str | None) -> list[
     last = parse_time(end, "--end") if end else datetime.now(UTC) - RECENT_DATA_DELAY
     if first > last:
         raise UserError(f"--start {start} is after --end {last:%Y-%m-%dT%H:%M}Z", "swap them")
-    empty = (
-        f"no bars from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC: an unknown "
-        "symbol, or no trading then"
-    )
-    return [Job(symbol, first, last, if_empty=empty) for symbol in symbols]
+    return range_jobs(symbols, first, last)

@@ -149,3 +149,19 @@ def run_every_day(
         except UserError as exc:
             log.error("daily gather failed: %s; trying again at the next run", exc)
         runs += 1
+
+
+def append_jobs(
+    settings: Settings, bucket: str, timeframe: Timeframe, symbols: list[str], now: datetime
+) -> list[Job]:
+    """The jobs of one ``--daily`` run: every tracked symbol (or just ``symbols``), from just
+    after its last stored bar up to ``now``."""
+    stored = last_bar_times(settings, bucket, timeframe)
+    jobs = daily_jobs(stored, symbols or None, timeframe, now)
+    if not jobs:
+        raise UserError(
+            f"no symbol has {timeframe.value} bars in bucket {bucket!r} yet",
+            "gather some history first (`streamlines gather --symbols GOOG --start "
+            "2024-01-02`), or name the symbols",
+        )
+    return jobs

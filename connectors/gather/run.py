@@ -11,9 +11,11 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 
@@ -66,6 +68,27 @@ class Job:
             return bars
         last_start = ns(self.completed_by - timeframe.length)
         return [bar for bar in bars if bar.t_ns <= last_start]
+
+
+def range_jobs(symbols: list[str], first: datetime, last: datetime) -> list[Job]:
+    """One job per symbol for the bars starting in [first, last]."""
+    empty = (
+        f"no bars from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC: an unknown "
+        "symbol, or no trading then"
+    )
+    return [Job(symbol, first, last, if_empty=empty) for symbol in symbols]
+
+
+class Progress(Protocol):
+    """What a run reports its progress to (the terminal's bars, or a server job)."""
+
+    def advance(self, symbol: str, bars: int) -> None: ...
+
+    def finish(self, symbol: str, note: str, failed: bool = False) -> None: ...
+
+
+# symbol -> number of fetch windows  ->  a context manager that receives the progress
+ProgressFactory = Callable[[dict[str, int]], AbstractContextManager[Progress]]
 
 
 @dataclass
@@ -122,6 +145,7 @@ class Gatherer:
         timeframe: Timeframe,
         concurrency: int = 4,
         console: Console | None = None,
+        progress: ProgressFactory | None = None,
     ) -> None:
         self.client = client
         self.writer = writer
@@ -130,6 +154,7 @@ class Gatherer:
         self.timeframe = timeframe
         self.concurrency = max(1, concurrency)
         self.console = console
+        self.progress = progress or (lambda windows: GatherProgress(windows, console))
         self._out: queue.Queue[_Chunk | _Done | _Fatal] = queue.Queue(self.concurrency * 4)
         self._lines: list[str] = []
 
@@ -144,7 +169,7 @@ class Gatherer:
             threading.Thread(target=self._worker, args=(todo,), name=f"gather-{k}", daemon=True)
             for k in range(min(self.concurrency, len(jobs)))
         ]
-        with GatherProgress(windows, self.console) as progress:
+        with self.progress(windows) as progress:
             for worker in workers:
                 worker.start()
             try:
