@@ -68,8 +68,10 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         description="Per-symbol indicators from bars and the 24-hour volatility ranking.",
     )
     parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
-    parser.add_argument("--history-topic", default=TOPIC_BARS_HISTORY)
-    parser.add_argument("--live-topic", default=TOPIC_BARS)
+    parser.add_argument(
+        "--history-topic", default=TOPIC_BARS_HISTORY, help="gathered bars ('' for none)"
+    )
+    parser.add_argument("--live-topic", default=TOPIC_BARS, help="live bars ('' for none)")
     parser.add_argument("--output-topic", default=TOPIC_CURRENTS)
     parser.add_argument("--group-id", default=None, help="Kafka consumer group (default currents)")
     parser.add_argument(
@@ -101,8 +103,8 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     group_id = args.group_id or ("currents-" + uuid.uuid4().hex[:8] if args.bounded else "currents")
     return Options(
         bootstrap=bootstrap,
-        history_topic=args.history_topic,
-        live_topic=args.live_topic,
+        history_topic=args.history_topic or None,
+        live_topic=args.live_topic or None,
         output_topic=args.output_topic,
         group_id=group_id,
         bounded=args.bounded,
