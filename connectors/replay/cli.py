@@ -96,10 +96,19 @@ def serve_command(
     rest_error_count: int = typer.Option(
         1, help="Fault: how many REST requests --rest-error-status hits (-1: all)."
     ),
+    bar_stats: bool = typer.Option(
+        True,
+        help="Keep the bars' generated trade counts and VWAPs on disk, so a restarted server "
+        "serves daily bars at full speed from the first request.",
+    ),
+    bar_stats_dir: Path | None = typer.Option(  # noqa: B008
+        None, help="Where to keep them (default: <STREAMLINES_HOME>/replay/bar-stats)."
+    ),
     log_level: str = typer.Option("info", help="uvicorn log level (debug, info, warning)."),
 ) -> None:
     """Serve Alpaca's market-data websocket and REST protocols from real historical data."""
     # Imported here: pandas and the data sets make `streamlines --help` slow otherwise.
+    from connectors.replay.barstats import BarStatsStore
     from connectors.replay.feed import SynthConfig
     from connectors.replay.server import PortInUseError, serve
     from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
@@ -124,6 +133,11 @@ def serve_command(
             size=universe_size,
             data_files=data,
             synth=SynthConfig(seed=seed, trades_per_minute=trades_per_minute),
+            stats_store=(
+                BarStatsStore(bar_stats_dir or settings.home / "replay" / "bar-stats")
+                if bar_stats
+                else None
+            ),
         )
     except UniverseError as exc:
         raise _fail(str(exc)) from None

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from connectors.replay import synth as synth_module
 from connectors.replay.aggregate import Bars, bars_from_trades, resample_bars
+from connectors.replay.barstats import BarStats, BarStatsStore, code_digest, fingerprint
 from connectors.replay.synth import (
     BarSpec,
     Quotes,
@@ -65,6 +69,12 @@ def _ns(index: pd.DatetimeIndex) -> np.ndarray:
     return index.tz_convert("UTC").as_unit("ns").asi8.copy()
 
 
+@cache
+def _stats_code() -> bytes:
+    """The code that decides a bar's trade count and VWAP: trade generation and this module."""
+    return code_digest(Path(synth_module.__file__), Path(__file__))
+
+
 class SymbolFeed:
     """Real bars of one symbol; trades and quotes generated from each bar on demand (cached)."""
 
@@ -101,6 +111,8 @@ class SymbolFeed:
         self._vwap = np.zeros(len(self.t))
         self._trades: OrderedDict[int, Trades] = OrderedDict()
         self._quotes: OrderedDict[int, Quotes] = OrderedDict()
+        self._stats_store: BarStatsStore | None = None
+        self._stats_key = ""
 
     def __len__(self) -> int:
         return len(self.t)
@@ -108,6 +120,40 @@ class SymbolFeed:
     @property
     def first_ns(self) -> int:
         return int(self.window_start[0]) if len(self) else 0
+
+    def stats_fingerprint(self) -> str | None:
+        """A digest of everything that decides the bars' trade counts and VWAPs (None: they
+        are not kept on disk)."""
+        return fingerprint(
+            [
+                _stats_code(),
+                self.symbol,
+                self.asset_class,
+                str(self.frequency),
+                repr(self.synth),
+                repr(self.tick),
+                repr(self.integral_volume),
+                self.window_start,
+                self.window_end,
+                self.open,
+                self.high,
+                self.low,
+                self.close,
+                self.volume,
+            ]
+        )
+
+    def keep_stats_in(self, store: BarStatsStore) -> None:
+        """Take the trade counts and VWAPs an earlier server stored, and store new ones there."""
+        key = self.stats_fingerprint()
+        if key is None:
+            return
+        self._stats_store, self._stats_key = store, key
+        stats = store.load(key, len(self))
+        if stats is not None:
+            known = stats.counts >= 0
+            self._counts[known] = stats.counts[known]
+            self._vwap[known] = stats.vwap[known]
 
     def _spec(self, i: int) -> BarSpec:
         return BarSpec(
@@ -205,9 +251,11 @@ class SymbolFeed:
         return i if i >= 0 and t < self.window_end[i] else None
 
     def _source_bars(self, lo: int, hi: int, adjusted: bool) -> Bars:
-        for i in range(lo, hi):
-            if self._counts[i] < 0:
-                self.trades_for_bar(i)
+        missing = np.flatnonzero(self._counts[lo:hi] < 0) + lo
+        for i in missing.tolist():
+            self.trades_for_bar(i)
+        if len(missing) and self._stats_store is not None:
+            self._stats_store.save(self._stats_key, BarStats(self._counts, self._vwap))
         factor = self._factor(lo, hi, adjusted)
         return Bars(
             self.t[lo:hi],

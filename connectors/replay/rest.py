@@ -7,6 +7,7 @@ import binascii
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,9 @@ def _time(value: str | None, name: str, default: int) -> int:
     return int(stamp.value)
 
 
+@lru_cache(maxsize=1 << 16)
 def _bar_time(t_ns: int) -> str:
+    # Cached: the symbols of a universe share their bar times (daily bars: one per day).
     text = rfc3339(t_ns)
     return text.replace(".000000000Z", "Z")
 
@@ -69,18 +72,22 @@ def bar_chunks(
     for bars in feed.iter_bars(timeframe, t0, t1, adjusted=adjusted):
 
         def rows(a: int, b: int, bars: Any = bars) -> list[Row]:
+            # Whole columns to Python numbers at once (``tolist``), not element by element.
+            volume = bars.volume[a:b]
+            columns = zip(
+                bars.close[a:b].tolist(),
+                bars.high[a:b].tolist(),
+                bars.low[a:b].tolist(),
+                bars.trade_count[a:b].tolist(),
+                bars.open[a:b].tolist(),
+                bars.t[a:b].tolist(),
+                (volume.astype(np.int64) if integral else volume).tolist(),
+                bars.vwap[a:b].tolist(),
+                strict=True,
+            )
             return [
-                {
-                    "c": float(bars.close[k]),
-                    "h": float(bars.high[k]),
-                    "l": float(bars.low[k]),
-                    "n": int(bars.trade_count[k]),
-                    "o": float(bars.open[k]),
-                    "t": _bar_time(int(bars.t[k])),
-                    "v": _volume(bars.volume[k], integral),
-                    "vw": float(bars.vwap[k]),
-                }
-                for k in range(a, b)
+                {"c": c, "h": h, "l": low, "n": n, "o": o, "t": _bar_time(t), "v": v, "vw": vw}
+                for c, h, low, n, o, t, v, vw in columns
             ]
 
         yield Chunk(bars.t, rows)

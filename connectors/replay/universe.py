@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from connectors.replay.barstats import BarStatsStore
 from connectors.replay.feed import SymbolFeed, SynthConfig
 from connectors.replay.symbols import REAL_CRYPTO, REAL_STOCKS
 from connectors.replay.synth import Trades
@@ -83,9 +84,11 @@ def build_universe(
     size: int | None = None,
     data_files: list[Path] | None = None,
     synth: SynthConfig | None = None,
+    stats_store: BarStatsStore | None = None,
 ) -> Universe:
     """The real series (or only ``symbols``), padded with synthetic stocks up to ``size``
-    stock symbols, plus any user files."""
+    stock symbols, plus any user files; with ``stats_store``, the bars' trade counts and VWAPs
+    are kept there between runs (see ``connectors.replay.barstats``)."""
     synth = synth or SynthConfig()
     universe = Universe()
     wanted = set(symbols) if symbols else None
@@ -113,6 +116,9 @@ def build_universe(
         universe.add(_synthetic_feed(k, synth))
     if not universe.feeds:
         raise UniverseError("the symbol universe is empty: pass --symbols or --universe-size")
+    if stats_store is not None:
+        for feed in universe.feeds.values():
+            feed.keep_stats_in(stats_store)
     return universe
 
 
@@ -212,6 +218,9 @@ class RecordedTradesFeed(SymbolFeed):
         self.window_start = t[bounds]
         self.window_end = t[np.concatenate([bounds[1:], [len(t)]]) - 1] + 1
         self._recorded = (t, price, size)
+
+    def stats_fingerprint(self) -> str | None:
+        return None  # its trades are recorded, not generated: nothing costly to keep
 
     def _make_trades(self, i: int) -> Trades:
         a, b = int(self._bounds[i]), int(self._bounds[i + 1])
