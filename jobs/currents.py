@@ -103,6 +103,7 @@ from typing import Any
 from jobs.currents_lib.options import Options, parse_args
 from jobs.currents_lib.sql import PYTHON_INPUT_QUERY, SINK_TABLE, statements
 from jobs.currents_lib.topics import existing_topics, present_topics
+from jobs.flink_sql import kafka_connector_jar_uris
 
 
 def job_name(opts: Options) -> str:
@@ -120,12 +121,7 @@ def build_environment(opts: Options) -> tuple[Any, Any]:
     if stream_env.get_checkpoint_config().get_checkpoint_interval() <= 0:
         stream_env.enable_checkpointing(opts.checkpoint_interval_s * 1000)
     if opts.local:
-        from jobs.ripples import kafka_connector_jars
-
-        jars = kafka_connector_jars()
-        if not jars:
-            raise SystemExit("no Kafka SQL connector jar: run `streamlines stack install` first")
-        stream_env.add_jars(*(jar.as_uri() for jar in jars))
+        stream_env.add_jars(*kafka_connector_jar_uris())
     table_env = StreamTableEnvironment.create(stream_env, EnvironmentSettings.in_streaming_mode())
     config = table_env.get_config()
     config.set("table.local-time-zone", "UTC")

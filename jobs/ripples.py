@@ -51,11 +51,18 @@ latest offset at start and then ends (for tests and backfills).
 from __future__ import annotations
 
 import argparse
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from jobs.flink_sql import (
+    add_run_arguments,
+    analytics_sink_ddl,
+    bootstrap_and_group_id,
+    kafka_connector_jar_uris,
+    kafka_json_source_options,
+    positive_int,
+    with_options,
+)
 from streamlines.schemas import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 
 METRIC_BAR_1S = "bar_1s"
@@ -86,26 +93,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="ripples", description="Per-symbol bars, rolling statistics and spreads (Flink SQL)."
     )
-    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
     parser.add_argument("--trades-topic", default=TOPIC_TRADES)
     parser.add_argument("--quotes-topic", default=TOPIC_QUOTES)
     parser.add_argument("--output-topic", default=TOPIC_RIPPLES)
-    parser.add_argument("--group-id", default=None, help="Kafka consumer group (default ripples)")
-    parser.add_argument(
-        "--bounded", action="store_true", help="stop at the topics' latest offsets at start"
-    )
-    parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
-    parser.add_argument("--out-of-orderness", type=_positive_int, default=2, metavar="SECONDS")
-    parser.add_argument("--idle-timeout", type=_positive_int, default=5, metavar="SECONDS")
-    parser.add_argument("--checkpoint-interval", type=_positive_int, default=10, metavar="SECONDS")
-    parser.add_argument("--parallelism", type=_positive_int, default=None)
+    add_run_arguments(parser, "ripples")
+    parser.add_argument("--idle-timeout", type=positive_int, default=5, metavar="SECONDS")
     args = parser.parse_args(argv)
-    bootstrap = args.bootstrap
-    if bootstrap is None:
-        if not args.local:
-            parser.error("--bootstrap is required unless --local")
-        bootstrap = _local_settings().kafka_bootstrap
-    group_id = args.group_id or ("ripples-" + uuid.uuid4().hex[:8] if args.bounded else "ripples")
+    bootstrap, group_id = bootstrap_and_group_id(parser, args, "ripples")
     return Options(
         bootstrap=bootstrap,
         trades_topic=args.trades_topic,
@@ -121,44 +115,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     )
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
-
-
-def _local_settings():  # noqa: ANN202 - imported lazily: settings are built in main() only
-    from streamlines.settings import Settings
-
-    return Settings()
-
-
-def _quote(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _with(options: dict[str, str]) -> str:
-    return ",\n".join(f"  {_quote(k)} = {_quote(v)}" for k, v in options.items())
-
-
 def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
-    options = {
-        "connector": "kafka",
-        "topic": topic,
-        "properties.bootstrap.servers": opts.bootstrap,
-        "properties.group.id": opts.group_id,
-        "scan.startup.mode": "earliest-offset" if opts.bounded else "group-offsets",
-        "properties.auto.offset.reset": "earliest",
-        "scan.watermark.idle-timeout": f"{opts.idle_timeout_s}s",
-        "format": "json",
-        # Ingest validates messages (bad ones go to the dead-letter topic); anything still
-        # unreadable here is skipped rather than failing the job.
-        "json.ignore-parse-errors": "true",
-    }
-    if opts.bounded:
-        options["scan.bounded.mode"] = "latest-offset"
+    options = kafka_json_source_options(
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode="earliest-offset" if opts.bounded else "group-offsets",
+        bounded=opts.bounded,
+    )
+    options["properties.auto.offset.reset"] = "earliest"
+    options["scan.watermark.idle-timeout"] = f"{opts.idle_timeout_s}s"
     return options
 
 
@@ -172,7 +138,7 @@ def source_ddl(opts: Options) -> list[str]:
   ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
   {watermark}
 ) WITH (
-{_with(kafka_source_options(opts, opts.trades_topic))}
+{with_options(kafka_source_options(opts, opts.trades_topic))}
 )"""
     quotes = f"""CREATE TABLE quotes (
   symbol STRING,
@@ -182,30 +148,13 @@ def source_ddl(opts: Options) -> list[str]:
   ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
   {watermark}
 ) WITH (
-{_with(kafka_source_options(opts, opts.quotes_topic))}
+{with_options(kafka_source_options(opts, opts.quotes_topic))}
 )"""
     return [trades, quotes]
 
 
 def sink_ddl(opts: Options) -> str:
-    options = {
-        "connector": "kafka",
-        "topic": opts.output_topic,
-        "properties.bootstrap.servers": opts.bootstrap,
-        "key.format": "raw",
-        "key.fields": "symbol",
-        "value.format": "json",
-        "value.fields-include": "ALL",
-        "sink.delivery-guarantee": "at-least-once",
-    }
-    return f"""CREATE TABLE ripples (
-  symbol STRING,
-  metric STRING,
-  t_ns BIGINT,
-  `values` MAP<STRING, DOUBLE>
-) WITH (
-{_with(options)}
-)"""
+    return analytics_sink_ddl("ripples", opts.bootstrap, opts.output_topic)
 
 
 # Trades in event-time order (an OVER window sorts by the watermark), with the previous price
@@ -303,13 +252,6 @@ def statements(opts: Options) -> tuple[list[str], list[str]]:
     return ddl, inserts
 
 
-def kafka_connector_jars() -> list[Path]:
-    """The Kafka SQL connector jar(s) the local stack installed, for the mini-cluster."""
-    from streamlines.stack.services.flink import FlinkService
-
-    return sorted((FlinkService(_local_settings()).connectors_dir / "libs").glob("*.jar"))
-
-
 def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazily
     from pyflink.table import EnvironmentSettings, TableEnvironment
 
@@ -323,10 +265,7 @@ def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazi
     if opts.parallelism is not None:
         config.set("parallelism.default", str(opts.parallelism))
     if opts.local:
-        jars = kafka_connector_jars()
-        if not jars:
-            raise SystemExit("no Kafka SQL connector jar: run `streamlines stack install` first")
-        config.set("pipeline.jars", ";".join(jar.as_uri() for jar in jars))
+        config.set("pipeline.jars", ";".join(kafka_connector_jar_uris()))
     return env
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobs.currents_lib.recursive import RecursiveConfig
+from jobs.flink_sql import add_run_arguments, bootstrap_and_group_id
 from streamlines.schemas import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 
 MAX_BOLLINGER_PERIOD = 100  # the deviation is one SQL term per bar of the window
@@ -67,20 +67,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         prog="currents",
         description="Per-symbol indicators from bars and the 24-hour volatility ranking.",
     )
-    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
     parser.add_argument(
         "--history-topic", default=TOPIC_BARS_HISTORY, help="gathered bars ('' for none)"
     )
     parser.add_argument("--live-topic", default=TOPIC_BARS, help="live bars ('' for none)")
     parser.add_argument("--output-topic", default=TOPIC_CURRENTS)
-    parser.add_argument("--group-id", default=None, help="Kafka consumer group (default currents)")
-    parser.add_argument(
-        "--bounded", action="store_true", help="stop at the topics' latest offsets at start"
-    )
-    parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
-    parser.add_argument("--out-of-orderness", type=_positive_int, default=2, metavar="SECONDS")
-    parser.add_argument("--checkpoint-interval", type=_positive_int, default=10, metavar="SECONDS")
-    parser.add_argument("--parallelism", type=_positive_int, default=None)
+    add_run_arguments(parser, "currents")
     parser.add_argument("--sma", type=_periods, default=(20, 50, 200), metavar="N,N,...")
     parser.add_argument("--ema", type=_periods, default=(20, 50, 200), metavar="N,N,...")
     parser.add_argument("--rsi", type=_period, default=14, metavar="N")
@@ -95,12 +87,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         help="moving-average pairs, KIND sma or ema (default sma:50:200,ema:12:26; '' for none)",
     )
     args = parser.parse_args(argv)
-    bootstrap = args.bootstrap
-    if bootstrap is None:
-        if not args.local:
-            parser.error("--bootstrap is required unless --local")
-        bootstrap = _local_settings().kafka_bootstrap
-    group_id = args.group_id or ("currents-" + uuid.uuid4().hex[:8] if args.bounded else "currents")
+    bootstrap, group_id = bootstrap_and_group_id(parser, args, "currents")
     return Options(
         bootstrap=bootstrap,
         history_topic=args.history_topic or None,
@@ -120,19 +107,6 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         macd=args.macd,
         crossovers=args.crossovers,
     )
-
-
-def _local_settings():  # noqa: ANN202 - imported lazily: settings are built in main() only
-    from streamlines.settings import Settings
-
-    return Settings()
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def _positive_float(text: str) -> float:

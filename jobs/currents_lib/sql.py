@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from jobs.currents_lib.options import CrossoverSpec, Options
 from jobs.currents_lib.recursive import crossover_name
+from jobs.flink_sql import analytics_sink_ddl, kafka_json_source_options, sql_string, with_options
 
 SINK_TABLE = "currents"
 METRIC_VOLATILITY = "volatility_24h"
@@ -15,17 +16,8 @@ NS_PER_MINUTE = 60_000_000_000
 _SERIES = "PARTITION BY symbol, timeframe ORDER BY ts"
 
 
-def _quote(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _with(options: dict[str, str]) -> str:
-    return ",\n".join(f"  {_quote(k)} = {_quote(v)}" for k, v in options.items())
-
-
 def _double(value: float) -> str:
-    return f"CAST({_quote(repr(float(value)))} AS DOUBLE)"
+    return f"CAST({sql_string(repr(float(value)))} AS DOUBLE)"
 
 
 def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[str, str]:
@@ -33,19 +25,13 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
     rebuilds each series from its first bar (a restore from a checkpoint or savepoint resumes at
     the checkpointed offsets instead). The history topic is always read up to its end offsets at
     start and then finishes; the live one too with ``--bounded``."""
-    options = {
-        "connector": "kafka",
-        "topic": topic,
-        "properties.bootstrap.servers": opts.bootstrap,
-        "properties.group.id": opts.group_id,
-        "scan.startup.mode": "earliest-offset",
-        "format": "json",
-        # Producers validate bars (bad ones go to a dead-letter topic); anything still
-        # unreadable here is skipped rather than failing the job.
-        "json.ignore-parse-errors": "true",
-    }
-    if history or opts.bounded:
-        options["scan.bounded.mode"] = "latest-offset"
+    options = kafka_json_source_options(
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode="earliest-offset",
+        bounded=history or opts.bounded,
+    )
     # No idle timeout on either source. An idle history source would let the live watermark
     # past bars it has not read yet; and once the history source has finished (its watermark is
     # then the end of time), an idle live source, as it is between two minutes' bars, would let
@@ -70,7 +56,7 @@ def source_ddl(opts: Options) -> list[str]:
   ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
   WATERMARK FOR ts AS TO_TIMESTAMP_LTZ(0, 3)
 ) WITH (
-{_with(kafka_source_options(opts, opts.history_topic, history=True))}
+{with_options(kafka_source_options(opts, opts.history_topic, history=True))}
 )""")
     if opts.live_topic is not None:
         ddl.append(f"""CREATE TABLE bars_live (
@@ -81,30 +67,13 @@ def source_ddl(opts: Options) -> list[str]:
   ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
   WATERMARK FOR ts AS ts - INTERVAL '{opts.out_of_orderness_s}' SECOND
 ) WITH (
-{_with(kafka_source_options(opts, opts.live_topic, history=False))}
+{with_options(kafka_source_options(opts, opts.live_topic, history=False))}
 )""")
     return ddl
 
 
 def sink_ddl(opts: Options) -> str:
-    options = {
-        "connector": "kafka",
-        "topic": opts.output_topic,
-        "properties.bootstrap.servers": opts.bootstrap,
-        "key.format": "raw",
-        "key.fields": "symbol",
-        "value.format": "json",
-        "value.fields-include": "ALL",
-        "sink.delivery-guarantee": "at-least-once",
-    }
-    return f"""CREATE TABLE {SINK_TABLE} (
-  symbol STRING,
-  metric STRING,
-  t_ns BIGINT,
-  `values` MAP<STRING, DOUBLE>
-) WITH (
-{_with(options)}
-)"""
+    return analytics_sink_ddl(SINK_TABLE, opts.bootstrap, opts.output_topic)
 
 
 # History bars carry the split/dividend-adjusted close; live bars (and history without it) the
@@ -207,7 +176,7 @@ WINDOW w AS ({_SERIES} ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)""",
 
 
 def _map(entries: list[tuple[str, str]]) -> str:
-    return "MAP[" + ", ".join(f"{_quote(k)}, {v}" for k, v in entries) + "]"
+    return "MAP[" + ", ".join(f"{sql_string(k)}, {v}" for k, v in entries) + "]"
 
 
 def sma_insert(periods: tuple[int, ...]) -> str:
