@@ -102,8 +102,8 @@ from typing import Any
 
 from jobs.currents_lib.options import Options, parse_args
 from jobs.currents_lib.sql import PYTHON_INPUT_QUERY, SINK_TABLE, statements
-from jobs.currents_lib.topics import existing_topics, present_topics
-from jobs.flink_sql import kafka_connector_jar_uris
+from jobs.currents_lib.topics import present_topics
+from jobs.flink_sql import existing_topics, kafka_connector_jar_uris
 
 
 def job_name(opts: Options) -> str:
@@ -132,7 +132,9 @@ def build_environment(opts: Options) -> tuple[Any, Any]:
 def run(opts: Options) -> None:
     from jobs.currents_lib.process import KEY_TYPE, RecursiveIndicators, output_type, series_key
 
-    opts, warnings = present_topics(opts, existing_topics(opts.bootstrap))
+    opts, warnings = present_topics(
+        opts, existing_topics(opts.bootstrap, client_id="currents-topics")
+    )
     for warning in warnings:
         print(f"currents: {warning}", file=sys.stderr)
     stream_env, table_env = build_environment(opts)

@@ -45,7 +45,7 @@ by that key overwrites rather than duplicates.
 Runs as ``flink run -py jobs/ripples.py --bootstrap HOST:PORT [...]`` on a cluster (whose
 config turns checkpointing on; this job turns it on too when the config has not), or as
 ``python -m jobs.ripples --local`` on a mini-cluster. ``--bounded`` reads each topic up to its
-latest offset at start and then ends (for tests and backfills).
+latest offset at start and then ends (for tests and backfills); both topics must exist then.
 """
 
 from __future__ import annotations
@@ -58,8 +58,10 @@ from jobs.flink_sql import (
     add_run_arguments,
     analytics_sink_ddl,
     bootstrap_and_group_id,
+    existing_topics,
     kafka_connector_jar_uris,
     kafka_json_source_options,
+    missing_topic_error,
     positive_int,
     with_options,
 )
@@ -113,6 +115,17 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         checkpoint_interval_s=args.checkpoint_interval,
         parallelism=args.parallelism,
     )
+
+
+def check_input_topics(opts: Options, existing: set[str]) -> None:
+    """Both input topics exist (in ``existing``), or a MissingTopicError names the one that
+    does not and the fix."""
+    for kind, topic, option in (
+        ("trades", opts.trades_topic, "--trades-topic"),
+        ("quotes", opts.quotes_topic, "--quotes-topic"),
+    ):
+        if topic not in existing:
+            raise missing_topic_error(kind, topic, option)
 
 
 def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
@@ -270,6 +283,11 @@ def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazi
 
 
 def run(opts: Options) -> None:
+    if opts.bounded:
+        # A source bounded at the latest offsets never finishes on a topic that does not exist.
+        # (A streaming run waits for its topics: `streamlines demo` submits it before ingest
+        # has created them.)
+        check_input_topics(opts, existing_topics(opts.bootstrap, client_id="ripples-topics"))
     env = build_environment(opts)
     ddl, inserts = statements(opts)
     for statement in ddl:

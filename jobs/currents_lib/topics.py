@@ -7,20 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from jobs.currents_lib.options import Options
-
-
-class MissingTopicError(SystemExit):
-    pass
-
-
-def existing_topics(bootstrap: str) -> set[str]:
-    from kafka.admin import KafkaAdminClient
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="currents-topics")
-    try:
-        return set(admin.list_topics())
-    finally:
-        admin.close()
+from jobs.flink_sql import MissingTopicError, missing_topic_error
 
 
 def present_topics(opts: Options, existing: set[str]) -> tuple[Options, list[str]]:
@@ -33,10 +20,7 @@ def present_topics(opts: Options, existing: set[str]) -> tuple[Options, list[str
         opts = replace(opts, history_topic=None)
     if opts.live_topic is not None and opts.live_topic not in existing:
         if not opts.bounded:
-            raise MissingTopicError(
-                f"error: live topic {opts.live_topic} does not exist\n"
-                "  fix: check --live-topic, or start ingest (it creates its topics)"
-            )
+            raise missing_topic_error("live", opts.live_topic, "--live-topic")
         warnings.append(f"live topic {opts.live_topic} does not exist: left out")
         opts = replace(opts, live_topic=None)
     if opts.history_topic is None and opts.live_topic is None:

@@ -1,6 +1,6 @@
 """What the Flink SQL jobs over Kafka (``jobs/ripples.py``, ``jobs/currents.py``) share: their
 run options on the command line, SQL literals and WITH options, the Kafka source and analytics
-sink tables, and the connector jars of a local run.
+sink tables, the check that input topics exist, and the connector jars of a local run.
 
 A package rather than ``jobs/flink_sql.py``: every ``jobs/*.py`` is a job to
 ``streamlines jobs submit``. The jobs import it as ``jobs.flink_sql``, under ``flink run -py``
@@ -123,6 +123,33 @@ def analytics_sink_ddl(table: str, bootstrap: str, topic: str) -> str:
 ) WITH (
 {with_options(options)}
 )"""
+
+
+# Topics -------------------------------------------------------------------------------------
+
+
+class MissingTopicError(SystemExit):
+    """An input topic does not exist; the message names it and the fix."""
+
+
+def existing_topics(bootstrap: str, client_id: str) -> set[str]:
+    """The topics the Kafka cluster has."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def missing_topic_error(kind: str, topic: str, option: str) -> MissingTopicError:
+    """Why a job cannot start on a topic that does not exist: a Kafka source bounded at the
+    latest offsets never finishes on one."""
+    return MissingTopicError(
+        f"error: {kind} topic {topic} does not exist\n"
+        f"  fix: check {option}, or start ingest (it creates its topics)"
+    )
 
 
 # Running locally ----------------------------------------------------------------------------

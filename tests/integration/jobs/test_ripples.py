@@ -35,6 +35,7 @@ from references.ripples import (
 )
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
+from connectors.sinks.kafka import ensure_topics
 from streamlines.datasets import load_bars
 from streamlines.schemas import Quote, Trade
 from streamlines.stack.services.flink import FlinkService
@@ -242,6 +243,23 @@ def test_local_mini_cluster_run_matches_pandas(stack, settings, unique_name, rea
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     check_output(read_topic, output_topic, trades, quotes)
+
+
+def test_a_bounded_run_on_a_missing_topic_stops_at_once_and_names_it(stack, settings, unique_name):
+    """A source bounded at the latest offsets never finishes on a topic that does not exist, so
+    a ``--bounded`` run checks its input topics first."""
+    trades_topic, missing = f"{unique_name}-trades", f"{unique_name}-none"
+    ensure_topics(settings.kafka_bootstrap, [trades_topic])
+    result = subprocess.run(
+        [sys.executable, "-m", "jobs.ripples", "--bounded",
+         "--bootstrap", settings.kafka_bootstrap,
+         "--trades-topic", trades_topic, "--quotes-topic", missing,
+         "--output-topic", f"{unique_name}-ripples"],
+        cwd=JOB.parents[1], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"error: quotes topic {missing} does not exist" in result.stderr
+    assert "fix: check --quotes-topic, or start ingest" in result.stderr
 
 
 def wait_until_running(rest_url: str, job_id: str, timeout: float) -> None:

@@ -11,6 +11,7 @@ from jobs.flink_sql import (
     analytics_sink_ddl,
     bootstrap_and_group_id,
     kafka_json_source_options,
+    missing_topic_error,
     sql_string,
     with_options,
 )
@@ -63,3 +64,10 @@ def test_group_id_is_the_jobs_name_or_new_per_bounded_run():
 def test_bootstrap_is_required_on_a_cluster():
     with pytest.raises(SystemExit):
         parse([])
+
+
+def test_a_missing_topic_names_the_option_that_fixes_it():
+    error = missing_topic_error("trades", "t1", "--trades-topic")
+    assert isinstance(error, SystemExit)
+    assert "trades topic t1 does not exist" in str(error)
+    assert "fix: check --trades-topic" in str(error)

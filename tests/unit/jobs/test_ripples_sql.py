@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+import jobs.ripples
+from jobs.flink_sql import MissingTopicError
 from jobs.ripples import (
     METRICS,
     Options,
     bars_sql,
+    check_input_topics,
     kafka_source_options,
     parse_args,
+    run,
     sink_ddl,
     source_ddl,
     statements,
@@ -70,6 +74,36 @@ def test_sources_have_event_time_watermarks_from_options():
 def test_sql_literals_are_quoted():
     trades, _ = source_ddl(Options(bootstrap="k:1", trades_topic="it's"))
     assert "'topic' = 'it''s'" in trades
+
+
+def test_a_bounded_run_needs_both_input_topics():
+    opts = Options(bootstrap="k:1", bounded=True)
+    check_input_topics(opts, {TOPIC_TRADES, TOPIC_QUOTES})
+    with pytest.raises(MissingTopicError) as missing:
+        check_input_topics(opts, {TOPIC_TRADES})
+    assert str(missing.value) == (
+        f"error: quotes topic {TOPIC_QUOTES} does not exist\n"
+        "  fix: check --quotes-topic, or start ingest (it creates its topics)"
+    )
+    with pytest.raises(MissingTopicError, match=f"trades topic {TOPIC_TRADES} does not exist"):
+        check_input_topics(opts, {TOPIC_QUOTES})
+
+
+def test_a_bounded_run_checks_its_topics_before_building_the_job(monkeypatch):
+    asked = []
+
+    def existing_topics(bootstrap: str, client_id: str) -> set[str]:
+        asked.append(bootstrap)
+        return {TOPIC_TRADES}
+
+    def build_environment(opts: Options) -> None:
+        raise AssertionError("built a job on a missing topic")
+
+    monkeypatch.setattr(jobs.ripples, "existing_topics", existing_topics)
+    monkeypatch.setattr(jobs.ripples, "build_environment", build_environment)
+    with pytest.raises(MissingTopicError, match="quotes topic"):
+        run(Options(bootstrap="k:1", bounded=True))
+    assert asked == ["k:1"]
 
 
 def test_sink_is_keyed_by_symbol():
