@@ -25,7 +25,6 @@ benchmark sets with ``--watermark-interval`` and ``--buffer-timeout``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import re
@@ -46,7 +45,7 @@ from kafka.admin import KafkaAdminClient
 
 from connectors.replay.process import replay_server_process
 from connectors.sinks.kafka import ensure_topics
-from graphql_server.client import subscribe
+from graphql_server.client import SubscriptionReader
 from graphql_server.process import graphql_server_process
 from streamlines.schemas import dead_letter_topic
 from streamlines.settings import Settings
@@ -73,49 +72,26 @@ def symbols_for(count: int) -> list[str]:
     return REAL[:count] + [f"SYN{i:04d}" for i in range(1, count - len(REAL) + 1)]
 
 
-class Receiver:
+class Receiver(SubscriptionReader):
     """The subscription, read in a thread: (symbol, metric, t_ns) -> arrival wall time ns."""
 
     def __init__(self, url: str, symbols: list[str], batched: bool) -> None:
         names = ", ".join(json.dumps(s) for s in symbols)
         field = "ripplesBatches" if batched else "ripples"
         selection = "{ points { symbol metric tNs } }" if batched else "{ symbol metric tNs }"
-        self.document = (
+        document = (
             f"subscription {{ {field}(symbols: [{names}], metrics: [ROLLING_5M, SPREAD]) "
             f"{selection} }}"
         )
+        super().__init__(url, document, self._record)
         self.field, self.batched = field, batched
-        self.url = url
         self.arrivals: dict[tuple[str, str, int], int] = {}
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
-    async def _run(self) -> None:
-        async def consume() -> None:
-            async for data in subscribe(self.url, self.document):
-                now = time.time_ns()
-                points = data[self.field]["points"] if self.batched else [data[self.field]]
-                for r in points:
-                    self.arrivals.setdefault((r["symbol"], r["metric"], int(r["tNs"])), now)
-
-        task = asyncio.ensure_future(consume())
-        while not self._stop.is_set() and not task.done():
-            await asyncio.sleep(0.1)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:  # reported by the caller
-            self.error = exc
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
+    def _record(self, data: dict) -> None:
+        now = time.time_ns()
+        points = data[self.field]["points"] if self.batched else [data[self.field]]
+        for r in points:
+            self.arrivals.setdefault((r["symbol"], r["metric"], int(r["tNs"])), now)
 
 
 class TopicWatcher:

@@ -10,13 +10,11 @@ Everything runs on topics, a consumer group and a bucket of this test's own.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -34,7 +32,7 @@ from references.ripples import (
 from support.replay import ReplayServer
 
 from connectors.replay.process import replay_server_process
-from graphql_server.client import query, subscribe
+from graphql_server.client import SubscriptionReader, query
 from graphql_server.process import graphql_server_process
 from jobs.ripples import METRICS
 from streamlines.schemas import Quote, Trade, dead_letter_topic
@@ -96,40 +94,15 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "streamlines.cli", *args]
 
 
-class Subscriber:
+class Subscriber(SubscriptionReader):
     """A GraphQL subscription read in a thread until stopped: (arrival time, data) pairs."""
 
     def __init__(self, url: str, document: str) -> None:
-        self.url, self.document = url, document
+        super().__init__(url, document, self._receive)
         self.received: list[tuple[float, dict]] = []
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
-    async def _run(self) -> None:
-        async def consume() -> None:
-            async for data in subscribe(self.url, self.document):
-                self.received.append((time.monotonic(), data))
-            raise AssertionError("the server ended the subscription")
-
-        task = asyncio.ensure_future(consume())
-        while not self._stop.is_set() and not task.done():
-            await asyncio.sleep(0.1)
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-
-    def __enter__(self) -> Subscriber:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(15)
+    def _receive(self, data: dict) -> None:
+        self.received.append((time.monotonic(), data))
 
 
 def read_all(bootstrap: str, topic: str) -> list:
