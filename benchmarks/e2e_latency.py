@@ -153,18 +153,6 @@ def cancel_job(settings: Settings, job_id: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url, method="PATCH"), timeout=10).close()
 
 
-def wait_running(settings: Settings, job_id: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{settings.flink_rest_url}/jobs/{job_id}") as response:
-            job = json.loads(response.read())
-        tasks = job["vertices"]
-        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in tasks):
-            return
-        time.sleep(0.5)
-    raise SystemExit(f"job {job_id} did not start running in {timeout} s")
-
-
 def replay_call(port: int, method: str, path: str) -> dict:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
     with urllib.request.urlopen(request, timeout=60) as response:
@@ -187,7 +175,7 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
                    "--trades-per-minute", f"{per_minute:.3f}")  # fmt: skip
     job_id = submit_job(settings, topics, args)
     try:
-        wait_running(settings, job_id)
+        FlinkService(settings).wait_until_job_running(job_id, timeout=120)
         with (
             replay_server_process(*replay_args, log_path=logs / "replay.log") as port,
             graphql_server_process(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -77,6 +78,24 @@ class FlinkService(Service):
     def cli_command(self, *args: str) -> tuple[list[str], dict[str, str]]:
         """`flink <args>` against this cluster: the command line and the environment it needs."""
         return ["bash", str(pyflink_home() / "bin" / "flink"), *args], self.client_env()
+
+    def wait_until_job_running(self, job_id: str, timeout: float) -> None:
+        """Wait until the job and every one of its tasks are RUNNING (a job is RUNNING as soon
+        as it is scheduled; its tasks only once they have slots, which on a busy cluster can
+        take a while). Raises TimeoutError, with the states last seen, after ``timeout`` s."""
+        url = f"{self.settings.flink_rest_url}/jobs/{job_id}"
+        deadline = time.monotonic() + timeout
+        while True:
+            job = request_json("GET", url, timeout=10)
+            tasks = [v["status"] for v in job["vertices"]]
+            if job["state"] == "RUNNING" and all(status == "RUNNING" for status in tasks):
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Flink job {job_id} was not running after {timeout:g} s: job "
+                    f"{job['state']}, tasks {', '.join(tasks) or 'none'}"
+                )
+            time.sleep(0.5)
 
     def overrides(self) -> dict[str, object]:
         s = self.settings

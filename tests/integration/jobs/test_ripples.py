@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -262,17 +261,6 @@ def test_a_bounded_run_on_a_missing_topic_stops_at_once_and_names_it(stack, sett
     assert "fix: check --quotes-topic, or start ingest" in result.stderr
 
 
-def wait_until_running(rest_url: str, job_id: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{rest_url}/jobs/{job_id}", timeout=10) as response:
-            job = json.loads(response.read())
-        if job["state"] == "RUNNING" and all(v["status"] == "RUNNING" for v in job["vertices"]):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"job {job_id} was not running after {timeout} s: {job['state']}")
-
-
 def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
     """Unbounded run, trades topic with two partitions of which one never gets a record: the
     idle timeout lets the watermark advance on the other, so 1-second bars close and come out
@@ -311,7 +299,7 @@ def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_n
     try:
         # The clock below starts once every task runs: on a busy cluster (other jobs holding
         # the slots) scheduling alone can take longer than the consumer's idle timeout.
-        wait_until_running(settings.flink_rest_url, match.group(1), timeout=300)
+        FlinkService(settings).wait_until_job_running(match.group(1), timeout=300)
         expected = reference_bars(goog, 1)
         watermark_ms = int(goog.t_ns.max()) // 1_000_000 - 2_000
         closed = expected[expected.t_ns // 1_000_000 <= watermark_ms]

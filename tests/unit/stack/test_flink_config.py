@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 import yaml
 
 from streamlines.settings import Settings
+from streamlines.stack.services import flink
 from streamlines.stack.services.flink import FlinkService, pyflink_home
 
 
@@ -44,3 +46,36 @@ def test_cli_command_points_flink_at_the_generated_config(tmp_path):
     assert command[-3:] == ["run", "-py", "job.py"]
     assert env["FLINK_CONF_DIR"] == str(service.flink_conf_dir)
     assert env["FLINK_LIB_DIR"] == str(service.lib_dir)
+
+
+def _job(state: str, *tasks: str) -> dict:
+    return {"state": state, "vertices": [{"status": status} for status in tasks]}
+
+
+def test_a_job_is_running_once_all_its_tasks_are(tmp_path, monkeypatch):
+    answers = iter(
+        [
+            _job("CREATED"),
+            _job("RUNNING", "SCHEDULED", "RUNNING"),
+            _job("RUNNING", "RUNNING", "RUNNING"),
+        ]
+    )
+    asked = []
+
+    def request_json(method: str, url: str, timeout: float) -> dict:
+        asked.append((method, url))
+        return next(answers)
+
+    monkeypatch.setattr(flink, "request_json", request_json)
+    monkeypatch.setattr(flink.time, "sleep", lambda _: None)
+    service = FlinkService(Settings(home=tmp_path / "home"))
+    service.wait_until_job_running("abc", timeout=60)
+    assert asked == [("GET", f"{service.settings.flink_rest_url}/jobs/abc")] * 3
+
+
+def test_a_job_whose_tasks_never_run_times_out_with_their_states(tmp_path, monkeypatch):
+    monkeypatch.setattr(flink, "request_json", lambda *_, **__: _job("RUNNING", "SCHEDULED"))
+    monkeypatch.setattr(flink.time, "sleep", lambda _: None)
+    service = FlinkService(Settings(home=tmp_path / "home"))
+    with pytest.raises(TimeoutError, match="job RUNNING, tasks SCHEDULED"):
+        service.wait_until_job_running("abc", timeout=0)
