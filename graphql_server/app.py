@@ -17,6 +17,8 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from graphql_server.live import KafkaFeed, LiveHub
+from graphql_server.operations.jobs import JobRegistry
+from graphql_server.price_store import PriceStore
 from graphql_server.schema import Context, build_schema
 from graphql_server.store import AnalyticsStore
 from streamlines.settings import Settings
@@ -40,7 +42,13 @@ class StreamlinesGraphQL(GraphQL):
 
 
 def create_app(settings: Settings) -> Starlette:
-    context = Context(settings=settings, store=AnalyticsStore(settings), hub=LiveHub())
+    context = Context(
+        settings=settings,
+        store=AnalyticsStore(settings),
+        hub=LiveHub(),
+        prices=PriceStore(settings),
+        jobs=JobRegistry(),
+    )
     feed = KafkaFeed(
         context.hub,
         settings.kafka_bootstrap,
@@ -77,7 +85,9 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             context.hub.close()
             feed.stop()
+            context.jobs.close()
             context.store.close()
+            context.prices.close()
 
     return Starlette(
         routes=[

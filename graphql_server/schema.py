@@ -1,11 +1,12 @@
-"""The GraphQL schema: queries on InfluxDB, a subscription on the ripples topic."""
+"""The GraphQL schema: queries on InfluxDB, subscriptions on the ripples topic, and the price
+store's queries, mutations and job updates (``graphql_server.price_schema``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import strawberry
@@ -17,6 +18,9 @@ from strawberry.types import ExecutionContext, Info
 from graphql_server import validation
 from graphql_server.errors import QueryError
 from graphql_server.live import LiveHub, SubscriberTooSlow
+from graphql_server.operations.jobs import JobRegistry
+from graphql_server.price_schema import PriceMutation, PriceQuery, PriceSubscription
+from graphql_server.price_store import PriceStore
 from graphql_server.store import AnalyticsStore
 from graphql_server.types import SCALARS, Bar, RippleMetric, RipplePoint, Timeframe
 from streamlines.settings import Settings
@@ -31,6 +35,8 @@ class Context:
     settings: Settings
     store: AnalyticsStore
     hub: LiveHub
+    prices: PriceStore = None  # type: ignore[assignment]  # set by create_app; fakes in tests
+    jobs: JobRegistry = field(default_factory=JobRegistry)
 
 
 def _context(info: Info) -> Context:
@@ -38,7 +44,7 @@ def _context(info: Info) -> Context:
 
 
 @strawberry.type
-class Query:
+class Query(PriceQuery):
     @strawberry.field(description="Symbols the analytics store has data for.")
     async def symbols(self, info: Info) -> list[str]:
         return await asyncio.to_thread(_context(info).store.symbols)
@@ -101,7 +107,12 @@ class RippleBatch:
 
 
 @strawberry.type
-class Subscription:
+class Mutation(PriceMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(PriceSubscription):
     @strawberry.subscription(
         description="Live ripples of these symbols (all metrics, or those in `metrics`): first "
         "the latest value the server has of each, then every update as the job publishes it."
@@ -159,6 +170,7 @@ class StreamlinesSchema(strawberry.Schema):
 def build_schema() -> strawberry.Schema:
     return StreamlinesSchema(
         query=Query,
+        mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
         extensions=[

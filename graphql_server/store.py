@@ -1,24 +1,14 @@
-"""Reads of the analytics bucket for the GraphQL server.
-
-Every Flux query here is a constant; what the client sent reaches InfluxDB only as query
-parameters (``params=``, which InfluxDB binds as values), never pasted into the Flux text.
-"""
+"""Reads of the ripples in the analytics bucket for the GraphQL server (constant Flux, bound
+parameters: see ``graphql_server.flux``)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-from influxdb_client import InfluxDBClient
-from influxdb_client.rest import ApiException
-from urllib3.exceptions import HTTPError
-
-from graphql_server.errors import BackendUnavailable
+from graphql_server.flux import FluxRunner, influx_client
 from graphql_server.validation import TimeRange
 from streamlines.settings import Settings
-
-log = logging.getLogger(__name__)
 
 MEASUREMENT = "ripples"
 
@@ -59,13 +49,8 @@ class AnalyticsStore:
     def __init__(self, settings: Settings) -> None:
         self.bucket = settings.graphql_analytics_bucket
         self.url = settings.influx_url
-        self._client = InfluxDBClient(
-            url=settings.influx_url,
-            token=settings.influx_token.get_secret_value(),
-            org=settings.influx_org,
-            timeout=30_000,
-        )
-        self._query = self._client.query_api()
+        self._client = influx_client(settings)
+        self._flux = FluxRunner(self._client, settings.influx_url)
 
     def symbols(self) -> list[str]:
         tables = self._run(SYMBOLS_FLUX, {"bucket_name": self.bucket, "measurement": MEASUREMENT})
@@ -96,23 +81,7 @@ class AnalyticsStore:
         return points
 
     def _run(self, flux: str, params: dict[str, Any]) -> Any:
-        try:
-            return self._query.query(flux, params=params)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise BackendUnavailable(
-                    f"InfluxDB has no bucket {self.bucket!r}: start the stack "
-                    "(`streamlines stack up`) or set STREAMLINES_GRAPHQL_ANALYTICS_BUCKET"
-                ) from None
-            log.warning("InfluxDB refused a query: %s %s", exc.status, exc.body)
-            raise BackendUnavailable(
-                f"InfluxDB refused the query ({exc.status}); see the server log"
-            ) from None
-        except (HTTPError, OSError) as exc:
-            log.warning("InfluxDB at %s did not answer: %s", self.url, exc)
-            raise BackendUnavailable(
-                f"InfluxDB at {self.url} did not answer: start it with `streamlines stack up`"
-            ) from None
+        return self._flux.run(flux, params, self.bucket)
 
     def close(self) -> None:
         self._client.close()

@@ -22,13 +22,16 @@ def symbol(value: str) -> str:
     return value
 
 
-def symbols(values: list[str]) -> list[str]:
+MAX_JOB_SYMBOLS = 5_000
+
+
+def symbols(values: list[str], limit: int = MAX_SUBSCRIPTION_SYMBOLS) -> list[str]:
     if not values:
         raise QueryError('no symbols: pass at least one, e.g. symbols: ["GOOG"]')
-    if len(values) > MAX_SUBSCRIPTION_SYMBOLS:
+    if len(values) > limit:
         raise QueryError(
-            f"{len(values)} symbols in one request; the limit is {MAX_SUBSCRIPTION_SYMBOLS}: "
-            "split them over several subscriptions"
+            f"{len(values)} symbols in one request; the limit is {limit}: "
+            "split them over several requests"
         )
     return [symbol(v) for v in dict.fromkeys(values)]
 
@@ -42,6 +45,15 @@ def utc(value: datetime) -> datetime:
 class TimeRange:
     start: datetime  # inclusive
     end: datetime  # exclusive
+
+    @classmethod
+    def from_ns(cls, start_ns: int, end_ns: int) -> TimeRange:
+        """To the microsecond (what datetime holds)."""
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        return cls(
+            epoch + timedelta(microseconds=start_ns // 1_000),
+            epoch + timedelta(microseconds=end_ns // 1_000),
+        )
 
     @property
     def start_ns(self) -> int:
@@ -57,14 +69,15 @@ def _ns(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
-def time_range(start: datetime, end: datetime, max_days: float) -> TimeRange:
+def time_range(start: datetime, end: datetime, max_days: float | None) -> TimeRange:
+    """[start, end) in UTC; at most ``max_days`` long (None: any length)."""
     start, end = utc(start), utc(end)
     if end <= start:
         raise QueryError(
             f"end {end.isoformat()} is not after start {start.isoformat()}: "
             "pass a start earlier than the end"
         )
-    if end - start > timedelta(days=max_days):
+    if max_days is not None and end - start > timedelta(days=max_days):
         days = (end - start).total_seconds() / 86_400
         raise QueryError(
             f"the range of {days:g} days is longer than the {max_days:g} days one query may ask "
@@ -80,3 +93,15 @@ def limit(value: int | None, max_points: int) -> int:
     if not 1 <= value <= max_points:
         raise QueryError(f"limit {value}: use a number from 1 to {max_points}")
     return value
+
+
+MAX_REASON_CHARS = 500
+
+
+def reason(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise QueryError('no reason given: say why, e.g. reason: "bad print from the feed"')
+    if len(text) > MAX_REASON_CHARS:
+        raise QueryError(f"the reason is {len(text)} characters; keep it to {MAX_REASON_CHARS}")
+    return text

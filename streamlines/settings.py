@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from streamlines.schemas import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
+    TOPIC_CURRENTS,
     TOPIC_QUOTES,
     TOPIC_RIPPLES,
     TOPIC_TRADES,
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     # Records per partition read back from the end of the ripples topic at start, so that a
     # new subscription gets the latest value of each symbol and metric at once.
     graphql_prime_records: int = 20_000
+    # Where a recompute after `deleteBars` publishes the corrected indicators, and the options
+    # of the currents job that made them (periods: the same the running job was started with,
+    # e.g. ["--sma", "10,30"]; none = the job's defaults).
+    graphql_currents_topic: str = TOPIC_CURRENTS
+    graphql_currents_args: tuple[str, ...] = ()
 
     @property
     def state_dir(self) -> Path:

@@ -26,7 +26,7 @@ class Recorder:
 
 def store_with(recorder: Recorder) -> AnalyticsStore:
     store = AnalyticsStore(Settings(graphql_analytics_bucket="analytics"))
-    store._query = recorder  # type: ignore[assignment]
+    store._flux._query = recorder  # type: ignore[assignment]
     return store
 
 

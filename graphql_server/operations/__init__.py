@@ -1,0 +1,1 @@
+"""Price-store operations the GraphQL server runs as jobs."""
