@@ -20,11 +20,20 @@ class GraphQLClientError(Exception):
     """The server answered with errors (their messages, joined) or broke the protocol."""
 
 
-def query(url: str, document: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-    """POST one query; returns ``data``, raises GraphQLClientError when the answer has errors."""
+def query(
+    url: str,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST one query or mutation (with extra HTTP ``headers``, e.g. X-Streamlines-User);
+    returns ``data``, raises GraphQLClientError when the answer has errors."""
     body = json.dumps({"query": document, "variables": variables or {}}).encode()
     request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}, method="POST"
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         answer = json.loads(response.read())
