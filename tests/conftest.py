@@ -18,6 +18,9 @@ from rich.console import Console
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
 
+# Fixtures that start a replay server (replay_server, replay), for the tests that need one.
+pytest_plugins = ["support.replay"]
+
 
 @pytest.fixture
 def unique_name(request: pytest.FixtureRequest) -> str:

@@ -1,16 +1,22 @@
-"""Driving a real replay server from tests: its addresses, REST and control calls, and
-alpaca-py stream clients run in a thread."""
+"""Driving a real replay server from tests: its addresses, REST and control calls, alpaca-py
+stream clients run in a thread, and the fixtures that start one (a pytest plugin of
+``tests/conftest.py``): ``replay_server`` for the session, ``replay`` for a test."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+
+from connectors.replay.process import replay_server_process
 
 REPLAY_START = "2012-01-03"
 
@@ -42,6 +48,33 @@ class ReplayServer:
 
     def health(self) -> dict[str, Any]:
         return self.call("GET", "/healthz")
+
+
+@contextmanager
+def started_replay_server(log_dir: Path, *serve_args: str) -> Iterator[ReplayServer]:
+    """A real replay server, a subprocess on a free port sending as fast as it is read
+    (``--speed max``) with ``serve_args`` (its log in ``log_dir``); stopped on exit."""
+    log = log_dir / "server.log"
+    with replay_server_process("--speed", "max", *serve_args, log_path=log) as port:
+        yield ReplayServer(port)
+
+
+@pytest.fixture(scope="session")
+def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
+    """One replay server for the session, streaming from ``REPLAY_START``. A conftest that
+    needs another kind (other data, say) overrides this fixture with its own
+    ``started_replay_server``; ``replay`` then uses that one."""
+    log_dir = tmp_path_factory.mktemp("replay")
+    with started_replay_server(log_dir, "--start", REPLAY_START) as server:
+        yield server
+
+
+@pytest.fixture
+def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
+    """The server with no faults, cleared again after the test."""
+    replay_server.call("DELETE", "/control/faults")
+    yield replay_server
+    replay_server.call("DELETE", "/control/faults")
 
 
 def run_stream(stream: Any, done: threading.Event, timeout: float = 30.0) -> None:

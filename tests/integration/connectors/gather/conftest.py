@@ -11,9 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from influxdb_client import BucketRetentionRules, InfluxDBClient
-from support.replay import ReplayServer
+from support.replay import ReplayServer, started_replay_server
 
-from connectors.replay.process import replay_server_process
 from streamlines.settings import Settings
 
 SPLIT_DAY = "2018-06-15"  # 2:1: the raw price halves
@@ -44,20 +43,13 @@ def adjx_bars() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
+    """The session's replay server (see ``tests/support/replay.py``), serving ``ADJX`` too;
+    ``replay`` is this one with its faults cleared."""
     folder = tmp_path_factory.mktemp("gather-replay")
     data = Path(folder, "adjx.csv")
     adjx_bars().to_csv(data, index=False)
-    log = folder / "server.log"
-    with replay_server_process("--speed", "max", "--data", str(data), log_path=log) as port:
-        yield ReplayServer(port)
-
-
-@pytest.fixture
-def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
-    """The server with no faults, cleared again after the test."""
-    replay_server.call("DELETE", "/control/faults")
-    yield replay_server
-    replay_server.call("DELETE", "/control/faults")
+    with started_replay_server(folder, "--data", str(data)) as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,32 +1,16 @@
-"""Ingest against a real replay server (a subprocess on a free port, as fast as we read) and
-the real Kafka and Kinesis of the local stack."""
+"""Ingest against a real replay server (``replay`` from ``tests/support/replay.py``: a
+subprocess on a free port, as fast as we read) and the real Kafka and Kinesis of the local
+stack."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from support.replay import REPLAY_START, ReplayServer
+from support.replay import ReplayServer
 
 from connectors.alpaca.stream import Endpoints, endpoints
-from connectors.replay.process import replay_server_process
 from streamlines.settings import Settings
-
-
-@pytest.fixture(scope="session")
-def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
-    log = tmp_path_factory.mktemp("ingest-replay") / "server.log"
-    with replay_server_process("--speed", "max", "--start", REPLAY_START, log_path=log) as port:
-        yield ReplayServer(port)
-
-
-@pytest.fixture
-def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
-    """The server with no faults, cleared again after the test."""
-    replay_server.call("DELETE", "/control/faults")
-    yield replay_server
-    replay_server.call("DELETE", "/control/faults")
 
 
 @pytest.fixture

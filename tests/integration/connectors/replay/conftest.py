@@ -1,4 +1,5 @@
-"""A real replay server (a subprocess on a free port) and helpers to drive it over sockets."""
+"""The replay server under test (``replay_server`` from ``tests/support/replay.py``: a real
+server, a subprocess on a free port) and helpers to drive it over sockets."""
 
 from __future__ import annotations
 
@@ -6,22 +7,15 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from support.replay import REPLAY_START, ReplayServer
+from support.replay import ReplayServer
 
-from connectors.replay.process import replay_server_process
 from connectors.replay.universe import Universe, build_universe
-
-
-@pytest.fixture(scope="session")
-def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplayServer]:
-    log = tmp_path_factory.mktemp("replay") / "server.log"
-    with replay_server_process("--speed", "max", "--start", REPLAY_START, log_path=log) as port:
-        yield ReplayServer(port)
 
 
 @pytest.fixture
 def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
-    """The server with no faults and the default configuration, restored after the test."""
+    """The server with no faults and the default configuration, restored after the test
+    (overrides the shared ``replay``, which clears the faults only)."""
     defaults = {
         "speed": None,
         "max_symbols": None,
