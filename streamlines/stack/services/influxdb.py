@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 import subprocess
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -179,13 +180,9 @@ class InfluxDBService(Service):
                 f"to that token, or remove {self.data_dir} and run `streamlines stack up` again.",
             ) from None
         org_id = orgs["orgs"][0]["id"]
-        existing = request_json(
-            "GET", f"{s.influx_url}/api/v2/buckets?orgID={org_id}&limit=100", headers=auth
-        )
-        by_name = {bucket["name"]: bucket for bucket in existing["buckets"]}
         for bucket in s.influx_buckets:
             rules = retention_rules(s, bucket)
-            found = by_name.get(bucket)
+            found = self._find_bucket(org_id, bucket, auth)
             if found is None:
                 request_json(
                     "POST",
@@ -201,6 +198,19 @@ class InfluxDBService(Service):
                     {"retentionRules": rules},
                     headers=auth,
                 )
+
+    def _find_bucket(self, org_id: str, name: str, auth: dict[str, str]) -> dict[str, Any] | None:
+        """The org's bucket called ``name``, or None (InfluxDB answers 404). Looked up by
+        name: a listing is paged, and a bucket past its first page would be taken for missing."""
+        query = urllib.parse.urlencode({"orgID": org_id, "name": name})
+        url = f"{self.settings.influx_url}/api/v2/buckets?{query}"
+        try:
+            found = request_json("GET", url, headers=auth)["buckets"]
+        except HttpError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found[0] if found else None
 
 
 def retention_rules(settings: Settings, bucket: str) -> list[dict[str, Any]]:

@@ -45,3 +45,27 @@ def test_set_up_creates_missing_buckets_and_lengthens_existing_shard_groups(
             found = influx.buckets_api().find_bucket_by_name(name)
             if found is not None:
                 influx.buckets_api().delete_bucket(found)
+
+
+def test_set_up_finds_a_bucket_past_the_first_page_of_the_listing(
+    stack, settings, influx, unique_name
+):
+    """Set-up looks each bucket up by name: it used to list 100 buckets and take any bucket
+    past them for missing (and fail creating it again)."""
+    api = influx.buckets_api()
+    created = [api.create_bucket(bucket_name=f"{unique_name}-{i:03d}") for i in range(101)]
+    last = created[-1].name
+    try:
+        first_page = api.find_buckets(org_id=created[-1].org_id, limit=100).buckets
+        assert last not in {bucket.name for bucket in first_page}  # the case under test
+        ours = settings.model_copy(
+            update={
+                "influx_buckets": (last,),
+                "influx_shard_group_seconds": {last: 52 * SEVEN_DAYS},
+            }
+        )
+        InfluxDBService(ours).after_start(Console(quiet=True))
+        assert _shard_group_seconds(influx, last) == 52 * SEVEN_DAYS
+    finally:
+        for bucket in created:
+            api.delete_bucket(bucket)
