@@ -18,18 +18,20 @@ CURRENTS_MEASUREMENT = "currents"
 DELETIONS_MEASUREMENT = "bar_deletions"
 VOLATILITY_METRIC = "volatility_24h"
 
-# Rows of one series, every field a column, oldest first, with exact nanosecond times.
-ROWS_FLUX = """
+# Rows of one series, every field a column, oldest first, with exact nanosecond times: the bars
+# of a timeframe, or one metric (Flux has no record access by a computed name, so one each).
+_ROWS = """
 from(bucket: bucket_name)
   |> range(start: time(v: start_ns), stop: time(v: stop_ns))
   |> filter(fn: (r) => r._measurement == measurement and r.symbol == symbol)
-  |> filter(fn: (r) => r[tag_name] == tag_value)
+  |> filter(fn: (r) => r.{tag} == tag_value)
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group()
   |> sort(columns: ["_time"])
   |> limit(n: max_rows)
-  |> map(fn: (r) => ({r with t_ns: int(v: r._time)}))
+  |> map(fn: (r) => ({{r with t_ns: int(v: r._time)}}))
 """
+ROWS_FLUX = {tag: _ROWS.format(tag=tag) for tag in ("timeframe", "metric")}
 
 # Crossover records (``cross_<fast>_<slow>_<timeframe>``) of some symbols, oldest first.
 SIGNALS_FLUX = """
@@ -217,13 +219,12 @@ class PriceStore:
             "bucket_name": bucket,
             "measurement": measurement,
             "symbol": symbol,
-            "tag_name": tag_name,
             "tag_value": tag_value,
             "start_ns": window.start_ns,
             "stop_ns": window.end_ns,
             "max_rows": max_rows,
         }
-        return _rows(self._flux.run(ROWS_FLUX, params, bucket))
+        return _rows(self._flux.run(ROWS_FLUX[tag_name], params, bucket))
 
     def count_bars(self, symbol: str, timeframe: str, window: TimeRange) -> int:
         params = {

@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     # Shard group length (seconds) of buckets that hold years of history; the others keep
     # InfluxDB's default (7 days when data is kept forever). At 7 days a write of backfilled
     # bars spanning years touches hundreds of shards and times out; at 10 years it is fast.
-    influx_shard_group_seconds: dict[str, int] = {"market": 3650 * 86_400}
+    # `analytics` holds years of indicators of daily bars (currents) next to the recent
+    # ripples: one-year shard groups.
+    influx_shard_group_seconds: dict[str, int] = {
+        "market": 3650 * 86_400,
+        "analytics": 365 * 86_400,
+    }
 
     # Flink standalone cluster (from the PyFlink distribution).
     flink_rest_port: int = 8081

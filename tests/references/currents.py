@@ -118,6 +118,21 @@ def volatility(bars: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("t_ns")
 
 
+def expected_indicators(close: pd.Series, timeframe: str) -> dict[str, pd.DataFrame]:
+    """Everything the job writes for one series with its default periods, by metric name."""
+    s, e = sma(close, [50, 200]), ema(close, [12, 26])
+    frames = {
+        "sma": sma(close, [20, 50, 200]),
+        "ema": ema(close, [20, 50, 200]),
+        "rsi": rsi(close, 14),
+        "bollinger": bollinger(close, 20, 2.0),
+        "macd": macd(close, 12, 26, 9),
+        "cross_sma50_sma200": crossovers(s.sma_50, s.sma_200),
+        "cross_ema12_ema26": crossovers(e.ema_12, e.ema_26),
+    }
+    return {f"{name}_{timeframe}": frame.dropna(how="all") for name, frame in frames.items()}
+
+
 def assert_close(received: dict, expected: dict, what: str) -> None:
     for name, want in expected.items():
         got = received.get(name)

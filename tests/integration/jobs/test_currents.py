@@ -37,12 +37,7 @@ from references.currents import (
     DAY_NS,
     NS_PER_MINUTE,
     assert_close,
-    bollinger,
-    crossovers,
-    ema,
-    macd,
-    rsi,
-    sma,
+    expected_indicators,
     volatility,
 )
 
@@ -110,21 +105,6 @@ def read_records(read_topic: Callable, topic: str, expected: int) -> Records:
         metric[key] = value["values"]
     assert sum(map(len, by_metric.values())) == expected
     return by_metric
-
-
-def expected_indicators(close: pd.Series, timeframe: str) -> dict[str, pd.DataFrame]:
-    """Everything the job writes for one series (default periods), by metric."""
-    s, e = sma(close, [50, 200]), ema(close, [12, 26])
-    frames = {
-        "sma": sma(close, [20, 50, 200]),
-        "ema": ema(close, [20, 50, 200]),
-        "rsi": rsi(close, 14),
-        "bollinger": bollinger(close, 20, 2.0),
-        "macd": macd(close, 12, 26, 9),
-        "cross_sma50_sma200": crossovers(s.sma_50, s.sma_200),
-        "cross_ema12_ema26": crossovers(e.ema_12, e.ema_26),
-    }
-    return {f"{name}_{timeframe}": frame.dropna(how="all") for name, frame in frames.items()}
 
 
 def expected_count(series: dict[tuple[str, str], pd.Series]) -> int:
