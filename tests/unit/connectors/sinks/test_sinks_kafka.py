@@ -96,3 +96,68 @@ def test_dead_letter_goes_to_the_dlq_topic():
     assert topic == "market.trades.dlq"
     assert json.loads(value)["reason"] == "invalid trade: price"
     assert sink.counters.dead_lettered == 1
+
+
+class Cluster:
+    """kafka-python's ClusterMetadata, as far as a partitioner reads it."""
+
+    def __init__(self, partitions: dict[str, int]) -> None:
+        self.partitions = partitions
+
+    def topics(self) -> set[str]:
+        return set(self.partitions)
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        n = self.partitions.get(topic)
+        return None if n is None else set(range(n))
+
+    def available_partitions_for_topic(self, topic: str) -> set[int] | None:
+        return self.partitions_for_topic(topic)
+
+
+def test_key_partitioner_chooses_as_kafka_pythons_default_and_remembers(monkeypatch):
+    from kafka.partitioner import DefaultPartitioner, default
+
+    from connectors.sinks.kafka import KeyPartitioner
+
+    cluster = Cluster({"one": 1, "six": 6, "many": 48})
+    keys = [f"SYN{k:04d}".encode() for k in range(300)] + [b"GOOG", b"BTC/USD", b""]
+    ours, theirs = KeyPartitioner(), DefaultPartitioner()
+    for topic in cluster.partitions:
+        for key in keys:
+            expected = theirs.partition(topic, key, key, None, b"v", cluster)
+            assert ours.partition(topic, key, key, None, b"v", cluster) == expected
+
+    remembered = ours.partition("six", b"GOOG", b"GOOG", None, b"v", cluster)
+
+    def no_hashing(data: bytes) -> int:
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(default, "murmur2", no_hashing)
+    assert ours.partition("six", b"GOOG", b"GOOG", None, b"v", cluster) == remembered
+    cluster.partitions["six"] = 7  # partitions added: chosen afresh
+    with pytest.raises(AssertionError, match="hashed again"):
+        ours.partition("six", b"GOOG", b"GOOG", None, b"v", cluster)
+
+
+def test_key_partitioner_without_a_key_or_topic_is_the_default():
+    from connectors.sinks.kafka import KeyPartitioner
+
+    cluster = Cluster({"six": 6})
+    assert KeyPartitioner().partition("six", None, None, None, b"v", cluster) in range(6)
+    with pytest.raises(ValueError, match="not found"):
+        KeyPartitioner().partition("nope", b"k", b"k", None, b"v", cluster)
+
+
+def test_the_producer_uses_the_key_partitioner():
+    from connectors.sinks.kafka import KeyPartitioner
+
+    assert isinstance(producer_settings("h:1", 1.0, "me")["partitioner"], KeyPartitioner)
+
+
+def test_kafka_python_computes_record_checksums_in_c():
+    """Without the ``crc32c`` package (kafka-python's ``crc32c`` extra) every record batch's
+    CRC-32C is computed in pure Python: ~50 µs per record of a few hundred bytes."""
+    from kafka.record import util
+
+    assert util.crc32c_c is not None, "install kafka-python[crc32c] (scripts/bootstrap.sh does)"
