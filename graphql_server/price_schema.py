@@ -4,7 +4,7 @@ results, the mutations that gather or correct bars (as jobs), and job updates.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from graphql_server import validation
 from graphql_server.errors import QueryError
 from graphql_server.operations import gather_jobs, recompute
 from graphql_server.operations.delete_bars import delete_bars
+from graphql_server.price_store import Row
 from graphql_server.price_types import (
     BarDeletion,
     BarTimeframe,
@@ -46,11 +47,18 @@ def _ctx(info: Info) -> Context:
     return info.context["app"]
 
 
-def _too_many(count: int, what: str) -> QueryError:
-    return QueryError(
-        f"more than {count:,} {what} in that range (the server's limit, "
-        "STREAMLINES_GRAPHQL_MAX_POINTS): ask for a shorter range"
-    )
+async def _rows(
+    ctx: Context, what: str, read: Callable[..., list[Row]], *args: object
+) -> list[Row]:
+    """``read(*args, max_rows)`` on a worker thread; a clear error past the server's limit."""
+    most = ctx.settings.graphql_max_points
+    rows = await asyncio.to_thread(read, *args, most + 1)
+    if len(rows) > most:
+        raise QueryError(
+            f"more than {most:,} {what} in that range (the server's limit, "
+            "STREAMLINES_GRAPHQL_MAX_POINTS): ask for a shorter range"
+        )
+    return rows
 
 
 def _who(info: Info) -> str:
@@ -83,10 +91,7 @@ class PriceQuery:
         ctx = _ctx(info)
         ticker = validation.symbol(ticker)
         window = validation.time_range(start, end or FAR_FUTURE, None)
-        most = ctx.settings.graphql_max_points
-        rows = await asyncio.to_thread(ctx.prices.bars, ticker, timeframe.value, window, most + 1)
-        if len(rows) > most:
-            raise _too_many(most, "bars")
+        rows = await _rows(ctx, "bars", ctx.prices.bars, ticker, timeframe.value, window)
         return Series(
             ticker=ticker,
             timeframe=timeframe,
@@ -112,13 +117,11 @@ class PriceQuery:
         if not names:
             raise QueryError("no indicator names: pass some, e.g. names: [SMA, RSI]")
         window = validation.time_range(start, end or FAR_FUTURE, None)
-        most = ctx.settings.graphql_max_points
         result = []
         for name in dict.fromkeys(names):
             metric = f"{name.value}_{timeframe.value}"
-            rows = await asyncio.to_thread(ctx.prices.indicator, symbol, metric, window, most + 1)
-            if len(rows) > most:
-                raise _too_many(most, f"{name.value} values")
+            rows = await _rows(ctx, f"{name.value} values", ctx.prices.indicator, symbol, metric,
+                               window)  # fmt: skip
             result.append(IndicatorSeries.from_rows(symbol, name, timeframe, metric, rows))
         return result
 
@@ -137,12 +140,7 @@ class PriceQuery:
         ctx = _ctx(info)
         wanted = validation.symbols(symbols)
         window = validation.time_range(since, until or FAR_FUTURE, None)
-        most = ctx.settings.graphql_max_points
-        rows = await asyncio.to_thread(
-            ctx.prices.signals, wanted, timeframe.value, window, most + 1
-        )
-        if len(rows) > most:
-            raise _too_many(most, "signals")
+        rows = await _rows(ctx, "signals", ctx.prices.signals, wanted, timeframe.value, window)
         return [Signal.from_row(row, timeframe) for row in rows]
 
     @strawberry.field(
