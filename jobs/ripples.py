@@ -12,12 +12,14 @@ symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {
     vwap (sum(price * size) / sum(size)), count (trades).
 ``rolling_5m``
     At each trade (``t_ns`` = its event time): over the trades of that symbol in the 5 minutes
-    up to and including it (``RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW``, both
-    ends inclusive, in milliseconds): price_mean, price_std, price_count, and the same of the
-    log return ``ln(price / previous price)``: ret_mean, ret_std, ret_count. Standard
-    deviations are *sample* (n - 1) deviations, null with fewer than two values (price_std is
-    taken of price minus the symbol's first price, the same value with fewer digits lost in
-    Flink's sum-of-squares formula). The first trade
+    up to and including it (the frame of ``RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND
+    CURRENT ROW``, both ends inclusive, in milliseconds): price_mean, price_std, price_count, and
+    the same of the log return ``ln(price / previous price)``: ret_mean, ret_std, ret_count.
+    Standard deviations are *sample* (n - 1) deviations, null with fewer than two values
+    (price_std is taken of price minus the symbol's first price, the same value with fewer
+    digits lost in the sum-of-squares formula). Computed as running sums that each trade enters
+    at its time and leaves 5 min + 1 ms later (see ``ROLLING_SQL``): Flink's own RANGE-PRECEDING
+    operator costs O(trades in the window) per trade. The first trade
     of a symbol has no previous price, so its log return is null and is left out of the return
     statistics.
 ``spread``
@@ -174,8 +176,7 @@ def sink_ddl(opts: Options) -> str:
 # and the symbol's first price (the anchor the price deviation is measured from, see ROLLING_SQL).
 # ROWS frames (not LAG, whose frame is RANGE) so that trades in the same millisecond each get
 # their own predecessor, in arrival order. A filter keeps out trades the schema would reject.
-VIEW_TRADES_SEQ = """CREATE TEMPORARY VIEW trades_seq AS
-SELECT symbol, t_ns, price, size, ts, prev_price,
+TRADES_SEQ_SQL = """SELECT symbol, t_ns, price, size, ts, prev_price,
   FIRST_VALUE(price) OVER (
     PARTITION BY symbol ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
   ) AS anchor
@@ -186,6 +187,8 @@ FROM (
   WHERE symbol IS NOT NULL AND t_ns > 0 AND price > 0 AND size >= 0
   WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )"""
+
+ROLLING_WINDOW_MS = 5 * 60 * 1000
 
 # The latest quote per symbol as a versioned view (deduplication on event time keeps the newest).
 VIEW_QUOTES_VERSIONED = """CREATE TEMPORARY VIEW quotes_versioned AS
@@ -216,29 +219,53 @@ FROM TABLE(TUMBLE(TABLE trades_seq, DESCRIPTOR(ts), INTERVAL '{seconds}' SECOND)
 GROUP BY symbol, window_start, window_end"""
 
 
-# Flink computes STDDEV_SAMP as sqrt((sum(x^2) - sum(x)^2 / n) / (n - 1)), which loses digits
-# when the mean is large next to the deviation (a price of 200 moving by cents). The deviation
-# of a price is the same after subtracting a constant, so it is taken of price - anchor, which
-# stays small; that keeps it within 1e-9 of a two-pass computation.
+# The 5-minute RANGE window, without Flink's RANGE ... PRECEDING operator: that one scans every
+# timestamp in the window on each new one (~3,000 per trade here), which made it the job's
+# bottleneck. Instead each trade enters a running sum at its time and leaves it (an "exit" row
+# with the negated weight) at its time + 5 min + 1 ms, the first millisecond whose window no
+# longer holds it. A RANGE UNBOUNDED PRECEDING window over both streams keeps only the running
+# sums, and all rows of one millisecond are summed before any is emitted, so a trade sees exactly
+# the trades in [t - 5 min, t], peers in its millisecond included, as SQL's RANGE frame does.
+# Both streams are one computation of trades_seq (see register_trades_seq), so every trade that
+# enters also leaves. The sums are the ones Flink's own retracting AVG/STDDEV_SAMP keep; the
+# deviation of a price is taken of price - anchor, which stays small (Flink's formula,
+# sqrt((sum(x^2) - sum(x)^2 / n) / (n - 1)), loses digits when the mean is large next to the
+# deviation), and rounding below zero is clamped to zero.
 ROLLING_SQL = f"""INSERT INTO ripples
 SELECT symbol, '{METRIC_ROLLING}', t_ns,
   MAP[
-    'price_mean', AVG(price) OVER w,
-    'price_std', STDDEV_SAMP(price - anchor) OVER w,
-    'price_count', CAST(COUNT(price) OVER w AS DOUBLE),
-    'ret_mean', AVG(log_ret) OVER w,
-    'ret_std', STDDEV_SAMP(log_ret) OVER w,
-    'ret_count', CAST(COUNT(log_ret) OVER w AS DOUBLE)
+    'price_mean', price_sum / n,
+    'price_std', CASE WHEN n > 1 THEN
+      SQRT(GREATEST((dev_sq - dev_sum * dev_sum / n) / (n - 1), 0E0)) END,
+    'price_count', n,
+    'ret_mean', CASE WHEN ret_n > 0 THEN ret_sum / ret_n END,
+    'ret_std', CASE WHEN ret_n > 1 THEN
+      SQRT(GREATEST((ret_sq - ret_sum * ret_sum / ret_n) / (ret_n - 1), 0E0)) END,
+    'ret_count', ret_n
   ]
 FROM (
-  SELECT symbol, t_ns, ts, price, anchor,
-    CASE WHEN prev_price > 0 THEN LN(price / prev_price) END AS log_ret
-  FROM trades_seq
+  SELECT symbol, t_ns, w,
+    SUM(w) OVER u AS n,
+    SUM(w * price) OVER u AS price_sum,
+    SUM(w * dev) OVER u AS dev_sum,
+    SUM(w * dev * dev) OVER u AS dev_sq,
+    SUM(CASE WHEN log_ret IS NULL THEN 0E0 ELSE w END) OVER u AS ret_n,
+    SUM(COALESCE(w * log_ret, 0E0)) OVER u AS ret_sum,
+    SUM(COALESCE(w * log_ret * log_ret, 0E0)) OVER u AS ret_sq
+  FROM (
+    SELECT symbol, t_ns, ts, CAST(1 AS DOUBLE) AS w, price, price - anchor AS dev,
+      CASE WHEN prev_price > 0 THEN LN(price / prev_price) END AS log_ret
+    FROM trades_seq
+    UNION ALL
+    SELECT symbol, t_ns, exit_ts AS ts, CAST(-1 AS DOUBLE) AS w, price, price - anchor AS dev,
+      CASE WHEN prev_price > 0 THEN LN(price / prev_price) END AS log_ret
+    FROM trades_seq_exits
+  )
+  WINDOW u AS (
+    PARTITION BY symbol ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+  )
 )
-WINDOW w AS (
-  PARTITION BY symbol ORDER BY ts
-  RANGE BETWEEN INTERVAL '5' MINUTE PRECEDING AND CURRENT ROW
-)"""
+WHERE w > 0"""
 
 SPREAD_SQL = f"""INSERT INTO ripples
 SELECT t.symbol, '{METRIC_SPREAD}', t.t_ns,
@@ -254,8 +281,9 @@ ON t.symbol = q.symbol"""
 
 
 def statements(opts: Options) -> tuple[list[str], list[str]]:
-    """(DDL to execute, INSERTs to run together as one job)."""
-    ddl = [*source_ddl(opts), sink_ddl(opts), VIEW_TRADES_SEQ, VIEW_QUOTES_VERSIONED]
+    """(DDL to execute, INSERTs to run together as one job); the INSERTs also read the views
+    ``register_trades_seq`` makes."""
+    ddl = [*source_ddl(opts), sink_ddl(opts), VIEW_QUOTES_VERSIONED]
     inserts = [
         bars_sql(METRIC_BAR_1S, 1),
         bars_sql(METRIC_BAR_1M, 60),
@@ -265,10 +293,35 @@ def statements(opts: Options) -> tuple[list[str], list[str]]:
     return ddl, inserts
 
 
-def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazily
-    from pyflink.table import EnvironmentSettings, TableEnvironment
+def register_trades_seq(env) -> None:  # noqa: ANN001 - pyflink is imported lazily
+    """Views ``trades_seq`` (TRADES_SEQ_SQL, event time ``ts``) and ``trades_seq_exits`` (the same
+    rows, event time ``exit_ts`` = ``ts`` + 5 min + 1 ms, see ROLLING_SQL) over one computation:
+    a DataStream both read, keeping its watermarks (``SOURCE_WATERMARK()``, which for
+    ``exit_ts`` lags by the 5 minutes, so no exit row is ever late)."""
+    from pyflink.table import Schema
 
-    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    stream = env.to_data_stream(env.sql_query(TRADES_SEQ_SQL))
+    entries = Schema.new_builder().watermark("ts", "SOURCE_WATERMARK()").build()
+    exits = (
+        Schema.new_builder()
+        .column_by_expression(
+            "exit_ts", f"TO_TIMESTAMP_LTZ(t_ns / 1000000 + {ROLLING_WINDOW_MS + 1}, 3)"
+        )
+        .watermark("exit_ts", "SOURCE_WATERMARK()")
+        .build()
+    )
+    env.create_temporary_view("trades_seq", env.from_data_stream(stream, entries))
+    env.create_temporary_view("trades_seq_exits", env.from_data_stream(stream, exits))
+
+
+def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazily
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+
+    stream_env = StreamExecutionEnvironment.get_execution_environment()
+    if opts.parallelism is not None:
+        stream_env.set_parallelism(opts.parallelism)
+    env = StreamTableEnvironment.create(stream_env, EnvironmentSettings.in_streaming_mode())
     config = env.get_config()
     config.set("table.local-time-zone", "UTC")
     config.set("pipeline.name", f"ripples {opts.trades_topic} {opts.quotes_topic}")
@@ -292,6 +345,7 @@ def run(opts: Options) -> None:
     ddl, inserts = statements(opts)
     for statement in ddl:
         env.execute_sql(statement)
+    register_trades_seq(env)
     statement_set = env.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
