@@ -21,12 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from connectors.sinks.analytics import record_point
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink, ensure_topics
+from connectors.topic_reader import read_to_end
 from graphql_server.flux import influx_client
 from graphql_server.operations.jobs import JobHandle, JobState, Work
 from graphql_server.price_store import CURRENTS_MEASUREMENT, VOLATILITY_METRIC, PriceStore
@@ -90,23 +90,6 @@ def stored_bars(store: PriceStore, symbol: str, timeframe: str, max_rows: int) -
         except SchemaError as exc:
             log.warning("%s: stored bar at %d left out of the recompute: %s", symbol, row.t_ns, exc)
     return bars  # type: ignore[return-value]
-
-
-def read_to_end(bootstrap: str, topic: str) -> list[bytes]:
-    """Every record value of ``topic`` up to its end offsets now."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=1000, max_records=10_000).values():
-                values.extend(r.value for r in records)
-        return values
-    finally:
-        consumer.close()
 
 
 def run_currents(settings: Settings, history_topic: str, output_topic: str) -> None:
@@ -197,8 +180,8 @@ def _compute(
     handle.update(phase="running the currents job", done=1)
     run_currents(settings, bars_topic, records_topic)
     records = []
-    for value in read_to_end(settings.kafka_bootstrap, records_topic):
-        record = AnalyticsRecord.from_wire(value)
+    for message in read_to_end(settings.kafka_bootstrap, records_topic):
+        record = AnalyticsRecord.from_wire(message.value)
         if record.t_ns >= since_ns:
             records.append(record)  # type: ignore[arg-type]
     return records  # type: ignore[return-value]

@@ -24,8 +24,8 @@ from influxdb_client import Bucket, BucketRetentionRules, InfluxDBClient
 from references.currents import assert_close, expected_indicators, volatility
 
 from connectors.sinks.analytics import run_sink
+from connectors.topic_reader import read_to_end
 from graphql_server.client import query, subscribe
-from graphql_server.operations.recompute import read_to_end
 from graphql_server.process import graphql_server_process
 from streamlines.datasets import load_bars
 from streamlines.schemas import AnalyticsRecord
@@ -227,8 +227,8 @@ def test_backfill_indicators_and_delete_with_recompute_match_pandas(settings, st
                       "end": "2009-04-15T00:00:00+00:00"}]  # fmt: skip
     # the corrected records went downstream too, all from the first deleted bar on
     republished = [
-        AnalyticsRecord.from_wire(v)
-        for v in read_to_end(settings.kafka_bootstrap, store_names["currents"])[currents_before:]
+        AnalyticsRecord.from_wire(r.value)
+        for r in read_to_end(settings.kafka_bootstrap, store_names["currents"])[currents_before:]
     ]
     assert republished
     assert min(r.t_ns for r in republished) >= ns(DELETE_FROM)

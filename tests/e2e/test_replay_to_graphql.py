@@ -32,6 +32,7 @@ from references.ripples import (
 from support.replay import ReplayServer
 
 from connectors.replay.process import replay_server_process
+from connectors.topic_reader import read_to_end
 from graphql_server.client import SubscriptionReader, query
 from graphql_server.process import graphql_server_process
 from jobs.ripples import METRICS
@@ -103,22 +104,6 @@ class Subscriber(SubscriptionReader):
 
     def _receive(self, data: dict) -> None:
         self.received.append((time.monotonic(), data))
-
-
-def read_all(bootstrap: str, topic: str) -> list:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        ends = consumer.end_offsets(partitions)
-        records = []
-        while any(consumer.position(p) < ends[p] for p in partitions):
-            for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 def wait_until_quiet(bootstrap: str, topic: str, quiet_s: float = 12, limit_s: float = 240) -> int:
@@ -248,13 +233,13 @@ def test_replayed_trades_reach_influxdb_the_topic_and_graphql_equal_to_pandas(
             trades = pd.DataFrame(
                 [
                     Trade.from_wire(r.value).model_dump()
-                    for r in read_all(bootstrap, topics["trades"])
+                    for r in read_to_end(bootstrap, topics["trades"])
                 ]
             )
             quotes = pd.DataFrame(
                 [
                     Quote.from_wire(r.value).model_dump()
-                    for r in read_all(bootstrap, topics["quotes"])
+                    for r in read_to_end(bootstrap, topics["quotes"])
                 ]
             )
             assert set(trades.symbol) == set(SYMBOLS)
@@ -267,7 +252,7 @@ def test_replayed_trades_reach_influxdb_the_topic_and_graphql_equal_to_pandas(
                 served = [(t, p) for t, p in served if first.value <= t <= last.value]
                 assert list(zip(group.t_ns, group.price, strict=True)) == served, symbol
 
-            dead = read_all(bootstrap, dead_letter_topic(topics["trades"]))
+            dead = read_to_end(bootstrap, dead_letter_topic(topics["trades"]))
             assert dead, "no malformed frame reached the dead-letter topic"
             assert all("msgpack" in json.loads(r.value)["reason"] for r in dead)
 
@@ -285,7 +270,7 @@ def test_replayed_trades_reach_influxdb_the_topic_and_graphql_equal_to_pandas(
 
             # -- the downstream topic
             on_topic: dict[str, dict[tuple[str, int], dict]] = {}
-            for record in read_all(bootstrap, topics["ripples"]):
+            for record in read_to_end(bootstrap, topics["ripples"]):
                 value = json.loads(record.value)
                 assert record.key == value["symbol"].encode()
                 on_topic.setdefault(value["metric"], {})[(value["symbol"], value["t_ns"])] = value[
