@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -283,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or set(modes) - set(MODES):
         parser.error(f"--modes: use {', '.join(MODES)}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up when stopped, too
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("kafka").setLevel(logging.ERROR)  # its busy-loop notes, on a busy machine
     console = Console()

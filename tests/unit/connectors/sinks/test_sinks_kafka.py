@@ -157,7 +157,7 @@ def test_the_producer_uses_the_key_partitioner():
 
 def test_kafka_python_computes_record_checksums_in_c():
     """Without the ``crc32c`` package (kafka-python's ``crc32c`` extra) every record batch's
-    CRC-32C is computed in pure Python: ~50 µs per record of a few hundred bytes."""
+    CRC-32C is computed in pure Python: 0.12 µs a byte, ~40 µs per record of ~330 bytes."""
     from kafka.record import util
 
     assert util.crc32c_c is not None, "install kafka-python[crc32c] (scripts/bootstrap.sh does)"
