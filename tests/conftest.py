@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from influxdb_client import InfluxDBClient
+from influxdb_client import BucketRetentionRules, InfluxDBClient
 from kafka import KafkaConsumer
 from kafka.consumer.fetcher import ConsumerRecord
 from rich.console import Console
@@ -84,8 +84,32 @@ def influx(stack: Stack, settings: Settings) -> Iterator[InfluxDBClient]:
 
 
 @pytest.fixture
-def bucket(influx: InfluxDBClient, unique_name: str) -> Iterator[str]:
-    """A bucket of the test's own, deleted afterwards."""
-    created = influx.buckets_api().create_bucket(bucket_name=unique_name)
-    yield unique_name
-    influx.buckets_api().delete_bucket(created)
+def make_bucket(
+    influx: InfluxDBClient, settings: Settings, unique_name: str
+) -> Iterator[Callable[[str], str]]:
+    """``make_bucket(kind)``: a bucket of the test's own named ``<unique name>-<kind>``, with the
+    shard groups the stack gives bucket ``kind`` (``market``: years of bars in a few shards),
+    deleted afterwards."""
+    api = influx.buckets_api()
+    created = []
+
+    def make(kind: str) -> str:
+        seconds = settings.influx_shard_group_seconds.get(kind)
+        rules = None
+        if seconds is not None:
+            rules = BucketRetentionRules(type="expire", every_seconds=0,
+                                         shard_group_duration_seconds=seconds)  # fmt: skip
+        created.append(
+            api.create_bucket(bucket_name=f"{unique_name}-{kind}", retention_rules=rules)
+        )
+        return created[-1].name
+
+    yield make
+    for bucket in created:
+        api.delete_bucket(bucket)
+
+
+@pytest.fixture
+def bucket(make_bucket: Callable[[str], str]) -> str:
+    """An analytics bucket of the test's own, deleted afterwards."""
+    return make_bucket("analytics")

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from influxdb_client import Bucket, BucketRetentionRules, InfluxDBClient
 from references.currents import assert_close, expected_indicators, volatility
 
 from connectors.sinks.analytics import run_sink
@@ -37,26 +36,15 @@ DELETE_FROM, DELETE_TO = "2009-03-02", "2009-04-15"  # ~30 trading days in the m
 
 
 @pytest.fixture
-def store_names(stack, settings, influx: InfluxDBClient, unique_name: str) -> Iterator[dict]:
+def store_names(stack, make_bucket, unique_name: str) -> dict:
     """Buckets (with the shard groups of `market` and `analytics`: years of bars and of
     indicators) and topic names of the test's own."""
-    api = influx.buckets_api()
-
-    def create(kind: str) -> Bucket:
-        seconds = settings.influx_shard_group_seconds[kind]
-        rules = BucketRetentionRules(type="expire", every_seconds=0,
-                                     shard_group_duration_seconds=seconds)  # fmt: skip
-        return api.create_bucket(bucket_name=f"{unique_name}-{kind}", retention_rules=rules)
-
-    market, analytics = create("market"), create("analytics")
-    yield {
-        "market": market.name,
-        "analytics": analytics.name,
+    return {
+        "market": make_bucket("market"),
+        "analytics": make_bucket("analytics"),
         "history": f"{unique_name}.bars.history",
         "currents": f"{unique_name}.currents",
     }
-    api.delete_bucket(market)
-    api.delete_bucket(analytics)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from influxdb_client import BucketRetentionRules, InfluxDBClient
 from support.replay import ReplayServer, started_replay_server
 
 from streamlines.settings import Settings
@@ -53,15 +52,10 @@ def replay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplaySe
 
 
 @pytest.fixture
-def market_bucket(influx: InfluxDBClient, settings: Settings, unique_name: str) -> Iterator[str]:
+def market_bucket(make_bucket) -> str:
     """A bucket of the test's own with the shard groups of ``market`` (deleted afterwards): with
     InfluxDB's 7-day default, writing years of bars at once times out."""
-    seconds = settings.influx_shard_group_seconds["market"]
-    rules = BucketRetentionRules(type="expire", every_seconds=0,
-                                 shard_group_duration_seconds=seconds)  # fmt: skip
-    created = influx.buckets_api().create_bucket(bucket_name=unique_name, retention_rules=rules)
-    yield unique_name
-    influx.buckets_api().delete_bucket(created)
+    return make_bucket("market")
 
 
 @pytest.fixture
