@@ -187,6 +187,7 @@ class Bench:
                 bucket,
                 topic,
                 self.args.concurrency or self.base.gather_concurrency,
+                processes=self.args.processes,
             )
             seconds = time.perf_counter() - started
         after = _ticks(self.replay_pid) if self.replay_pid else None
@@ -265,6 +266,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--concurrency", type=int, default=None, help="gather's STREAMLINES_GATHER_CONCURRENCY"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="gather's --processes (symbols split over N)"
     )
     parser.add_argument(
         "--cold",

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     gather_feed: str | None = None
     # Symbols fetched at the same time (each on its own HTTP connection).
     gather_concurrency: int = 4
+    # Processes a gather spreads its symbols over (one is CPU-bound at about one core).
+    gather_processes: int = 1
     # Retries of a request answered 429 or 5xx, and the waits between them (seconds): the
     # server's Retry-After / X-RateLimit-Reset when given, else exponential from the initial
     # wait; never longer than the maximum.

@@ -73,12 +73,25 @@ def run_jobs(
     topic: str | None,
     concurrency: int,
     progress: ProgressFactory | None = None,
+    processes: int = 1,
 ) -> Report:
     """Gather ``jobs`` into ``bucket`` (and ``topic`` unless None); failures are in the report.
-    Progress goes to the terminal's bars, or to ``progress``."""
+    Progress goes to the terminal's bars, or to ``progress``. With ``processes`` > 1 the symbols
+    are split over that many processes (``connectors.gather.processes``)."""
     from connectors.gather.client import BarClient
     from connectors.gather.run import Gatherer
     from connectors.sinks.influx import InfluxWriter
+
+    if processes > 1 and len(jobs) > 1:
+        from connectors.gather.processes import run_in_processes
+        from connectors.gather.progress import GatherProgress
+
+        if topic:
+            _kafka(settings, topic).close(10)  # the topics exist before the children produce
+        return run_in_processes(
+            settings, jobs, timeframe, bucket, topic, concurrency, processes,
+            progress or (lambda windows: GatherProgress(windows)),
+        )  # fmt: skip
 
     client = BarClient.from_settings(settings)
     sink = _kafka(settings, topic) if topic else None
@@ -169,6 +182,14 @@ def gather(
             min=1, help="Symbols fetched at once (default: STREAMLINES_GATHER_CONCURRENCY)."
         ),
     ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Processes to spread the symbols over; one process uses about one core "
+            "(default: STREAMLINES_GATHER_PROCESSES).",
+        ),
+    ] = None,
 ) -> None:
     """Gather historical bars (raw and adjusted) from Alpaca, or the local replay server when
     no keys are set, into InfluxDB and Kafka. Re-running overwrites; it never duplicates."""
@@ -179,11 +200,13 @@ def gather(
     bucket = bucket or settings.gather_bucket
     target_topic = (topic or settings.gather_topic) if kafka else None
     workers = concurrency or settings.gather_concurrency
+    split = processes or settings.gather_processes
     if not daily:
         if at or as_of:
             raise UserError("--at and --as-of go with --daily", "add --daily, or leave them out")
         jobs = _range_jobs(wanted or list(settings.gather_symbols), start, end)
-        report = run_jobs(settings, jobs, timeframe, bucket, target_topic, workers)
+        report = run_jobs(settings, jobs, timeframe, bucket, target_topic, workers,
+                          processes=split)  # fmt: skip
         _check(report, len(jobs))
         return
     if start or end:
@@ -197,7 +220,8 @@ def gather(
 
         now = parse_time(as_of, "--as-of") if as_of else datetime.now(UTC)
         jobs = append_jobs(settings, bucket, timeframe, wanted, now)
-        report = run_jobs(settings, jobs, timeframe, bucket, target_topic, workers)
+        report = run_jobs(settings, jobs, timeframe, bucket, target_topic, workers,
+                          processes=split)  # fmt: skip
         _check(report, len(jobs))
 
     if at is None:

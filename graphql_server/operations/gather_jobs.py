@@ -57,6 +57,7 @@ def _gather(
         settings.gather_topic,
         settings.gather_concurrency,
         progress=lambda windows: JobProgress(handle, windows),
+        processes=settings.gather_processes,
     )
     handle.update(
         result={

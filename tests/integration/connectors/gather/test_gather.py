@@ -102,10 +102,11 @@ def gather(
     bucket: str,
     topic: str | None,
     timeframe: Timeframe = Timeframe.day,
+    processes: int = 1,
 ) -> Report:
     first, last = parse_time(start, "--start"), parse_time(end, "--end")
     jobs = [Job(symbol, first, last) for symbol in symbols]
-    return run_jobs(settings, jobs, timeframe, bucket, topic, concurrency=3)
+    return run_jobs(settings, jobs, timeframe, bucket, topic, concurrency=3, processes=processes)
 
 
 def cli(replay: ReplayServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -117,12 +118,14 @@ def cli(replay: ReplayServer, *args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 def test_stored_bars_equal_the_servers_raw_and_adjusted_bars(
-    replay, gather_settings, influx, market_bucket, unique_name, read_topic
+    replay, gather_settings, influx, market_bucket, unique_name, read_topic, processes
 ):
     bucket = market_bucket
     symbols = ["GOOG", "SP500", "ADJX", "BTC/USD"]
-    report = gather(gather_settings, symbols, "2012-01-01", "2018-12-31", bucket, unique_name)
+    report = gather(gather_settings, symbols, "2012-01-01", "2018-12-31", bucket, unique_name,
+                    processes=processes)  # fmt: skip
     assert report.failed == {}
     total = 0
     for symbol in symbols:
@@ -188,9 +191,13 @@ def test_injected_429s_are_retried_and_the_gather_succeeds(
         assert stored(influx, market_bucket, symbol, "1Day") == want
 
 
-def test_an_unknown_symbol_is_reported_and_the_others_are_written(replay, influx, market_bucket):
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_an_unknown_symbol_is_reported_and_the_others_are_written(
+    replay, influx, market_bucket, processes
+):
     result = cli(replay, "--symbols", "GOOG,NOPE", "--start", "2012-01-01", "--end",
-                 "2012-03-31", "--bucket", market_bucket, "--no-kafka")  # fmt: skip
+                 "2012-03-31", "--bucket", market_bucket, "--no-kafka",
+                 "--processes", processes)  # fmt: skip
     assert result.returncode == 1
     assert "error: 1 of 2 symbols failed (the others were written):" in result.stderr
     assert "NOPE: no bars from 2012-01-01 00:00 to 2012-03-31 00:00 UTC" in result.stderr
