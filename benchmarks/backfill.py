@@ -59,7 +59,14 @@ from rich.console import Console
 if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.workload import CpuMeter, delete_topics, topic_size, unique_prefix, wait_for_quiet
+from benchmarks.workload import (
+    CpuMeter,
+    add_quiet_wait_option,
+    delete_topics,
+    topic_size,
+    unique_prefix,
+    wait_for_quiet,
+)
 from connectors.gather.cli import _range_jobs, run_jobs
 from connectors.gather.run import Report
 from connectors.gather.timeframe import Timeframe
@@ -276,14 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         help="start the replay server with an empty bar-stats cache, so that the first run "
         "shows a cold server",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="before each measurement, wait up to this long for the (shared) machine to be "
-        "at least 85%% idle; 0 = do not wait",
-    )
+    add_quiet_wait_option(parser)
     args = parser.parse_args(argv)
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     if not modes or set(modes) - set(MODES):

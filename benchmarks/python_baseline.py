@@ -44,6 +44,7 @@ from benchmarks.workload import (
     DEFAULT_TRADES,
     DEFAULT_TRADES_PER_MINUTE,
     CpuMeter,
+    add_quiet_wait_option,
     delete_topics,
     prefilled,
     unique_prefix,
@@ -350,14 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         help="the ripples job's figure (trades/s per slot), to print the Flink/Python ratio",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="before each run, wait up to this long for the (shared) machine to be at least "
-        "85%% idle; 0 = do not wait",
-    )
+    add_quiet_wait_option(parser)
     args = parser.parse_args(argv)
     settings = Settings()
     console = Console()

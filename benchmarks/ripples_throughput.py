@@ -55,6 +55,7 @@ from benchmarks.workload import (
     DEFAULT_TRADES_PER_MINUTE,
     CpuMeter,
     Workload,
+    add_quiet_wait_option,
     delete_consumer_groups,
     delete_topics,
     prefilled,
@@ -303,14 +304,7 @@ def main(argv: list[str] | None = None) -> None:
         metavar="KEY=VALUE",
         help="a Flink option for the job (passed to `flink run -D`); repeatable",
     )
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=600.0,
-        metavar="SECONDS",
-        help="before each measurement, wait up to this long for the (shared) machine to be "
-        "at least 85%% idle; 0 = do not wait",
-    )
+    add_quiet_wait_option(parser)
     args = parser.parse_args(argv)
     settings = Settings()
     console = Console()

@@ -15,6 +15,7 @@ topics named ``<prefix>-trades`` and ``<prefix>-quotes``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
 import uuid
@@ -231,6 +232,18 @@ def cpu_idle(seconds: float) -> float | None:
     if before is None or after is None or after[1] == before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def add_quiet_wait_option(parser: argparse.ArgumentParser) -> None:
+    """``--quiet-wait SECONDS``: how long to wait for a quiet machine before each measurement."""
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="before each measurement, wait up to this long for the (shared) machine to be "
+        "at least 85%% idle; 0 = do not wait",
+    )
 
 
 def wait_for_quiet(
