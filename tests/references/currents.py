@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-RTOL = 1e-9
+from references.compare import assert_close as assert_close  # for callers of this module
+
 NS_PER_MINUTE = 60_000_000_000
 DAY_NS = 24 * 60 * NS_PER_MINUTE
 
@@ -131,13 +132,3 @@ def expected_indicators(close: pd.Series, timeframe: str) -> dict[str, pd.DataFr
         "cross_ema12_ema26": crossovers(e.ema_12, e.ema_26),
     }
     return {f"{name}_{timeframe}": frame.dropna(how="all") for name, frame in frames.items()}
-
-
-def assert_close(received: dict, expected: dict, what: str) -> None:
-    for name, want in expected.items():
-        got = received.get(name)
-        if want is None or (isinstance(want, float) and math.isnan(want)):
-            assert got is None, f"{what} {name}: {got} != null"
-        else:
-            assert got is not None, f"{what} {name}: null != {want}"
-            assert math.isclose(got, want, rel_tol=RTOL), f"{what} {name}: {got!r} != {want!r}"

@@ -7,12 +7,11 @@ deviations, and the latest quote at or before each trade's millisecond.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
 
-RTOL = 1e-9
+from references import compare
+
 # A mean log return is a sum of terms of +-1e-4..1e-3 that can cancel to ~0 (price back where it
 # was 5 minutes ago); there "1e-9 relative" means relative to the terms, i.e. 1e-15 absolute.
 ATOL = {"ret_mean": 1e-15}
@@ -87,12 +86,4 @@ def reference_spread(trades: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame
 
 
 def assert_close(received: dict, expected: dict, what: str) -> None:
-    for name, want in expected.items():
-        got = received.get(name)
-        if want is None or (isinstance(want, float) and math.isnan(want)):
-            assert got is None, f"{what} {name}: {got} != null"
-        else:
-            assert got is not None, f"{what} {name}: null != {want}"
-            assert math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL.get(name, 0.0)), (
-                f"{what} {name}: {got!r} != {want!r}"
-            )
+    compare.assert_close(received, expected, what, ATOL)
