@@ -24,13 +24,8 @@ symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {
     statistics.
 ``spread``
     At each trade (``t_ns`` = its event time): the latest quote of that symbol at or before it
-    in event time: bid, ask, spread = ask - bid, mid = (bid + ask) / 2. Null values when the
-    symbol has had no quote yet, and a null bid or ask of that quote stays null (it is not
-    filled from an older quote). Computed by one RANGE UNBOUNDED PRECEDING window over the
-    symbol's trades and quotes together that carries the latest quote forward (see
-    ``SPREAD_SQL``; Flink's event-time temporal join re-sorted its pending rows per watermark).
-    Quotes out of order within the watermark bound are put in event-time order; a quote later
-    than the bound is dropped (Flink counts it in ``numLateRecordsDropped``), as a late trade is.
+    (event-time temporal join ``FOR SYSTEM_TIME AS OF``): bid, ask, spread = ask - bid,
+    mid = (bid + ask) / 2. Null values when the symbol has had no quote yet.
 
 Event time inside Flink has millisecond precision (``t_ns / 1e6``, floored), so "order" means
 millisecond order: trades within the same millisecond of one symbol are taken in arrival order
@@ -41,9 +36,9 @@ event-time order (an OVER window) before the bars are built, so a late trade wit
 watermark bound still becomes its bar's open or close when it is the earliest or latest.
 
 The out-of-orderness bound is event time. It is also the wall-clock slack the two sources get for
-reading at slightly different moments (a quote read after the watermark passed it is late and
-dropped, so the trades after it miss it): 2 s on the live feed is 2 s of slack, but on a replay
-at 60x speed it is 33 ms, so ``streamlines demo`` scales the bound with the replay speed.
+reading at slightly different moments (a quote read after the watermark passed its trade misses
+the as-of join): 2 s on the live feed is 2 s of slack, but on a replay at 60x speed it is 33 ms,
+so ``streamlines demo`` scales the bound with the replay speed.
 
 Delivery to the output topic is at-least-once (a restart from a checkpoint may repeat records);
 ``(symbol, metric, t_ns)`` identifies a record, so a consumer or a time-series store that writes
@@ -195,6 +190,15 @@ FROM (
 
 ROLLING_WINDOW_MS = 5 * 60 * 1000
 
+# The latest quote per symbol as a versioned view (deduplication on event time keeps the newest).
+VIEW_QUOTES_VERSIONED = """CREATE TEMPORARY VIEW quotes_versioned AS
+SELECT symbol, bid_price, ask_price, ts FROM (
+  SELECT symbol, bid_price, ask_price, ts,
+    ROW_NUMBER() OVER (PARTITION BY symbol ORDER BY ts DESC) AS rn
+  FROM quotes
+  WHERE symbol IS NOT NULL AND t_ns > 0
+) WHERE rn = 1"""
+
 
 def bars_sql(metric: str, seconds: int) -> str:
     """INSERT of tumbling-window OHLCV bars of ``seconds``; ``t_ns`` = window end in ns."""
@@ -263,50 +267,23 @@ FROM (
 )
 WHERE w > 0"""
 
-# The latest quote at each trade, without Flink's event-time temporal join (FOR SYSTEM_TIME AS
-# OF a versioned view): that one re-sorted every pending trade and quote version per watermark,
-# behind a deduplication that turned every quote into an update, and was the job's bottleneck.
-# Instead trades and quotes are one stream per symbol and a RANGE UNBOUNDED PRECEDING window
-# carries the latest quote's values forward, O(1) per row: all rows of one millisecond are
-# accumulated before any is emitted, so a quote in a trade's millisecond counts, whatever
-# arrived first (the last quote to arrive, if several), as in the as-of join. LAST_VALUE skips
-# nulls and trade rows are null, so a quote's bid and ask are carried as values plus "is null"
-# flags: a quote with a null bid (or ask) makes the bid null until the next quote, as the as-of
-# join of the whole quote row did; a zero bid is a value like any other.
 SPREAD_SQL = f"""INSERT INTO ripples
-SELECT symbol, '{METRIC_SPREAD}', t_ns,
+SELECT t.symbol, '{METRIC_SPREAD}', t.t_ns,
   MAP[
-    'bid', bid,
-    'ask', ask,
-    'spread', ask - bid,
-    'mid', (bid + ask) / 2
+    'bid', q.bid_price,
+    'ask', q.ask_price,
+    'spread', q.ask_price - q.bid_price,
+    'mid', (q.bid_price + q.ask_price) / 2
   ]
-FROM (
-  SELECT symbol, t_ns, is_trade,
-    CASE WHEN NOT LAST_VALUE(bid_null) OVER q THEN LAST_VALUE(bid_price) OVER q END AS bid,
-    CASE WHEN NOT LAST_VALUE(ask_null) OVER q THEN LAST_VALUE(ask_price) OVER q END AS ask
-  FROM (
-    SELECT symbol, t_ns, ts, TRUE AS is_trade,
-      CAST(NULL AS DOUBLE) AS bid_price, CAST(NULL AS DOUBLE) AS ask_price,
-      CAST(NULL AS BOOLEAN) AS bid_null, CAST(NULL AS BOOLEAN) AS ask_null
-    FROM trades_seq
-    UNION ALL
-    SELECT symbol, t_ns, ts, FALSE AS is_trade, bid_price, ask_price,
-      bid_price IS NULL AS bid_null, ask_price IS NULL AS ask_null
-    FROM quotes
-    WHERE symbol IS NOT NULL AND t_ns > 0
-  )
-  WINDOW q AS (
-    PARTITION BY symbol ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-  )
-)
-WHERE is_trade"""
+FROM trades_seq AS t
+LEFT JOIN quotes_versioned FOR SYSTEM_TIME AS OF t.ts AS q
+ON t.symbol = q.symbol"""
 
 
 def statements(opts: Options) -> tuple[list[str], list[str]]:
     """(DDL to execute, INSERTs to run together as one job); the INSERTs also read the views
     ``register_trades_seq`` makes."""
-    ddl = [*source_ddl(opts), sink_ddl(opts)]
+    ddl = [*source_ddl(opts), sink_ddl(opts), VIEW_QUOTES_VERSIONED]
     inserts = [
         bars_sql(METRIC_BAR_1S, 1),
         bars_sql(METRIC_BAR_1M, 60),

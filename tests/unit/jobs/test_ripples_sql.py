@@ -8,7 +8,6 @@ import jobs.ripples
 from jobs.flink_sql import MissingTopicError
 from jobs.ripples import (
     METRICS,
-    SPREAD_SQL,
     Options,
     bars_sql,
     check_input_topics,
@@ -125,13 +124,3 @@ def test_one_insert_per_metric():
     assert len(inserts) == len(METRICS)
     for metric in METRICS:
         assert sum(f"'{metric}'" in sql for sql in inserts) == 1
-
-
-def test_spread_carries_the_latest_quote_in_a_range_window_not_a_temporal_join():
-    """RANGE, so a quote in a trade's millisecond counts whatever arrived first; bid and ask
-    with "is null" flags, since LAST_VALUE skips nulls and a null bid must not be filled from
-    an older quote."""
-    assert "FOR SYSTEM_TIME AS OF" not in SPREAD_SQL
-    assert "ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW" in SPREAD_SQL
-    assert "bid_price IS NULL AS bid_null" in SPREAD_SQL
-    assert "ask_price IS NULL AS ask_null" in SPREAD_SQL
