@@ -18,6 +18,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -264,7 +265,12 @@ def test_a_bounded_run_on_a_missing_topic_stops_at_once_and_names_it(stack, sett
 def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
     """Unbounded run, trades topic with two partitions of which one never gets a record: the
     idle timeout lets the watermark advance on the other, so 1-second bars close and come out
-    while the job is still running (without it they would wait for the empty partition)."""
+    while the job is still running (without it they would wait for the empty partition).
+
+    Partition 0 keeps getting trades (one every 150 ms, after the job runs) while partition 1 goes
+    idle, as in a live feed. Trades sent all at once before the job would make both partitions go
+    idle in the same watermark round, and Flink then drops the last watermark (an all-idle source
+    emits none, see CombinedWatermarkStatus), so no bar would ever close."""
     trades_topic, quotes_topic = f"{unique_name}-trades", f"{unique_name}-quotes"
     output_topic = f"{unique_name}-ripples"
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -277,12 +283,6 @@ def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_n
     admin.close()
     trades, _ = generated_events()
     goog = trades[trades.symbol == "GOOG"].iloc[:60]  # ~30 s of trades generated from real bars
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    for r in goog.itertuples():
-        trade = Trade(symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size))
-        producer.send(trades_topic, key=trade.key(), value=trade.to_wire(), partition=0)
-    producer.flush(timeout=60)
-    producer.close()
 
     command, env = FlinkService(settings).cli_command(
         "run", "-d", "-py", str(JOB),
@@ -297,9 +297,18 @@ def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_n
     match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
     assert match, result.stdout[-3000:]
     try:
-        # The clock below starts once every task runs: on a busy cluster (other jobs holding
-        # the slots) scheduling alone can take longer than the consumer's idle timeout.
+        # The trades start once every task runs: on a busy cluster (other jobs holding the
+        # slots) scheduling alone can take longer than the consumer's idle timeout.
         FlinkService(settings).wait_until_job_running(match.group(1), timeout=300)
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        for r in goog.itertuples():
+            trade = Trade(
+                symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size)
+            )
+            producer.send(trades_topic, key=trade.key(), value=trade.to_wire(), partition=0)
+            producer.flush(timeout=60)
+            time.sleep(0.15)
+        producer.close()
         expected = reference_bars(goog, 1)
         watermark_ms = int(goog.t_ns.max()) // 1_000_000 - 2_000
         closed = expected[expected.t_ns // 1_000_000 <= watermark_ms]
