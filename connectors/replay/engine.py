@@ -4,7 +4,6 @@ messages for what the connection subscribes to, paced by a replay clock (or unpa
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from connectors.replay import protocol
 from connectors.replay.aggregate import Bars, bars_from_trades
+from connectors.replay.clock import ReplayClock
 from connectors.replay.feed import SymbolFeed
 from connectors.replay.protocol import Message
 from connectors.replay.subscriptions import Subscriptions
@@ -20,8 +20,8 @@ from connectors.replay.timeframe import Timeframe
 from connectors.replay.universe import Universe
 
 MAX_BATCH = 1_000
-# Gaps with no events longer than this (replay time) are skipped, e.g. nights and weekends.
-IDLE_SKIP_NS = 300 * 1_000_000_000
+# Longest single sleep while waiting for the clock: another connection may move it on.
+MAX_SLEEP_S = 0.5
 STEP_WITHOUT_BARS_NS = 15 * NS_PER_MINUTE
 _ONE_MINUTE = Timeframe(1, "Min")
 _ONE_DAY = Timeframe(1, "Day")
@@ -30,24 +30,6 @@ NS_PER_DAY = 86_400_000_000_000
 
 class SlowClientError(Exception):
     """The client reads so slowly that the paced replay fell too far behind."""
-
-
-class ReplayClock:
-    """Replay time = origin + wall time elapsed x speed."""
-
-    def __init__(self, speed: float, origin_ns: int) -> None:
-        self.speed = speed
-        self.rebase(origin_ns)
-
-    def rebase(self, replay_ns: int) -> None:
-        self._origin_ns = replay_ns
-        self._wall = time.monotonic()
-
-    def now(self) -> int:
-        return self._origin_ns + int((time.monotonic() - self._wall) * self.speed * 1e9)
-
-    def wall_seconds_until(self, replay_ns: int) -> float:
-        return max(0.0, (replay_ns - self.now()) / 1e9 / self.speed)
 
 
 @dataclass
@@ -64,17 +46,25 @@ class ReplayEngine:
         asset_class: str,
         subscriptions: Subscriptions,
         start_ns: int,
-        speed: float | None,
+        clock: ReplayClock | None,
         slow_client_seconds: float = 30.0,
     ) -> None:
+        """``clock`` paces the replay (shared with the other connections of the asset class that
+        stream now, see connectors.replay.clock); None sends as fast as the client reads."""
         self.universe = universe
         self.stock = asset_class == "stock"
         self.symbols = universe.symbols(asset_class)
         self.subs = subscriptions
         self.position = start_ns
-        self.clock = ReplayClock(speed, start_ns) if speed else None
+        self.clock = clock
+        self._token = clock.join() if clock else 0
         self.slow_client_ns = int(slow_client_seconds * 1e9)
         self._books_started: set[str] = set()
+
+    def close(self) -> None:
+        """The connection stopped streaming: it no longer holds the shared clock back."""
+        if self.clock:
+            self.clock.leave(self._token)
 
     def _feeds(self) -> list[SymbolFeed]:
         feeds = [self.universe.feeds[s] for s in self.subs.streamed_symbols(self.symbols)]
@@ -86,6 +76,8 @@ class ReplayEngine:
             upcoming = [t for f in feeds if (t := f.next_trade_time(self.position)) is not None]
             if not upcoming:
                 # Nothing (more) to replay for this subscription: wait until it changes.
+                if self.clock:
+                    self.clock.next_event(self._token, None)
                 self.subs.changed.clear()
                 await self.subs.changed.wait()
                 continue
@@ -94,13 +86,14 @@ class ReplayEngine:
             # otherwise longer steps, which cost far less per message.
             step = NS_PER_MINUTE if self._wants_bars(feeds) else STEP_WITHOUT_BARS_NS
             step_end = next_t // step * step + step
-            if self.clock and next_t - self.clock.now() > IDLE_SKIP_NS:
-                self.clock.rebase(next_t - 1_000_000_000)
+            if self.clock:
+                self.clock.next_event(self._token, next_t)
             events = self._events(feeds, self.position, step_end)
             async for batch in self._paced(events):
                 yield batch
             if self.clock:
-                await asyncio.sleep(self.clock.wall_seconds_until(step_end))
+                while (wait := self.clock.wall_seconds_until(step_end)) > 0:
+                    await asyncio.sleep(min(wait, MAX_SLEEP_S))
             bars = self._minute_bars(feeds, step_end - NS_PER_MINUTE, step_end)
             self.position = step_end
             for start in range(0, len(bars), MAX_BATCH):
@@ -125,7 +118,10 @@ class ReplayEngine:
                     raise SlowClientError
                 due = int(np.searchsorted(times, now, side="right"))
                 if due <= i:
-                    await asyncio.sleep(min(self.clock.wall_seconds_until(int(times[i])), 0.5))
+                    self.clock.next_event(self._token, int(times[i]))
+                    await asyncio.sleep(
+                        min(self.clock.wall_seconds_until(int(times[i])), MAX_SLEEP_S)
+                    )
                     continue
                 stop = min(stop, due)
             positions = [int(t) + 1 for t in times[i:stop]]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors.replay.clock import ReplayClock
 from connectors.replay.universe import Universe
 
 STOCK_FEEDS = ("iex", "sip", "delayed_sip", "test")
@@ -129,6 +130,24 @@ class ServerState:
     messages_sent: int = 0
     streams_opened: int = 0  # authenticated streams since start (reconnects included)
     send_log: SendLog | None = None
+    # The paced timeline per asset class, shared by the connections streaming at once.
+    clocks: dict[str, ReplayClock] = field(default_factory=dict)
+
+    def stream_start(self, key: str, asset_class: str) -> tuple[int, ReplayClock | None]:
+        """Where a new stream starts and the clock that paces it. A reconnect resumes where the
+        key's last stream stopped; otherwise a stream joins the live timeline when another
+        connection of the asset class streams now (as on Alpaca, it gets what happens from
+        now on), and starts at the configured start when none does."""
+        config = self.config
+        saved = self.positions.get((key, asset_class))
+        if not config.speed:
+            return (config.start_ns if saved is None else saved), None
+        clock = self.clocks.get(asset_class)
+        if clock is not None and clock.members and clock.speed == config.speed:
+            return (clock.now() if saved is None else saved), clock
+        start = config.start_ns if saved is None else saved
+        clock = self.clocks[asset_class] = ReplayClock(config.speed, start)
+        return start, clock
 
     def accepts(self, key: Any, secret: Any) -> bool:
         if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:

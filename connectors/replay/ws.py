@@ -158,16 +158,15 @@ class StreamSession:
     # ---- streaming ---------------------------------------------------------------------------
     def _start_streaming(self) -> None:
         assert self.key is not None
-        config = self.state.config
-        start = self.state.positions.get((self.key, self.asset_class), config.start_ns)
+        start, clock = self.state.stream_start(self.key, self.asset_class)
         self.position = start
         self.engine = ReplayEngine(
             self.state.universe,
             self.asset_class,
             self.subs,
             start,
-            config.speed,
-            config.slow_client_seconds,
+            clock,
+            self.state.config.slow_client_seconds,
         )
         faults = self.state.faults
         if faults.drop_after_messages is not None:
@@ -227,6 +226,8 @@ class StreamSession:
             self.streamer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.streamer
+        if self.engine is not None:
+            self.engine.close()
         if self.key is not None:
             slot = (self.key, self.asset_class)
             self.state.connections[slot] -= 1

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from typing import Any
 
 import msgpack
+import numpy as np
+import pandas as pd
 import pytest
 import requests
 from websockets.asyncio.client import ClientConnection, connect
@@ -193,3 +196,39 @@ def test_control_endpoint_rejects_unknown_faults(replay):
     assert response.status_code == 400
     assert "drop_after_messages" in response.json()["message"]
     assert replay.call("GET", "/control")["faults"]["drop_after_messages"] is None
+
+
+def test_connections_streaming_at_once_share_one_timeline(replay, api_key):
+    """Paced at 600x, a second connection (another key, another symbol) opened 2 s after the
+    first gets the trades of the same moment, not a timeline of its own 20 minutes behind, so a
+    consumer merging both in event time finds none of them late."""
+    speed = 600.0
+    replay.call("POST", "/control/config", {"speed": speed})
+
+    async def stream(key: str, symbol: str, delay: float, seconds: float) -> list[float]:
+        """Per trade received: replay time (s) minus wall time x speed, which is constant
+        on one timeline."""
+        await asyncio.sleep(delay)
+        ws = await _session(f"{replay.ws}/v2/iex", key, binary=False)
+        await _send(ws, {"action": "subscribe", "trades": [symbol]}, binary=False)
+        offsets, stop = [], time.monotonic() + seconds
+        while time.monotonic() < stop:
+            for message in await _recv(ws):
+                if message["T"] == "t":
+                    event_s = pd.Timestamp(message["t"]).value / 1e9
+                    offsets.append(event_s - time.monotonic() * speed)
+        await ws.close()
+        return offsets
+
+    async def scenario() -> tuple[list[float], list[float]]:
+        return await asyncio.gather(
+            stream(api_key, "GOOG", 0.0, 6.0), stream(f"{api_key}-b", "SP500", 2.0, 4.0)
+        )
+
+    first, second = _run(scenario())
+    assert len(first) > 50
+    assert len(second) > 30
+    # Sending takes some ms (seconds of replay time); a timeline of its own would be
+    # 2 s x 600 = 1,200 s behind.
+    gap = float(np.median(second)) - float(np.median(first))
+    assert abs(gap) < 30.0, gap
