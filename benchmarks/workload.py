@@ -284,6 +284,13 @@ def _process_table() -> dict[int, tuple[int, int]]:
     return table
 
 
+def _command_line(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def _descendants(roots: set[int], table: dict[int, tuple[int, int]]) -> set[int]:
     found = set(roots) & set(table)
     grew = True
@@ -307,10 +314,12 @@ class CpuMeter:
     processes), this benchmark (with its children, e.g. the flink client), and everything else,
     i.e. someone else's work on a shared machine; as average cores busy (1.0 = one CPU for the
     whole time). Per process, only the time used between the two snapshots counts, so a process
-    that ends in between is under-counted (and lands in "others"). Linux only (reads /proc);
-    elsewhere it reports nothing."""
+    that ends in between is under-counted (and lands in "others"). ``commands`` (name ->
+    a piece of the command line) names the benchmark's children apart, e.g. ``{"ingest":
+    "streamlines.cli ingest"}``; the rest stay "benchmark". Linux only (reads /proc); elsewhere
+    it reports nothing."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, commands: dict[str, str] | None = None) -> None:
         from streamlines.stack.manager import Stack
 
         stack = Stack(settings, Console(stderr=True))
@@ -318,6 +327,7 @@ class CpuMeter:
             name: {pid for p in service.processes() if p.is_running() and (pid := p.pid())}
             for name, service in stack.services.items()
         }
+        self.commands = commands or {}
         self.cores: dict[str, float] = {}  # average cores busy during the measurement
         self.cpu_seconds: dict[str, float] = {}
         self._start: _Snapshot | None = None
@@ -333,6 +343,14 @@ class CpuMeter:
             name: {pid: table[pid][1] for pid in _descendants(roots, table) if pid != me}
             for name, roots in groups.items()
         }
+        named: dict[str, dict[int, int]] = {name: {} for name in self.commands}
+        for pid, ticks in processes["children"].items():
+            command = _command_line(pid)
+            for name, piece in self.commands.items():
+                if piece in command:
+                    named[name][pid] = ticks
+                    break
+        processes.update(named)
         mine = os.times()
         own = mine.user + mine.system + mine.children_user + mine.children_system
         return _Snapshot(time.monotonic(), times[1] - times[0], processes, own)
@@ -353,8 +371,10 @@ class CpuMeter:
             return sum(t - before.get(pid, 0) for pid, t in end.processes[group].items()) / hz
 
         seconds = {name: used(name) for name in self.services}
+        named = {name: used(name) for name in self.commands}
         # Our own time plus that of children still running (ended ones are in os.times()).
-        seconds["benchmark"] = end.own - start.own + used("children")
+        seconds["benchmark"] = end.own - start.own + used("children") - sum(named.values())
+        seconds.update(named)
         busy = (end.busy - start.busy) / hz
         seconds["others"] = max(busy - sum(seconds.values()), 0.0)
         self.cpu_seconds = seconds
