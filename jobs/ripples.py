@@ -189,6 +189,7 @@ FROM (
 )"""
 
 ROLLING_WINDOW_MS = 5 * 60 * 1000
+WATERMARK_INTERVAL = "20 ms"
 
 # The latest quote per symbol as a versioned view (deduplication on event time keeps the newest).
 VIEW_QUOTES_VERSIONED = """CREATE TEMPORARY VIEW quotes_versioned AS
@@ -335,6 +336,13 @@ def build_environment(opts: Options):  # noqa: ANN201 - pyflink is imported lazi
     # the chained ones only project, filter or serialize.
     if not config.get("pipeline.object-reuse", ""):
         config.set("pipeline.object-reuse", "true")
+    # Rows wait in the event-time operators until a watermark passes them, and Flink's ROWS
+    # ... PRECEDING OVER operator (previous price) scans every waiting timestamp of a symbol per
+    # row, so what piles up between two watermarks costs quadratically: with watermarks every
+    # 20 ms instead of Flink's 200 the job is ~25% faster on a backlog (1 s made it 12x
+    # slower). flink-conf/config.yaml sets the same for the cluster; this is for runs without it.
+    if not config.get("pipeline.auto-watermark-interval", ""):
+        config.set("pipeline.auto-watermark-interval", WATERMARK_INTERVAL)
     if opts.parallelism is not None:
         config.set("parallelism.default", str(opts.parallelism))
     if opts.local:
