@@ -219,10 +219,7 @@ class Gatherer:
     def _flush(self) -> None:
         if not self._lines:
             return
-        try:
-            self.writer.write(self._lines)
-        except Exception as exc:
-            raise _influx_error(exc, self.writer.bucket) from None
+        self.writer.write(self._lines)
         self._lines = []
 
     def _finish_kafka(self, report: Report) -> None:
@@ -289,26 +286,3 @@ class Gatherer:
             except queue.Full:
                 if self.client.stopping.is_set():
                     raise Stopped() from None
-
-
-def _influx_error(exc: Exception, bucket: str) -> Exception:
-    from influxdb_client.rest import ApiException
-
-    if isinstance(exc, ApiException):
-        if exc.status == 404:
-            return UserError(
-                f"InfluxDB has no bucket {bucket!r}",
-                "use --bucket market (created by `streamlines stack up`) or create the bucket",
-            )
-        if exc.status == 500 and "timeout" in str(exc.body):
-            return UserError(
-                f"InfluxDB timed out writing to bucket {bucket!r}",
-                "give the bucket long shard groups (InfluxDB's 7-day default spreads years of "
-                "bars over hundreds of shards; see docs/gather.md), or gather a shorter range",
-            )
-        return UserError(f"InfluxDB refused a write ({exc.status}): {exc.body}")
-    if isinstance(exc, OSError) or "urllib3" in type(exc).__module__:
-        return UserError(
-            f"cannot reach InfluxDB: {exc}", "start the local stack with `streamlines stack up`"
-        )
-    return exc

@@ -14,6 +14,7 @@ from rich.console import Console
 from connectors.gather.client import Fetched, SourceUnavailable, SymbolFailed
 from connectors.gather.run import Gatherer, Job, ns
 from connectors.gather.timeframe import Timeframe
+from connectors.sinks.influx import write_error
 from connectors.sinks.kafka import Counters
 from streamlines.errors import UserError
 from streamlines.schemas import HistoryBar
@@ -67,8 +68,8 @@ class FakeWriter:
         self.error = error
 
     def write(self, points: list[str]) -> int:
-        if self.error:
-            raise self.error
+        if self.error:  # as InfluxWriter does once its retries are spent
+            raise write_error(self.error, self.bucket) from None
         self.batches.append(list(points))
         self.points_written += len(points)
         return len(points)
