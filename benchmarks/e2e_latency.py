@@ -173,7 +173,6 @@ def replay_call(port: int, method: str, path: str) -> dict:
 def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult:
     symbols = symbols_for(args.symbols)
     subscribed = symbols[:SYMBOLS_PER_SUBSCRIPTION]
-    subscribed_set = set(subscribed)
     per_minute = args.trades_per_minute
     speed = args.rate * 60 / (len(symbols) * per_minute)
     prefix = f"bench-latency-{uuid.uuid4().hex[:8]}"
@@ -244,18 +243,18 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
 
     if not sent:
         raise SystemExit(f"the replay server sent no trades; logs in {logs}")
-    arrivals = receiver.arrivals
-    if not arrivals:
+    if not receiver.arrivals:
         raise SystemExit(f"the subscription received nothing; logs in {logs}")
     first_sent = min(s for _, _, s in sent)
     measured_from = first_sent + int(args.warmup * 1e9)
     measured_until = first_sent + int((args.warmup + args.seconds) * 1e9)
     measured = [(sym, t, s) for sym, t, s in sent if measured_from <= s < measured_until]
+    subscribed_set = set(subscribed)
     window = [(sym, t, s) for sym, t, s in measured if sym in subscribed_set]
     latencies, to_topic, unmatched = [], [], 0
     for symbol, t_ns, sent_ns in window:
         for metric in ("ROLLING_5M", "SPREAD"):  # GraphQL enum names
-            arrived = arrivals.get((symbol, metric, t_ns))
+            arrived = receiver.arrivals.get((symbol, metric, t_ns))
             if arrived is None:
                 unmatched += 1
             else:
@@ -264,7 +263,7 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
             if on_topic is not None:
                 to_topic.append((on_topic - sent_ns) / 1e6)
     if not latencies:
-        sample = next(iter(arrivals))
+        sample = next(iter(receiver.arrivals))
         raise SystemExit(
             f"no trade matched: sent e.g. {window[:1]}, received e.g. {sample}; logs in {logs}"
         )

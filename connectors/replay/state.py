@@ -140,12 +140,12 @@ class ServerState:
         now on), and starts at the configured start when none does."""
         config = self.config
         saved = self.positions.get((key, asset_class))
+        start = config.start_ns if saved is None else saved
         if not config.speed:
-            return (config.start_ns if saved is None else saved), None
+            return start, None
         clock = self.clocks.get(asset_class)
         if clock is not None and clock.members and clock.speed == config.speed:
             return (clock.now() if saved is None else saved), clock
-        start = config.start_ns if saved is None else saved
         clock = self.clocks[asset_class] = ReplayClock(config.speed, start)
         return start, clock
 
