@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     replay_port: int = 8765
     # Replay pace: 1 = real time, 60 = a replayed minute per second, "max" = as fast as read.
     replay_speed: str = "60"
-    replay_start: str = "2012-01-03"
+    replay_start: str = "2012-01-03T14:30:00Z"
 
     # Ingest: what `streamlines ingest` subscribes to and where it produces.
     ingest_symbols: tuple[str, ...] = ("GOOG", "SP500", "NASDAQ")

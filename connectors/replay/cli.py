@@ -51,7 +51,9 @@ def serve_command(
         "client reads (default: STREAMLINES_REPLAY_SPEED, 60).",
     ),
     start: str | None = typer.Option(
-        None, help="Replay start date (UTC) (default: STREAMLINES_REPLAY_START, 2012-01-03)."
+        None,
+        help="Replay start, a date or time (UTC unless it says otherwise) (default: "
+        "STREAMLINES_REPLAY_START, 2012-01-03T14:30:00Z).",
     ),
     symbols: str | None = typer.Option(
         None,
@@ -123,7 +125,9 @@ def serve_command(
     try:
         parse_start(start_text)
     except ValueError:
-        raise _fail(f"--start {start_text!r}: use a date like 2012-01-03") from None
+        raise _fail(
+            f"--start {start_text!r}: use a date or time like 2012-01-03T14:30:00Z"
+        ) from None
     if rest_error_status is not None and rest_error_status not in (429, 500, 502, 503, 504):
         raise _fail("--rest-error-status: use 429 or a 5xx status such as 500")
     wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None

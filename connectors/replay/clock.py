@@ -1,9 +1,10 @@
 """The paced replay timeline: replay time = origin + wall time elapsed x speed.
 
-One clock serves every connection of an asset class that streams at the same time, as live data
-is one timeline on Alpaca: two connections (say two ingest processes, each with half the
-symbols) see trades of the same moment at the same wall time, so a consumer that merges them
-in event time (a Flink watermark) does not find one connection's trades late.
+One clock serves every connection that streams at the same time, stocks and crypto alike, as
+live data is one timeline on Alpaca: two connections (two ingest processes, each with half the
+symbols, or the stock and the crypto stream of one) see trades of the same moment at the same
+wall time, so a consumer that merges them in event time (a Flink watermark) does not find one
+connection's trades late.
 
 A gap with nothing to send (nights, weekends) is skipped, but only once no connection on the
 clock has anything to send before it: skipping for one connection would otherwise leave another

@@ -13,7 +13,8 @@ from connectors.replay.clock import ReplayClock
 from connectors.replay.universe import Universe
 
 STOCK_FEEDS = ("iex", "sip", "delayed_sip", "test")
-DEFAULT_START = "2012-01-03"
+# The first stock session's open (09:30 New York): stocks and crypto both trade from here.
+DEFAULT_START = "2012-01-03T14:30:00Z"
 
 
 def parse_start(text: str) -> int:
@@ -130,23 +131,26 @@ class ServerState:
     messages_sent: int = 0
     streams_opened: int = 0  # authenticated streams since start (reconnects included)
     send_log: SendLog | None = None
-    # The paced timeline per asset class, shared by the connections streaming at once.
-    clocks: dict[str, ReplayClock] = field(default_factory=dict)
+    # The paced timeline, shared by every connection streaming at once (stocks and crypto).
+    clock: ReplayClock | None = None
 
     def stream_start(self, key: str, asset_class: str) -> tuple[int, ReplayClock | None]:
         """Where a new stream starts and the clock that paces it. A reconnect resumes where the
-        key's last stream stopped; otherwise a stream joins the live timeline when another
-        connection of the asset class streams now (as on Alpaca, it gets what happens from
-        now on), and starts at the configured start when none does."""
+        key's last stream of the asset class stopped; otherwise a stream joins the live
+        timeline when another connection streams now, of either asset class (as on Alpaca,
+        it gets what happens from now on), and starts at the configured start when none
+        does. Stocks and crypto share the timeline as they share the wall clock live: a
+        consumer that merges both in event time (one Kafka topic, one Flink watermark) would
+        otherwise find the one that started later all late."""
         config = self.config
         saved = self.positions.get((key, asset_class))
         start = config.start_ns if saved is None else saved
         if not config.speed:
             return start, None
-        clock = self.clocks.get(asset_class)
+        clock = self.clock
         if clock is not None and clock.members and clock.speed == config.speed:
             return (clock.now() if saved is None else saved), clock
-        clock = self.clocks[asset_class] = ReplayClock(config.speed, start)
+        clock = self.clock = ReplayClock(config.speed, start)
         return start, clock
 
     def accepts(self, key: Any, secret: Any) -> bool:
