@@ -58,6 +58,8 @@ TARGET_P99_MS = 250.0
 # The GraphQL server's limit per request: with more symbols, the latency is that of the first
 # 100 (all of them stream and go through the job; the subscriber reads a sample).
 SYMBOLS_PER_SUBSCRIPTION = 100
+INGEST_TAIL_S = 5
+METRICS_REFRESH_S = 10  # Flink's REST API refreshes metrics this often
 # The benchmark's child processes, told apart in the CPU breakdown.
 CHILDREN = {
     "replay": "connectors.replay serve",
@@ -74,6 +76,7 @@ class RunResult:
     rate: float
     to_topic_ms: np.ndarray  # up to the analytics topic (a plain Kafka consumer)
     cpu: str  # CpuMeter's breakdown over the measured seconds
+    late_dropped: int  # rows the job dropped as late (behind the watermark), whole run
 
     def percentile(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
@@ -208,7 +211,9 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
                 "STREAMLINES_INGEST_TOPIC_QUOTES": topics["quotes"],
                 "STREAMLINES_INGEST_TOPIC_BARS": topics["bars"],
             }
-            duration = args.warmup + args.seconds
+            # Ingest runs on past the measured seconds: trades sent in their last moments
+            # would otherwise count as lost (ingest stopped before it read them).
+            duration = args.warmup + args.seconds + INGEST_TAIL_S
             print(f"run {run}: {len(symbols)} symbols, {per_minute:g} trades per replayed "
                   f"minute at {speed:g}x, {duration:g} s of ingest in {args.ingest_processes} "
                   "process(es) …", flush=True)  # fmt: skip
@@ -233,6 +238,8 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
             receiver.stop()
             watcher.stop()
             sent = replay_call(port, "GET", "/control/send-log")["trades"]
+            time.sleep(METRICS_REFRESH_S)
+            late_dropped = FlinkService(settings).late_records_dropped(job_id)
         if receiver.error is not None:
             raise SystemExit(f"the subscription failed: {receiver.error!r}; logs in {logs}")
     finally:
@@ -269,7 +276,7 @@ def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult
         )
     return RunResult(
         len(latencies), unmatched, np.array(latencies), len(measured) / args.seconds,
-        np.array(to_topic), meter.summary(),
+        np.array(to_topic), meter.summary(), late_dropped,
     )  # fmt: skip
 
 
@@ -314,8 +321,8 @@ def main(argv: list[str] | None = None) -> None:
             f"p90 {result.percentile(90):.0f} ms, p99 {result.percentile(99):.0f} ms, "
             f"max {result.latencies_ms.max():.0f} ms; up to the analytics topic: p50 "
             f"{np.percentile(result.to_topic_ms, 50):.0f} ms, p99 "
-            f"{np.percentile(result.to_topic_ms, 99):.0f} ms\n  {result.cpu} (subscriber = "
-            "benchmark)",
+            f"{np.percentile(result.to_topic_ms, 99):.0f} ms; the job dropped "
+            f"{result.late_dropped:,} rows as late\n  {result.cpu} (subscriber = benchmark)",
             flush=True,
         )
     p50 = statistics.median(r.percentile(50) for r in results)

@@ -91,6 +91,7 @@ class Options:
     idle_timeout_s: int = 5
     checkpoint_interval_s: int = 10
     parallelism: int | None = None
+    from_time_ms: int | None = None
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -102,6 +103,16 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--output-topic", default=TOPIC_RIPPLES)
     add_run_arguments(parser, "ripples")
     parser.add_argument("--idle-timeout", type=positive_int, default=5, metavar="SECONDS")
+    parser.add_argument(
+        "--from-time",
+        type=positive_int,
+        default=None,
+        metavar="EPOCH_MS",
+        help="start at the first record written to Kafka at or after this time (Unix ms), "
+        "e.g. when a replay restarts from its first day (older records would put the "
+        "watermark ahead of it); default: where the consumer group stopped, the start for a "
+        "new group",
+    )
     args = parser.parse_args(argv)
     bootstrap, group_id = bootstrap_and_group_id(parser, args, "ripples")
     return Options(
@@ -116,6 +127,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         idle_timeout_s=args.idle_timeout,
         checkpoint_interval_s=args.checkpoint_interval,
         parallelism=args.parallelism,
+        from_time_ms=args.from_time,
     )
 
 
@@ -131,13 +143,15 @@ def check_input_topics(opts: Options, existing: set[str]) -> None:
 
 
 def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
+    if opts.from_time_ms is not None:
+        startup_mode = "timestamp"
+    else:
+        startup_mode = "earliest-offset" if opts.bounded else "group-offsets"
     options = kafka_json_source_options(
-        opts.bootstrap,
-        topic,
-        opts.group_id,
-        startup_mode="earliest-offset" if opts.bounded else "group-offsets",
-        bounded=opts.bounded,
+        opts.bootstrap, topic, opts.group_id, startup_mode=startup_mode, bounded=opts.bounded
     )
+    if opts.from_time_ms is not None:
+        options["scan.startup.timestamp-millis"] = str(opts.from_time_ms)
     options["properties.auto.offset.reset"] = "earliest"
     options["scan.watermark.idle-timeout"] = f"{opts.idle_timeout_s}s"
     return options

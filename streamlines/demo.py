@@ -60,11 +60,16 @@ def out_of_orderness_s(settings: Settings) -> int:
     return max(2, math.ceil(float(speed)))
 
 
-def submit_ripples(settings: Settings) -> str:
+def submit_ripples(settings: Settings, from_time_ms: int) -> str:
+    """Submits the ripples job reading what is written to Kafka from ``from_time_ms`` on:
+    the demo's own feed. Records of an earlier run are left out: a replay starts again from
+    its first day, so an earlier run's last records would move the watermark hours past the
+    new ones, and the job would drop those as late."""
     command, env = FlinkService(settings).cli_command(
         "run", "-d", "-py", str(JOBS_DIR / "ripples.py"),
         "--bootstrap", settings.kafka_bootstrap,
         "--out-of-orderness", str(out_of_orderness_s(settings)),
+        "--from-time", str(from_time_ms),
     )  # fmt: skip
     result = subprocess.run(
         command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
@@ -100,6 +105,26 @@ class TopicCounter:
         self._consumer.close()
 
 
+class LateCounter:
+    """The ripples job's count of rows dropped as late (behind the watermark), asked of Flink
+    at most every ``every`` seconds (its REST API refreshes metrics every 10 s)."""
+
+    def __init__(self, flink: FlinkService, job_id: str, every: float = 10.0) -> None:
+        self._flink, self._job_id, self._every = flink, job_id, every
+        self._asked_at: float | None = None
+        self._value = "…"
+
+    def text(self) -> str:
+        now = time.monotonic()
+        if self._asked_at is None or now - self._asked_at >= self._every:
+            self._asked_at = now
+            try:
+                self._value = f"{self._flink.late_records_dropped(self._job_id):,}"
+            except (HttpError, OSError, KeyError):  # the job restarting, Flink busy
+                self._value = "?"
+        return self._value
+
+
 def demo(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: until Ctrl-C).")
@@ -121,7 +146,7 @@ def demo(
         job_id = running_ripples_job(settings)
         if job_id is None:
             err.print("Submitting the ripples job to Flink …")
-            job_id, submitted = submit_ripples(settings), True
+            job_id, submitted = submit_ripples(settings, time.time_ns() // 1_000_000), True
         err.print(f"[green]✓[/green] ripples job {job_id} running")
         logs = settings.state_dir / "logs"
         ensure_port_free(
@@ -137,7 +162,7 @@ def demo(
             err.print(f"[green]✓[/green] {name} started (log: {logs / f'demo-{name}.log'})")
         _wait_for_graphql(settings, children[-1])
         _print_urls(settings)
-        _watch(settings, children, duration)
+        _watch(settings, children, job_id, duration)
     except (UserError, HttpError, OSError) as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(code=1) from None
@@ -192,11 +217,15 @@ def _wait_for_graphql(settings: Settings, process: subprocess.Popen[bytes]) -> N
 
 
 def _watch(
-    settings: Settings, children: list[subprocess.Popen[bytes]], duration: float | None
+    settings: Settings,
+    children: list[subprocess.Popen[bytes]],
+    job_id: str,
+    duration: float | None,
 ) -> None:
     topics = [TOPIC_TRADES, TOPIC_QUOTES, TOPIC_BARS, TOPIC_RIPPLES]
     deadline = None if duration is None else time.monotonic() + duration
     counter = TopicCounter(settings.kafka_bootstrap)
+    late = LateCounter(FlinkService(settings), job_id)
     try:
         with Live(console=Console(stderr=True), refresh_per_second=2) as live:
             while deadline is None or time.monotonic() < deadline:
@@ -211,7 +240,8 @@ def _watch(
                 live.update(
                     f"events in: {totals[TOPIC_TRADES]:,} trades, {totals[TOPIC_QUOTES]:,} "
                     f"quotes, {totals[TOPIC_BARS]:,} bars   →   "
-                    f"ripples out: {totals[TOPIC_RIPPLES]:,}"
+                    f"ripples out: {totals[TOPIC_RIPPLES]:,}   "
+                    f"dropped as late: {late.text()}"
                 )
                 time.sleep(2)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -23,6 +24,8 @@ FLINK_VERSION = "2.0.2"
 # project can reach, so the local cluster has Kafka only; see the README.
 FLINK_CONNECTORS = ["org.apache.flink:flink-sql-connector-kafka:4.0.1-2.0"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# Per subtask and operator: "<subtask>.<operator>.numLateRecordsDropped".
+LATE_RECORDS_METRIC = ".numLateRecordsDropped"
 
 
 def pyflink_home() -> Path:
@@ -96,6 +99,26 @@ class FlinkService(Service):
                     f"{job['state']}, tasks {', '.join(tasks) or 'none'}"
                 )
             time.sleep(0.5)
+
+    def late_records_dropped(self, job_id: str) -> int:
+        """Rows the job's event-time operators dropped because they arrived behind the
+        watermark (Flink's ``numLateRecordsDropped``), summed over operators and subtasks.
+        Flink SQL drops such rows without a trace in the output; this is where they show.
+        The REST API refreshes metrics every ``metrics.fetcher.update-interval`` (10 s)."""
+        job_url = f"{self.settings.flink_rest_url}/jobs/{job_id}"
+        total = 0
+        for vertex in request_json("GET", job_url, timeout=10)["vertices"]:
+            url = f"{job_url}/vertices/{vertex['id']}/metrics"
+            names = [
+                metric["id"]
+                for metric in request_json("GET", url, timeout=10)
+                if metric["id"].endswith(LATE_RECORDS_METRIC)
+            ]
+            if names:
+                query = urllib.parse.quote(",".join(names), safe=",")
+                values = request_json("GET", f"{url}?get={query}", timeout=10)
+                total += sum(int(float(value["value"])) for value in values)
+        return total
 
     def overrides(self) -> dict[str, object]:
         s = self.settings

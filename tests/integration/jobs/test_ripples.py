@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +49,8 @@ SYMBOLS = {"GOOG": "GOOG", "SPX": "SP500", "NDX": "NASDAQ"}  # symbol -> real da
 MINUTES = 7  # > 5 so the rolling window fills and slides
 TRADES_PER_MINUTE = 110
 DAY_NS = int(pd.Timestamp("2024-03-04 14:30", tz="UTC").value)
-NS_PER_MINUTE = 60_000_000_000
+NS_PER_SECOND = 1_000_000_000
+NS_PER_MINUTE = 60 * NS_PER_SECOND
 
 
 def generated_events() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -262,6 +265,35 @@ def test_a_bounded_run_on_a_missing_topic_stops_at_once_and_names_it(stack, sett
     assert "fix: check --quotes-topic, or start ingest" in result.stderr
 
 
+@contextmanager
+def live_job(
+    settings, group_id: str, trades_topic: str, quotes_topic: str, output_topic: str
+) -> Iterator[str]:
+    """The job on the cluster, unbounded, idle timeout 1 s; yields its id once every task runs
+    and cancels it at the end of the block."""
+    command, env = FlinkService(settings).cli_command(
+        "run", "-d", "-py", str(JOB),
+        "--bootstrap", settings.kafka_bootstrap,
+        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
+        "--output-topic", output_topic, "--group-id", group_id, "--idle-timeout", "1",
+    )  # fmt: skip
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
+    assert match, result.stdout[-3000:]
+    job_id = match.group(1)
+    try:
+        # Trades should start once every task runs: on a busy cluster (other jobs holding the
+        # slots) scheduling alone can take longer than the consumer's idle timeout.
+        FlinkService(settings).wait_until_job_running(job_id, timeout=300)
+        yield job_id
+    finally:
+        url = f"{settings.flink_rest_url}/jobs/{job_id}?mode=cancel"
+        urllib.request.urlopen(urllib.request.Request(url, method="PATCH"))
+
+
 def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
     """Unbounded run, trades topic with two partitions of which one never gets a record: the
     idle timeout lets the watermark advance on the other, so 1-second bars close and come out
@@ -284,22 +316,7 @@ def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_n
     trades, _ = generated_events()
     goog = trades[trades.symbol == "GOOG"].iloc[:60]  # ~30 s of trades generated from real bars
 
-    command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOB),
-        "--bootstrap", settings.kafka_bootstrap,
-        "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
-        "--output-topic", output_topic, "--group-id", unique_name, "--idle-timeout", "1",
-    )  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
-    assert match, result.stdout[-3000:]
-    try:
-        # The trades start once every task runs: on a busy cluster (other jobs holding the
-        # slots) scheduling alone can take longer than the consumer's idle timeout.
-        FlinkService(settings).wait_until_job_running(match.group(1), timeout=300)
+    with live_job(settings, unique_name, trades_topic, quotes_topic, output_topic):
         producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
         for r in goog.itertuples():
             trade = Trade(
@@ -332,6 +349,44 @@ def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_n
         first = closed.iloc[0]
         assert bars[0]["t_ns"] == first.t_ns
         assert bars[0]["values"]["open"] == first.open
-    finally:
-        cancel = f"{settings.flink_rest_url}/jobs/{match.group(1)}"
-        urllib.request.urlopen(urllib.request.Request(f"{cancel}?mode=cancel", method="PATCH"))
+
+
+def test_a_trade_behind_the_watermark_is_dropped_and_counted(stack, settings, unique_name):
+    """A trade that arrives after the watermark has passed its time (here ~15 s of event time
+    behind, against a 2 s bound) is left out of every result, as Flink SQL does, and the job
+    counts it: ``FlinkService.late_records_dropped`` (what `streamlines demo` shows) is 1."""
+    trades_topic, quotes_topic = f"{unique_name}-trades", f"{unique_name}-quotes"
+    output_topic = f"{unique_name}-ripples"
+    ensure_topics(settings.kafka_bootstrap, [trades_topic, quotes_topic])
+    trades, _ = generated_events()
+    goog = [
+        Trade(symbol=r.symbol, t_ns=int(r.t_ns), price=float(r.price), size=float(r.size))
+        for r in trades[trades.symbol == "GOOG"].iloc[:50].itertuples()
+    ]
+    late = Trade(symbol="GOOG", t_ns=goog[0].t_ns + 1_000_000, price=goog[0].price * 2, size=1.0)
+    assert goog[-1].t_ns - late.t_ns > 10 * NS_PER_SECOND
+
+    service = FlinkService(settings)
+    with live_job(settings, unique_name, trades_topic, quotes_topic, output_topic) as job_id:
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        for trade in [*goog[:40], late, *goog[40:]]:
+            producer.send(trades_topic, key=trade.key(), value=trade.to_wire())
+            producer.flush(timeout=60)
+            time.sleep(0.15)
+        producer.close()
+        deadline = time.monotonic() + 60  # the REST API refreshes metrics every 10 s
+        while (dropped := service.late_records_dropped(job_id)) < 1:
+            assert time.monotonic() < deadline, "the late trade was not counted"
+            time.sleep(2)
+        assert dropped == 1
+        consumer = KafkaConsumer(
+            output_topic,
+            bootstrap_servers=settings.kafka_bootstrap,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=5_000,
+        )
+        records = [json.loads(record.value) for record in consumer]
+        consumer.close()
+    per_trade = [r for r in records if r["metric"] in ("rolling_5m", "spread")]
+    assert {r["t_ns"] for r in per_trade} <= {t.t_ns for t in goog}
+    assert len(per_trade) > 0

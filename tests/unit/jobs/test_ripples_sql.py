@@ -50,12 +50,22 @@ def test_unbounded_run_resumes_from_its_group_and_never_ends():
     assert source["scan.watermark.idle-timeout"] == "5s"
 
 
+def test_a_run_from_a_time_starts_at_the_records_written_since():
+    opts = parse_args(["--bootstrap", "k:1", "--from-time", "1700000000000"])
+    source = kafka_source_options(opts, TOPIC_TRADES)
+    assert source["scan.startup.mode"] == "timestamp"
+    assert source["scan.startup.timestamp-millis"] == "1700000000000"
+    assert "scan.bounded.mode" not in source
+
+
 def test_bootstrap_is_required_on_a_cluster():
     with pytest.raises(SystemExit):
         parse_args([])
 
 
-@pytest.mark.parametrize("flag", ["--out-of-orderness", "--idle-timeout", "--parallelism"])
+@pytest.mark.parametrize(
+    "flag", ["--out-of-orderness", "--idle-timeout", "--parallelism", "--from-time"]
+)
 def test_durations_and_parallelism_must_be_positive(flag):
     with pytest.raises(SystemExit):
         parse_args(["--bootstrap", "k:1", flag, "0"])

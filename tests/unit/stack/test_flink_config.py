@@ -79,3 +79,35 @@ def test_a_job_whose_tasks_never_run_times_out_with_their_states(tmp_path, monke
     service = FlinkService(Settings(home=tmp_path / "home"))
     with pytest.raises(TimeoutError, match="job RUNNING, tasks SCHEDULED"):
         service.wait_until_job_running("abc", timeout=0)
+
+
+def test_late_records_are_summed_over_the_operators_and_subtasks_that_count_them(
+    tmp_path, monkeypatch
+):
+    service = FlinkService(Settings(home=tmp_path / "home"))
+    job = f"{service.settings.flink_rest_url}/jobs/abc"
+    listed = {
+        f"{job}/vertices/v1/metrics": [
+            {"id": "0.OverAggregate[4].numLateRecordsDropped"},
+            {"id": "1.OverAggregate[4].numLateRecordsDropped"},
+            {"id": "0.OverAggregate[4].numRecordsIn"},
+        ],
+        f"{job}/vertices/v2/metrics": [{"id": "0.Source__trades[1].numRecordsOut"}],
+    }
+    asked = []
+
+    def request_json(method: str, url: str, timeout: float) -> object:
+        asked.append(url)
+        if url == job:
+            return {"vertices": [{"id": "v1"}, {"id": "v2"}]}
+        if url in listed:
+            return listed[url]
+        assert url == (
+            f"{job}/vertices/v1/metrics?get=0.OverAggregate%5B4%5D.numLateRecordsDropped,"
+            "1.OverAggregate%5B4%5D.numLateRecordsDropped"
+        )
+        return [{"id": "x", "value": "3"}, {"id": "y", "value": "4"}]
+
+    monkeypatch.setattr(flink, "request_json", request_json)
+    assert service.late_records_dropped("abc") == 7
+    assert len(asked) == 4  # no value query for a vertex without the metric
