@@ -7,12 +7,15 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
 from influxdb_client import BucketRetentionRules, InfluxDBClient
 from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from rich.console import Console
 
 from streamlines.settings import Settings
@@ -23,10 +26,27 @@ pytest_plugins = ["support.replay"]
 
 
 @pytest.fixture
-def unique_name(request: pytest.FixtureRequest) -> str:
-    """A name no other test (or earlier run) uses: for topics, buckets, streams."""
+def unique_name(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A name no other test (or earlier run) uses: for topics, buckets, streams. After a test
+    on the stack, the Kafka topics named with it (it, or it plus a suffix) are deleted, so
+    runs do not pile up topics in the stack's Kafka."""
     base = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40]
-    return f"t-{base}-{uuid.uuid4().hex[:8]}"
+    name = f"t-{base}-{uuid.uuid4().hex[:8]}"
+    yield name
+    if "stack" in request.fixturenames:
+        delete_topics_starting_with(request.getfixturevalue("settings").kafka_bootstrap, name)
+
+
+def delete_topics_starting_with(bootstrap: str, prefix: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="tests-cleanup")
+    try:
+        topics = [t for t in admin.list_topics() if t.startswith(prefix)]
+        if topics:
+            admin.delete_topics(topics)
+    except KafkaError as exc:  # clean-up only: the test's own result stands
+        warnings.warn(f"could not delete the test's topics {prefix}*: {exc}", stacklevel=1)
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,8 @@ def test_demo_runs_the_pipeline_into_influxdb_and_graphql(stack, settings, influ
     # dropped no trade as late (it did both before: crypto replayed the night before the
     # stock session; an earlier run's last records put the watermark ahead of this run's).
     late = re.findall(r"dropped as late: ([0-9,?…]+)", err)
-    assert late and late[-1] == "0", err[-2000:]
+    assert late, err[-2000:]
+    assert late[-1] == "0", err[-2000:]
 
     assert read_topic(TOPIC_RIPPLES, 1), "no analytics records"
     tables = influx.query_api().query(
