@@ -48,6 +48,10 @@ Runs as ``flink run -py jobs/ripples.py --bootstrap HOST:PORT [...]`` on a clust
 config turns checkpointing on; this job turns it on too when the config has not), or as
 ``python -m jobs.ripples --local`` on a mini-cluster. ``--bounded`` reads each topic up to its
 latest offset at start and then ends (for tests and backfills); both topics must exist then.
+An unbounded run resumes its consumer group; ``--from-time EPOCH_MS`` starts instead at the
+records written since then, as ``streamlines demo`` does: a fresh replay starts again from its
+first day, so an earlier run's records would put the watermark ahead of it and the job would
+drop the new feed as late (``FlinkService.late_records_dropped`` counts what it drops).
 """
 
 from __future__ import annotations
