@@ -21,11 +21,9 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from references.currents import (
     expected_indicators,
     volatility,
 )
+from support.flink import running_job
 
 from connectors.replay.aggregate import Bars
 from connectors.replay.timeframe import Timeframe
@@ -319,18 +318,11 @@ def test_streaming_run_goes_on_from_history_to_live_bars(stack, settings, unique
     topics = [f"{unique_name}-history", f"{unique_name}-live", f"{unique_name}-out"]
     ensure_topics(settings.kafka_bootstrap, topics)
     produce(settings.kafka_bootstrap, topics[0], [history_bar(f, f) for _, f in events[:250]])
-    command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOB), "--bootstrap", settings.kafka_bootstrap,
+    with running_job(
+        settings, JOB, "--bootstrap", settings.kafka_bootstrap,
         "--history-topic", topics[0], "--live-topic", topics[1], "--output-topic", topics[2],
         "--group-id", unique_name,
-    )  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
-    assert match, result.stdout[-3000:]
-    try:
+    ):  # fmt: skip
         time.sleep(5)
         produce(settings.kafka_bootstrap, topics[1], [Bar(**f) for _, f in events[250:]])
         series = {
@@ -356,6 +348,3 @@ def test_streaming_run_goes_on_from_history_to_live_bars(stack, settings, unique
             value = json.loads(record.value)
             got.setdefault(value["metric"], {})[value["symbol"], value["t_ns"]] = value["values"]
         assert check_indicators(got, series) == expected
-    finally:
-        cancel = f"{settings.flink_rest_url}/jobs/{match.group(1)}?mode=cancel"
-        urllib.request.urlopen(urllib.request.Request(cancel, method="PATCH"))

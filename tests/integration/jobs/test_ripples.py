@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +32,7 @@ from references.ripples import (
     reference_rolling,
     reference_spread,
 )
+from support.flink import running_job
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from connectors.sinks.kafka import ensure_topics
@@ -265,33 +263,16 @@ def test_a_bounded_run_on_a_missing_topic_stops_at_once_and_names_it(stack, sett
     assert "fix: check --quotes-topic, or start ingest" in result.stderr
 
 
-@contextmanager
 def live_job(
     settings, group_id: str, trades_topic: str, quotes_topic: str, output_topic: str
-) -> Iterator[str]:
-    """The job on the cluster, unbounded, idle timeout 1 s; yields its id once every task runs
-    and cancels it at the end of the block."""
-    command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOB),
+) -> AbstractContextManager[str]:
+    """The job on the cluster, unbounded, idle timeout 1 s (see ``running_job``)."""
+    return running_job(
+        settings, JOB,
         "--bootstrap", settings.kafka_bootstrap,
         "--trades-topic", trades_topic, "--quotes-topic", quotes_topic,
         "--output-topic", output_topic, "--group-id", group_id, "--idle-timeout", "1",
     )  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
-    assert match, result.stdout[-3000:]
-    job_id = match.group(1)
-    try:
-        # Trades should start once every task runs: on a busy cluster (other jobs holding the
-        # slots) scheduling alone can take longer than the consumer's idle timeout.
-        FlinkService(settings).wait_until_job_running(job_id, timeout=300)
-        yield job_id
-    finally:
-        url = f"{settings.flink_rest_url}/jobs/{job_id}?mode=cancel"
-        urllib.request.urlopen(urllib.request.Request(url, method="PATCH"))
 
 
 def test_an_idle_partition_does_not_hold_the_bars_back(stack, settings, unique_name):
