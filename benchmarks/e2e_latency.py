@@ -50,7 +50,7 @@ from graphql_server.client import SubscriptionReader
 from graphql_server.process import graphql_server_process
 from streamlines.schemas import dead_letter_topic
 from streamlines.settings import Settings
-from streamlines.stack.services.flink import FlinkService
+from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = ["GOOG", "SP500", "NASDAQ"]
@@ -59,7 +59,6 @@ TARGET_P99_MS = 250.0
 # 100 (all of them stream and go through the job; the subscriber reads a sample).
 SYMBOLS_PER_SUBSCRIPTION = 100
 INGEST_TAIL_S = 5
-METRICS_REFRESH_S = 10  # Flink's REST API refreshes metrics this often
 # The benchmark's child processes, told apart in the CPU breakdown.
 CHILDREN = {
     "replay": "connectors.replay serve",

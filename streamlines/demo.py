@@ -29,7 +29,7 @@ from streamlines.stack.cli import print_status
 from streamlines.stack.http import HttpError, request_json
 from streamlines.stack.manager import Stack
 from streamlines.stack.ports import ensure_port_free
-from streamlines.stack.services.flink import FlinkService
+from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService
 
 RIPPLES_JOB_NAME = f"ripples {TOPIC_TRADES} {TOPIC_QUOTES}"
 
@@ -107,9 +107,9 @@ class TopicCounter:
 
 class LateCounter:
     """The ripples job's count of rows dropped as late (behind the watermark), asked of Flink
-    at most every ``every`` seconds (its REST API refreshes metrics every 10 s)."""
+    at most as often as its REST API refreshes metrics."""
 
-    def __init__(self, flink: FlinkService, job_id: str, every: float = 10.0) -> None:
+    def __init__(self, flink: FlinkService, job_id: str, every: float = METRICS_REFRESH_S) -> None:
         self._flink, self._job_id, self._every = flink, job_id, every
         self._asked_at: float | None = None
         self._value = "…"

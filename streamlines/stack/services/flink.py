@@ -26,6 +26,8 @@ FLINK_CONNECTORS = ["org.apache.flink:flink-sql-connector-kafka:4.0.1-2.0"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # Per subtask and operator: "<subtask>.<operator>.numLateRecordsDropped".
 LATE_RECORDS_METRIC = ".numLateRecordsDropped"
+# How often the REST API refreshes metrics (Flink's metrics.fetcher.update-interval default).
+METRICS_REFRESH_S = 10.0
 
 
 def pyflink_home() -> Path:
@@ -104,7 +106,7 @@ class FlinkService(Service):
         """Rows the job's event-time operators dropped because they arrived behind the
         watermark (Flink's ``numLateRecordsDropped``), summed over operators and subtasks.
         Flink SQL drops such rows without a trace in the output; this is where they show.
-        The REST API refreshes metrics every ``metrics.fetcher.update-interval`` (10 s)."""
+        As of the REST API's last metrics refresh (every METRICS_REFRESH_S)."""
         job_url = f"{self.settings.flink_rest_url}/jobs/{job_id}"
         total = 0
         for vertex in request_json("GET", job_url, timeout=10)["vertices"]:
