@@ -49,8 +49,8 @@ class ReplayEngine:
         clock: ReplayClock | None,
         slow_client_seconds: float = 30.0,
     ) -> None:
-        """``clock`` paces the replay (shared with the other connections of the asset class that
-        stream now, see connectors.replay.clock); None sends as fast as the client reads."""
+        """``clock`` paces the replay (shared with every other connection that streams now,
+        see connectors.replay.clock); None sends as fast as the client reads."""
         self.universe = universe
         self.stock = asset_class == "stock"
         self.symbols = universe.symbols(asset_class)
