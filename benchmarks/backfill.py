@@ -71,7 +71,7 @@ from connectors.gather.cli import _range_jobs, run_jobs
 from connectors.gather.run import Report
 from connectors.gather.timeframe import Timeframe
 from connectors.replay.process import replay_server_process
-from streamlines.schemas import dead_letter_topic
+from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 
 TARGET = 20_000  # bars/s into InfluxDB (issue 5)

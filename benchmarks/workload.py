@@ -9,7 +9,7 @@ bar's range and volume, and one quote shortly before each trade. Seeded, so ever
 same options produces the same events.
 
 Trades and quotes are produced in event-time order, keyed by symbol, in the wire format of
-``streamlines.schemas`` (``Trade`` / ``Quote`` ``.to_wire()`` JSON), to two fresh one-partition
+``streamlines.contracts.events`` (``Trade``/``Quote``.to_wire() JSON), to two fresh one-partition
 topics named ``<prefix>-trades`` and ``<prefix>-quotes``.
 """
 
@@ -50,8 +50,8 @@ from connectors.replay.synth import (
     generate_quotes,
     generate_trades,
 )
+from streamlines.contracts.events import Quote, Trade
 from streamlines.datasets import load_bars
-from streamlines.schemas import Quote, Trade
 from streamlines.settings import Settings
 
 

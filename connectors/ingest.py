@@ -18,8 +18,9 @@ import typer
 
 from connectors.alpaca.normalize import normalize, topic_kind
 from connectors.sinks.deadletter import EventSink
+from streamlines.contracts.events import SchemaError
+from streamlines.contracts.topics import dead_letter_topic
 from streamlines.errors import UserError
-from streamlines.schemas import SchemaError, dead_letter_topic
 from streamlines.settings import Settings
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from streamlines.schemas import TOPIC_RIPPLES
+from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.settings import Settings
 
 app = typer.Typer(help="Copy analytics topics into stores.", no_args_is_help=True)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from functools import partial
 
-from streamlines.schemas import AnalyticsRecord, SchemaError
+from streamlines.contracts.events import AnalyticsRecord, SchemaError
 
 log = logging.getLogger(__name__)
 

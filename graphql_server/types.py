@@ -10,7 +10,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from jobs.ripples import METRIC_BAR_1M, METRIC_BAR_1S, METRIC_ROLLING, METRIC_SPREAD
-from streamlines.schemas import AnalyticsRecord
+from streamlines.contracts.events import AnalyticsRecord
 
 BigInt = NewType("BigInt", int)
 

@@ -1,7 +1,7 @@
 """currents: per-symbol indicators from historical and live bars, and a volatility ranking
 every minute (PyFlink: Flink SQL, plus one Python keyed function for the recursive indicators).
 
-Reads bars in the wire format of ``streamlines.schemas`` (JSON keyed by symbol): first the
+Reads bars in the wire format of ``streamlines.contracts.events`` (JSON keyed by symbol): first the
 history topic ``market.bars.history`` (``HistoryBar``, written by ``streamlines gather``), then
 the live ``market.bars`` (``Bar``). Each (symbol, timeframe) is one series: a symbol's daily
 and minute bars never mix. The price of a bar is its split/dividend-adjusted close where the bar

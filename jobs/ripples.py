@@ -1,6 +1,6 @@
 """ripples: per-symbol streaming analytics from trades and quotes, in Flink SQL (PyFlink).
 
-Reads ``market.trades`` and ``market.quotes`` (the wire format of ``streamlines.schemas``: JSON
+Reads ``market.trades`` and ``market.quotes`` (the wire format of ``contracts.events``: JSON
 keyed by symbol, event time ``t_ns`` in UTC nanoseconds) in event time. Watermarks allow
 ``--out-of-orderness`` (default 2 s) of disorder; a partition that is quiet for ``--idle-timeout``
 is marked idle so it does not hold everyone's watermark back. Writes JSON records keyed by
@@ -71,7 +71,7 @@ from jobs.flink_sql import (
     positive_int,
     with_options,
 )
-from streamlines.schemas import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
+from streamlines.contracts.topics import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 
 METRIC_BAR_1S = "bar_1s"
 METRIC_BAR_1M = "bar_1m"

@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from streamlines.contracts.topics import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 from streamlines.errors import UserError
 from streamlines.jobs_cli import JOBS_DIR
-from streamlines.schemas import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 from streamlines.settings import Settings
 from streamlines.stack.cli import print_status
 from streamlines.stack.http import HttpError, request_json

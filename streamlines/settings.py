@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streamlines.schemas import (
+from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
     TOPIC_CURRENTS,

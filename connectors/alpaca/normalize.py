@@ -10,7 +10,7 @@ from typing import Any
 
 import msgpack
 
-from streamlines.schemas import Bar, Event, Quote, SchemaError, Trade
+from streamlines.contracts.events import Bar, Event, Quote, SchemaError, Trade
 
 # Alpaca's RFC 3339 times carry up to nanoseconds, which datetime cannot hold.
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")

@@ -44,7 +44,7 @@ def _kafka(settings: Settings, topic: str) -> KafkaSink:
     from kafka.errors import KafkaError
 
     from connectors.sinks.kafka import KafkaSink, ensure_topics
-    from streamlines.schemas import dead_letter_topic
+    from streamlines.contracts.topics import dead_letter_topic
 
     try:
         names = [topic, dead_letter_topic(topic)]

@@ -29,7 +29,7 @@ from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
 
 from connectors.alpaca.normalize import event_time_ns
 from connectors.gather.timeframe import Timeframe
-from streamlines.schemas import HistoryBar, SchemaError
+from streamlines.contracts.events import HistoryBar, SchemaError
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ whose type changes (an integral volume would otherwise become an integer field).
 
 from __future__ import annotations
 
-from streamlines.schemas import HistoryBar
+from streamlines.contracts.events import HistoryBar
 
 MEASUREMENT = "bars"
 FLOAT_FIELDS = (

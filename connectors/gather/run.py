@@ -25,8 +25,8 @@ from connectors.gather.progress import GatherProgress
 from connectors.gather.timeframe import Timeframe
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink
+from streamlines.contracts.events import HistoryBar
 from streamlines.errors import UserError
-from streamlines.schemas import HistoryBar
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from kafka import KafkaConsumer
 
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink
-from streamlines.schemas import TOPIC_RIPPLES, AnalyticsRecord, SchemaError
+from streamlines.contracts.events import AnalyticsRecord, SchemaError
+from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)

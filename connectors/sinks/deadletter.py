@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import msgpack
 
-from streamlines.schemas import Event
+from streamlines.contracts.events import Event
 
 
 def _rfc3339_ns(t_ns: int) -> str:

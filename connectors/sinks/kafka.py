@@ -18,7 +18,8 @@ from kafka import KafkaProducer
 from kafka.partitioner import DefaultPartitioner
 
 from connectors.sinks.deadletter import dead_letter_record
-from streamlines.schemas import Event, dead_letter_topic
+from streamlines.contracts.events import Event
+from streamlines.contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
 

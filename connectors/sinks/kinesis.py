@@ -12,7 +12,8 @@ from typing import Any
 
 from connectors.sinks.deadletter import dead_letter_record
 from connectors.sinks.kafka import Counters
-from streamlines.schemas import Event, dead_letter_topic
+from streamlines.contracts.events import Event
+from streamlines.contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
 

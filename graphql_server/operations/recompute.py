@@ -31,8 +31,8 @@ from graphql_server.flux import influx_client
 from graphql_server.operations.jobs import JobHandle, JobState, Work
 from graphql_server.price_store import CURRENTS_MEASUREMENT, VOLATILITY_METRIC, PriceStore
 from graphql_server.validation import TimeRange
+from streamlines.contracts.events import AnalyticsRecord, HistoryBar, SchemaError
 from streamlines.errors import UserError
-from streamlines.schemas import AnalyticsRecord, HistoryBar, SchemaError
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)

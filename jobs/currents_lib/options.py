@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from jobs.currents_lib.recursive import RecursiveConfig
 from jobs.flink_sql import add_run_arguments, bootstrap_and_group_id
-from streamlines.schemas import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
+from streamlines.contracts.topics import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 
 MAX_BOLLINGER_PERIOD = 100  # the deviation is one SQL term per bar of the window
 

@@ -83,7 +83,7 @@ def with_options(options: dict[str, str]) -> str:
 def kafka_json_source_options(
     bootstrap: str, topic: str, group_id: str, *, startup_mode: str, bounded: bool
 ) -> dict[str, str]:
-    """A Kafka source of JSON records (the wire format of ``streamlines.schemas``), starting at
+    """A Kafka source of JSON records (the wire format of ``contracts.events``), starting at
     ``startup_mode`` (a ``scan.startup.mode``); ``bounded``: read up to the latest offsets at
     start, then finish."""
     options = {

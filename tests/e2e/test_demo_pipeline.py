@@ -11,7 +11,7 @@ import time
 import pytest
 
 from graphql_server.client import GraphQLClientError, query
-from streamlines.schemas import TOPIC_RIPPLES
+from streamlines.contracts.topics import TOPIC_RIPPLES
 
 pytestmark = pytest.mark.e2e
 

@@ -26,8 +26,8 @@ from connectors.sinks.analytics import run_sink
 from connectors.topic_reader import read_to_end
 from graphql_server.client import query, subscribe
 from graphql_server.process import graphql_server_process
+from streamlines.contracts.events import AnalyticsRecord
 from streamlines.datasets import load_bars
-from streamlines.schemas import AnalyticsRecord
 
 pytestmark = pytest.mark.e2e
 

@@ -36,7 +36,8 @@ from connectors.topic_reader import read_to_end
 from graphql_server.client import SubscriptionReader, query
 from graphql_server.process import graphql_server_process
 from jobs.ripples import METRICS
-from streamlines.schemas import Quote, Trade, dead_letter_topic
+from streamlines.contracts.events import Quote, Trade
+from streamlines.contracts.topics import dead_letter_topic
 from streamlines.stack.services.flink import FlinkService
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from streamlines.schemas import Bar, HistoryBar, Quote, SchemaError, Trade, dead_letter_topic
+from streamlines.contracts.events import Bar, HistoryBar, Quote, SchemaError, Trade
+from streamlines.contracts.topics import dead_letter_topic
 
 
 def test_trade_round_trips_through_the_wire_format():

@@ -15,7 +15,7 @@ from connectors.sinks.analytics import record_point
 from connectors.sinks.influx import InfluxWriter
 from graphql_server.client import GraphQLClientError, query, subscribe
 from graphql_server.process import graphql_server_process
-from streamlines.schemas import AnalyticsRecord
+from streamlines.contracts.events import AnalyticsRecord
 
 pytestmark = pytest.mark.integration
 

@@ -45,8 +45,8 @@ from connectors.replay.timeframe import Timeframe
 from connectors.replay.universe import build_universe
 from connectors.sinks.analytics import run_sink
 from connectors.sinks.kafka import ensure_topics
+from streamlines.contracts.events import Bar, Event, HistoryBar
 from streamlines.datasets import load_bars
-from streamlines.schemas import Bar, Event, HistoryBar
 from streamlines.stack.services.flink import FlinkService
 
 pytestmark = pytest.mark.integration

@@ -36,8 +36,8 @@ from support.flink import running_job
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from connectors.sinks.kafka import ensure_topics
+from streamlines.contracts.events import Quote, Trade
 from streamlines.datasets import load_bars
-from streamlines.schemas import Quote, Trade
 from streamlines.stack.services.flink import FlinkService
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from typing import Any
 import msgpack
 
 from connectors.ingest import Router, Topics, _split
-from streamlines.schemas import Event
+from streamlines.contracts.events import Event
 
 
 class RecordingSink:

@@ -3,7 +3,7 @@ import asyncio
 import pytest
 
 from graphql_server.live import LiveHub, SubscriberTooSlow
-from streamlines.schemas import AnalyticsRecord
+from streamlines.contracts.events import AnalyticsRecord
 
 
 def record(symbol: str, metric: str, t_ns: int, value: float = 1.0) -> AnalyticsRecord:

@@ -6,7 +6,7 @@ from graphql_server.live import LiveHub
 from graphql_server.schema import Context, build_schema
 from graphql_server.store import Point
 from graphql_server.validation import TimeRange
-from streamlines.schemas import AnalyticsRecord
+from streamlines.contracts.events import AnalyticsRecord
 from streamlines.settings import Settings
 
 T0 = 1_325_601_000_000_000_000  # 2012-01-03T14:30:00Z

@@ -17,8 +17,8 @@ from jobs.currents_lib.sql import (
     statements,
 )
 from jobs.currents_lib.topics import MissingTopicError, present_topics
+from streamlines.contracts.topics import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 from streamlines.jobs_cli import available_jobs
-from streamlines.schemas import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 
 
 def test_defaults_use_the_schema_topics_and_the_usual_periods():

@@ -18,7 +18,7 @@ from jobs.ripples import (
     source_ddl,
     statements,
 )
-from streamlines.schemas import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
+from streamlines.contracts.topics import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 
 
 def test_defaults_use_the_schema_topics():

@@ -18,7 +18,7 @@ from connectors.alpaca.normalize import event_time_ns
 from connectors.gather.cli import parse_time, run_jobs
 from connectors.gather.run import Job, Report
 from connectors.gather.timeframe import Timeframe
-from streamlines.schemas import HistoryBar
+from streamlines.contracts.events import HistoryBar
 from streamlines.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from streamlines.schemas import Trade
+from streamlines.contracts.events import Trade
 
 pytestmark = pytest.mark.integration
 

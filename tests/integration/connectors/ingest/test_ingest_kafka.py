@@ -14,7 +14,8 @@ from support.replay import REPLAY_START
 
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kafka import KafkaSink
-from streamlines.schemas import Bar, Quote, Trade, dead_letter_topic
+from streamlines.contracts.events import Bar, Quote, Trade
+from streamlines.contracts.topics import dead_letter_topic
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from support.ingest import run_until
 
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kinesis import KinesisSink, ensure_streams
-from streamlines.schemas import Trade, dead_letter_topic
+from streamlines.contracts.events import Trade
+from streamlines.contracts.topics import dead_letter_topic
 from streamlines.stack.services.kinesis import kinesis_client
 
 pytestmark = pytest.mark.integration

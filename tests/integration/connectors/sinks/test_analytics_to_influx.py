@@ -8,7 +8,7 @@ import json
 from kafka import KafkaProducer
 
 from connectors.sinks.analytics import run_sink
-from streamlines.schemas import dead_letter_topic
+from streamlines.contracts.topics import dead_letter_topic
 
 T0 = 1_325_601_060_000_000_000  # 2012-01-03 14:31 UTC
 

@@ -8,7 +8,7 @@ import msgpack
 import pytest
 
 from connectors.alpaca.normalize import event_time_ns, normalize, topic_kind
-from streamlines.schemas import Bar, Quote, SchemaError, Trade
+from streamlines.contracts.events import Bar, Quote, SchemaError, Trade
 
 T_NS = 1_325_601_000_123_456_789  # 2012-01-03T14:30:00.123456789Z
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connectors.gather.points import line
-from streamlines.schemas import HistoryBar
+from streamlines.contracts.events import HistoryBar
 
 
 def _bar(**changes: Any) -> HistoryBar:

@@ -16,8 +16,8 @@ from connectors.gather.run import Gatherer, Job, ns
 from connectors.gather.timeframe import Timeframe
 from connectors.sinks.influx import write_error
 from connectors.sinks.kafka import Counters
+from streamlines.contracts.events import HistoryBar
 from streamlines.errors import UserError
-from streamlines.schemas import HistoryBar
 
 DAY = timedelta(days=1)
 START = datetime(2018, 7, 2, tzinfo=UTC)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.sinks.analytics import measurement_for, record_point
-from streamlines.schemas import AnalyticsRecord, SchemaError
+from streamlines.contracts.events import AnalyticsRecord, SchemaError
 
 
 def test_a_record_becomes_one_point_at_its_own_time():

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.sinks.kafka import BackPressureTimeout, KafkaSink, producer_settings
-from streamlines.schemas import Trade
+from streamlines.contracts.events import Trade
 
 
 class PendingFuture:

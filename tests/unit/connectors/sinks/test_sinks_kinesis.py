@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.sinks.kinesis import KinesisDeliveryError, KinesisSink
-from streamlines.schemas import Trade
+from streamlines.contracts.events import Trade
 
 
 class FlakyKinesis:

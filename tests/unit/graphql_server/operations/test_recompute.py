@@ -1,7 +1,7 @@
 """The recompute's pure parts: exact delete times, safe predicates, which metrics it replaces."""
 
 from graphql_server.operations.recompute import predicate_string, rfc3339_ns, series_metrics
-from streamlines.schemas import AnalyticsRecord
+from streamlines.contracts.events import AnalyticsRecord
 
 
 def test_delete_times_keep_every_nanosecond():

@@ -2,12 +2,12 @@
 
 Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Event time is
 ``t_ns``, UTC nanoseconds since the epoch, taken from the source's own timestamp (Alpaca's
-``t``), never from arrival time. Flink SQL reads the same fields (see ``flink_columns``).
+``t``), never from arrival time. Topic names are in ``streamlines.contracts.topics``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from pydantic import (
@@ -19,17 +19,14 @@ from pydantic import (
     model_validator,
 )
 
-TOPIC_TRADES = "market.trades"
-TOPIC_QUOTES = "market.quotes"
-TOPIC_BARS = "market.bars"
-TOPIC_BARS_HISTORY = "market.bars.history"
-TOPIC_RIPPLES = "analytics.ripples"
-TOPIC_CURRENTS = "analytics.currents"
-DLQ_SUFFIX = ".dlq"
-
-
-def dead_letter_topic(topic: str) -> str:
-    return f"{topic}{DLQ_SUFFIX}"
+from streamlines.contracts.time import ns_to_datetime
+from streamlines.contracts.topics import (
+    TOPIC_BARS,
+    TOPIC_BARS_HISTORY,
+    TOPIC_QUOTES,
+    TOPIC_RIPPLES,
+    TOPIC_TRADES,
+)
 
 
 class SchemaError(ValueError):
@@ -57,9 +54,7 @@ class Event(BaseModel):
 
     @property
     def time(self) -> datetime:
-        return datetime.fromtimestamp(self.t_ns // 1_000_000_000, UTC).replace(
-            microsecond=(self.t_ns % 1_000_000_000) // 1000
-        )
+        return ns_to_datetime(self.t_ns)
 
     def key(self) -> bytes:
         return self.symbol.encode()

@@ -1,0 +1,16 @@
+"""Kafka topic names (Kinesis stream names too) and their dead-letter companions."""
+
+from __future__ import annotations
+
+TOPIC_TRADES = "market.trades"
+TOPIC_QUOTES = "market.quotes"
+TOPIC_BARS = "market.bars"
+TOPIC_BARS_HISTORY = "market.bars.history"
+TOPIC_RIPPLES = "analytics.ripples"
+TOPIC_CURRENTS = "analytics.currents"
+DLQ_SUFFIX = ".dlq"
+
+
+def dead_letter_topic(topic: str) -> str:
+    """Where the records of ``topic`` that do not fit the schema go, with the reason."""
+    return f"{topic}{DLQ_SUFFIX}"
