@@ -70,7 +70,7 @@ from benchmarks.workload import (
 from connectors.gather.cli import _range_jobs, run_jobs
 from connectors.gather.run import Report
 from connectors.gather.timeframe import Timeframe
-from connectors.replay.process import replay_server_process
+from streamlines.child import replay_server_process
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 

@@ -44,10 +44,9 @@ from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
 
 from benchmarks.workload import CpuMeter
-from connectors.replay.process import replay_server_process
 from connectors.sinks.kafka import ensure_topics
 from graphql_server.client import SubscriptionReader
-from graphql_server.process import graphql_server_process
+from streamlines.child import graphql_server_process, replay_server_process
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService

@@ -18,7 +18,7 @@ import uuid
 import msgpack
 from websockets.asyncio.client import connect
 
-from connectors.replay.process import replay_server_process
+from streamlines.child import replay_server_process
 
 
 async def one_run(port: int, seconds: float) -> float:

@@ -1,5 +1,7 @@
 """Run one of the project's servers as a child process on a free port: for tests, benchmarks
-and tools that need a server of their own next to (not instead of) the stack's."""
+and tools that need a server of their own next to (not instead of) the stack's. The one place
+that starts them: ``replay_server_process``, ``graphql_server_process`` (``child_server`` for
+any other ``python -m`` server)."""
 
 from __future__ import annotations
 
@@ -62,3 +64,29 @@ def child_server(
             process.kill()
         if log_path:
             log.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def replay_server_process(
+    *serve_args: str, log_path: Path | None = None, start_timeout: float = 60.0
+) -> Iterator[int]:
+    """Start ``python -m connectors.replay serve --port <free> <serve_args>``, wait until
+    /healthz answers, yield the port; stop the server on exit."""
+    port = free_port()
+    args = ["connectors.replay", "serve", "--port", str(port), "--log-level", "warning"]
+    with child_server(
+        [*args, *serve_args], port, log_path=log_path, start_timeout=start_timeout
+    ) as ready:
+        yield ready
+
+
+@contextmanager
+def graphql_server_process(
+    env: Mapping[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[str]:
+    """Start ``streamlines graphql serve`` on a free port with these STREAMLINES_* variables
+    (e.g. another bucket or topic); yield its GraphQL URL once /healthz answers."""
+    port = free_port()
+    args = ["streamlines.cli", "graphql", "serve", "--port", str(port), "--log-level", "warning"]
+    with child_server(args, port, env=env, log_path=log_path):
+        yield f"http://127.0.0.1:{port}/graphql"

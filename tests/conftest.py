@@ -1,6 +1,8 @@
-"""Shared test set-up. tests/integration and tests/e2e use one real local stack per session:
-started if it is not up, stopped afterwards if this session started it (set
-STREAMLINES_KEEP_STACK=1 to leave it running for the next run)."""
+"""Shared test set-up. A test's tier is its folder: tests/unit, tests/integration (marked
+``integration``) or tests/e2e (marked ``e2e``), so ``-m "not e2e"`` and the like select by tier.
+tests/integration and tests/e2e use one real local stack per session: started if it is not up,
+stopped afterwards if this session started it (set STREAMLINES_KEEP_STACK=1 to leave it running
+for the next run)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from influxdb_client import BucketRetentionRules, InfluxDBClient
@@ -22,7 +25,18 @@ from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
 
 # Fixtures that start a replay server (replay_server, replay), for the tests that need one.
-pytest_plugins = ["support.replay"]
+pytest_plugins = ["tests.support.replay"]
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from the folder it is in."""
+    for item in items:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
 
 
 @pytest.fixture

@@ -8,12 +8,8 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from graphql_server.client import GraphQLClientError, query
 from streamlines.contracts.topics import TOPIC_RIPPLES
-
-pytestmark = pytest.mark.e2e
 
 
 def test_demo_runs_the_pipeline_into_influxdb_and_graphql(stack, settings, influx, read_topic):

@@ -20,16 +20,14 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from references.currents import assert_close, expected_indicators, volatility
 
 from connectors.sinks.analytics import run_sink
 from connectors.topic_reader import read_to_end
 from graphql_server.client import query, subscribe
-from graphql_server.process import graphql_server_process
+from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
 from streamlines.datasets import load_bars
-
-pytestmark = pytest.mark.e2e
+from tests.references.currents import assert_close, expected_indicators, volatility
 
 INDICATORS = ["SMA", "EMA", "RSI", "BOLLINGER", "MACD"]
 DELETE_FROM, DELETE_TO = "2009-03-02", "2009-04-15"  # ~30 trading days in the middle

@@ -23,24 +23,21 @@ import pandas as pd
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
-from references.ripples import (
+
+from connectors.topic_reader import read_to_end
+from graphql_server.client import SubscriptionReader, query
+from jobs.ripples import METRICS
+from streamlines.child import graphql_server_process, replay_server_process
+from streamlines.contracts.events import Quote, Trade
+from streamlines.contracts.topics import dead_letter_topic
+from streamlines.stack.services.flink import FlinkService
+from tests.references.ripples import (
     assert_close,
     reference_bars,
     reference_rolling,
     reference_spread,
 )
-from support.replay import ReplayServer
-
-from connectors.replay.process import replay_server_process
-from connectors.topic_reader import read_to_end
-from graphql_server.client import SubscriptionReader, query
-from graphql_server.process import graphql_server_process
-from jobs.ripples import METRICS
-from streamlines.contracts.events import Quote, Trade
-from streamlines.contracts.topics import dead_letter_topic
-from streamlines.stack.services.flink import FlinkService
-
-pytestmark = pytest.mark.e2e
+from tests.support.replay import ReplayServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYMBOLS = ("GOOG", "SP500")

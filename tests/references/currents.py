@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from references.compare import assert_close as assert_close  # for callers of this module
+from tests.references.compare import assert_close as assert_close  # for callers of this module
 
 NS_PER_MINUTE = 60_000_000_000
 DAY_NS = 24 * 60 * NS_PER_MINUTE

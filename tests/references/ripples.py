@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from references import compare
+from tests.references import compare
 
 # A mean log return is a sum of terms of +-1e-4..1e-3 that can cancel to ~0 (price back where it
 # was 5 minutes ago); there "1e-9 relative" means relative to the terms, i.e. 1e-15 absolute.

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from connectors.replay.process import replay_server_process
+from streamlines.child import replay_server_process
 
 REPLAY_START = "2012-01-03"
 

@@ -1,12 +1,9 @@
 """read_to_end on the real Kafka: every record of every partition up to the end offsets."""
 
-import pytest
 from kafka import KafkaProducer
 
 from connectors.sinks.kafka import ensure_topics
 from connectors.topic_reader import read_to_end
-
-pytestmark = pytest.mark.integration
 
 
 def test_reads_every_partition_to_its_end_and_an_empty_topic_at_once(stack, settings, unique_name):

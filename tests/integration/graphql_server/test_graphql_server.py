@@ -14,10 +14,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from connectors.sinks.analytics import record_point
 from connectors.sinks.influx import InfluxWriter
 from graphql_server.client import GraphQLClientError, query, subscribe
-from graphql_server.process import graphql_server_process
+from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
-
-pytestmark = pytest.mark.integration
 
 T0 = 1_325_601_000_000_000_000  # 2012-01-03T14:30:00Z
 BAR = {"open": 580.1, "high": 581.0, "low": 579.55, "close": 580.75, "volume": 1200.0,

@@ -29,16 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from kafka import KafkaConsumer, KafkaProducer
-from references.currents import (
-    DAY_NS,
-    NS_PER_MINUTE,
-    assert_close,
-    expected_indicators,
-    volatility,
-)
-from support.flink import running_job
 
 from connectors.replay.aggregate import Bars
 from connectors.replay.timeframe import Timeframe
@@ -48,8 +39,14 @@ from connectors.sinks.kafka import ensure_topics
 from streamlines.contracts.events import Bar, Event, HistoryBar
 from streamlines.datasets import load_bars
 from streamlines.stack.services.flink import FlinkService
-
-pytestmark = pytest.mark.integration
+from tests.references.currents import (
+    DAY_NS,
+    NS_PER_MINUTE,
+    assert_close,
+    expected_indicators,
+    volatility,
+)
+from tests.support.flink import running_job
 
 JOB = Path(__file__).resolve().parents[3] / "jobs" / "currents.py"
 Records = dict[str, dict[tuple[str, int], dict]]

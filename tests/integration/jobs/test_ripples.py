@@ -23,24 +23,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
-from references.ripples import (
-    assert_close,
-    reference_bars,
-    reference_rolling,
-    reference_spread,
-)
-from support.flink import running_job
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from connectors.sinks.kafka import ensure_topics
 from streamlines.contracts.events import Quote, Trade
 from streamlines.datasets import load_bars
 from streamlines.stack.services.flink import FlinkService
-
-pytestmark = pytest.mark.integration
+from tests.references.ripples import (
+    assert_close,
+    reference_bars,
+    reference_rolling,
+    reference_spread,
+)
+from tests.support.flink import running_job
 
 JOB = Path(__file__).resolve().parents[3] / "jobs" / "ripples.py"
 SYMBOLS = {"GOOG": "GOOG", "SPX": "SP500", "NDX": "NASDAQ"}  # symbol -> real data set

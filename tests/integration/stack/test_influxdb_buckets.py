@@ -3,13 +3,11 @@ given long shard groups (also when they already exist with InfluxDB's 7-day defa
 
 from __future__ import annotations
 
-import pytest
 from influxdb_client import BucketRetentionRules
 from rich.console import Console
 
 from streamlines.stack.services.influxdb import InfluxDBService
 
-pytestmark = pytest.mark.integration
 SEVEN_DAYS = 7 * 86_400
 
 

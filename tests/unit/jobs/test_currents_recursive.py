@@ -7,7 +7,6 @@ import math
 
 import pandas as pd
 import pytest
-from references.currents import assert_close, crossovers, ema, macd, rsi
 
 from jobs.currents_lib.recursive import (
     Crossover,
@@ -17,6 +16,7 @@ from jobs.currents_lib.recursive import (
     WilderRsi,
 )
 from streamlines.datasets import load_bars
+from tests.references.currents import assert_close, crossovers, ema, macd, rsi
 
 CONFIG = RecursiveConfig()
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.replay import ReplayServer, started_replay_server
 
 from streamlines.settings import Settings
+from tests.support.replay import ReplayServer, started_replay_server
 
 SPLIT_DAY = "2018-06-15"  # 2:1: the raw price halves
 DIVIDEND_DAY = "2018-06-25"  # adj close before it is 0.99 of the close

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from influxdb_client import InfluxDBClient
-from support.replay import ReplayServer
 
 from connectors.alpaca.normalize import event_time_ns
 from connectors.gather.cli import parse_time, run_jobs
@@ -20,8 +19,7 @@ from connectors.gather.run import Job, Report
 from connectors.gather.timeframe import Timeframe
 from streamlines.contracts.events import HistoryBar
 from streamlines.settings import Settings
-
-pytestmark = pytest.mark.integration
+from tests.support.replay import ReplayServer
 
 BAR_FIELDS = {"o": "open", "h": "high", "l": "low", "c": "close"}
 STORED_FLUX = """

@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from support.replay import ReplayServer
 
 from connectors.alpaca.stream import Endpoints, endpoints
 from streamlines.settings import Settings
+from tests.support.replay import ReplayServer
 
 
 @pytest.fixture

@@ -6,11 +6,7 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from streamlines.contracts.events import Trade
-
-pytestmark = pytest.mark.integration
 
 
 def test_ingest_command_produces_trades(replay, stack, unique_name, read_topic):

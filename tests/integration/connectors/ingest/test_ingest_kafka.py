@@ -9,15 +9,13 @@ import logging
 
 import pandas as pd
 import pytest
-from support.ingest import run_until
-from support.replay import REPLAY_START
 
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kafka import KafkaSink
 from streamlines.contracts.events import Bar, Quote, Trade
 from streamlines.contracts.topics import dead_letter_topic
-
-pytestmark = pytest.mark.integration
+from tests.support.ingest import run_until
+from tests.support.replay import REPLAY_START
 
 
 @pytest.fixture

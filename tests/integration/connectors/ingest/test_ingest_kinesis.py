@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from support.ingest import run_until
-
 from connectors.ingest import Ingest, Topics
 from connectors.sinks.kinesis import KinesisSink, ensure_streams
 from streamlines.contracts.events import Trade
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.stack.services.kinesis import kinesis_client
-
-pytestmark = pytest.mark.integration
+from tests.support.ingest import run_until
 
 
 def read_stream(client, name: str, count: int, timeout: float = 20.0) -> list[dict]:

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from support.replay import ReplayServer
 
 from connectors.replay.universe import Universe, build_universe
+from tests.support.replay import ReplayServer
 
 
 @pytest.fixture

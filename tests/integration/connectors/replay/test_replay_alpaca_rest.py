@@ -19,7 +19,6 @@ from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from streamlines.datasets import load_bars, load_daily_bars
 
-pytestmark = pytest.mark.integration
 REAL_COLUMNS = ["open", "high", "low", "close", "volume"]
 
 

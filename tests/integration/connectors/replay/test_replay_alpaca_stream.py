@@ -8,11 +8,9 @@ import pandas as pd
 import pytest
 from alpaca.data.live import CryptoDataStream, StockDataStream
 from alpaca.data.models import Bar, Trade
-from support.replay import REPLAY_START, collector, run_stream
 
 from streamlines.datasets import load_bars, load_daily_bars
-
-pytestmark = pytest.mark.integration
+from tests.support.replay import REPLAY_START, collector, run_stream
 
 
 def _ns(message: dict) -> int:

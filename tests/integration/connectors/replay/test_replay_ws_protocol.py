@@ -16,7 +16,6 @@ import pytest
 import requests
 from websockets.asyncio.client import ClientConnection, connect
 
-pytestmark = pytest.mark.integration
 MSGPACK = {"Content-Type": "application/msgpack"}
 
 

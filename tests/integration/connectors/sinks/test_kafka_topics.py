@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from connectors.sinks.kafka import ensure_topics
-
-pytestmark = pytest.mark.integration
 
 
 def partitions(bootstrap: str, topic: str) -> int:
