@@ -7,7 +7,7 @@ What runs: a replay server of our own (``python -m connectors.replay serve --spe
 daily bars plus synthetic tickers SYN0001.. (real daily series scaled by a seeded factor; their
 trade counts and VWAPs come from intraday trades generated from the real bars). The first
 ``--symbols`` stock symbols of that universe are gathered, ``--start`` to ``--end`` (10 years by
-default), ``1Day``, by ``connectors.gather.cli.run_jobs``, i.e. exactly what ``streamlines
+default), ``1Day``, by ``connectors.gather.service.run_jobs``, i.e. exactly what ``streamlines
 gather --symbols … --start … --end … [--no-kafka]`` does: alpaca-py's
 ``StockHistoricalDataClient`` against the server's REST API (raw and ``adjustment=all`` rows),
 ``HistoryBar``s, line protocol through the one InfluxDB writer into a **fresh bucket with the
@@ -51,6 +51,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from influxdb_client import BucketRetentionRules, InfluxDBClient
@@ -67,19 +68,23 @@ from benchmarks.workload import (
     unique_prefix,
     wait_for_quiet,
 )
-from connectors.gather.cli import _range_jobs, run_jobs
-from connectors.gather.run import Report
-from connectors.gather.timeframe import Timeframe
+from connectors.gather.service import Report, range_jobs, run_jobs
+from connectors.replay.symbols import REAL_STOCKS
+from connectors.replay.universe import synthetic_symbol
 from streamlines.child import replay_server_process
+from streamlines.console import make_console
+from streamlines.contracts.influx import MEASUREMENT_BARS
+from streamlines.contracts.time import utc
+from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 
 TARGET = 20_000  # bars/s into InfluxDB (issue 5)
 MODES = ("kafka", "influx")
-POINTS_FLUX = """
+POINTS_FLUX = f"""
 from(bucket: bucket_name)
   |> range(start: 0)
-  |> filter(fn: (r) => r._measurement == "bars" and r._field == "close")
+  |> filter(fn: (r) => r._measurement == "{MEASUREMENT_BARS}" and r._field == "close")
   |> group()
   |> count()
 """
@@ -148,7 +153,8 @@ class Bench:
         self.buckets: list[object] = []
         self.topics: list[str] = []
         self.replay_pid: int | None = None
-        self.jobs = _range_jobs(symbols(args.symbols), args.start, args.end)
+        start, end = (utc(datetime.fromisoformat(day)) for day in (args.start, args.end))
+        self.jobs = range_jobs(symbols(args.symbols), start, end)
 
     @contextmanager
     def replay_server(self, stats_dir: Path | None) -> Iterator[None]:
@@ -190,7 +196,7 @@ class Bench:
             report: Report = run_jobs(
                 self.settings,
                 self.jobs,
-                Timeframe.day,
+                BarTimeframe.DAY_1,
                 bucket,
                 topic,
                 self.args.concurrency or self.base.gather_concurrency,
@@ -246,9 +252,6 @@ class Bench:
 
 def symbols(n: int) -> list[str]:
     """The first ``n`` stock symbols of a replay universe of ``n`` stocks."""
-    from connectors.replay.symbols import REAL_STOCKS
-    from connectors.replay.universe import synthetic_symbol
-
     real = list(REAL_STOCKS)[:n]
     return real + [synthetic_symbol(k) for k in range(1, n - len(real) + 1)]
 
@@ -291,7 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up when stopped, too
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("kafka").setLevel(logging.ERROR)  # its busy-loop notes, on a busy machine
-    console = Console()
+    console = make_console()
     bench = Bench(args, console)
     console.print(
         f"backfill: {len(bench.jobs)} symbols x {args.start}..{args.end} of 1Day bars, "

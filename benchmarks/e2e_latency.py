@@ -38,20 +38,21 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from kafka import KafkaConsumer
-from kafka.admin import KafkaAdminClient
 
-from benchmarks.workload import CpuMeter
+from benchmarks.workload import CpuMeter, delete_topics
 from connectors.sinks.kafka import ensure_topics
 from graphql_server.client import SubscriptionReader
+from jobs.registry import find_job
 from streamlines.child import graphql_server_process, replay_server_process
+from streamlines.contracts.time import NS_PER_SECOND
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService
 
-REPO = Path(__file__).resolve().parents[1]
 REAL = ["GOOG", "SP500", "NASDAQ"]
 TARGET_P99_MS = 250.0
 # The GraphQL server's limit per request: with more symbols, the latency is that of the first
@@ -145,7 +146,7 @@ def submit_job(settings: Settings, topics: dict[str, str], args: argparse.Namesp
         "run", "-d",
         f"-Dpipeline.auto-watermark-interval={args.watermark_interval}",
         f"-Dexecution.buffer-timeout.interval={args.buffer_timeout}",
-        "-py", str(REPO / "jobs" / "ripples.py"),
+        "-py", str(find_job("ripples").file),
         "--bootstrap", settings.kafka_bootstrap,
         "--trades-topic", topics["trades"], "--quotes-topic", topics["quotes"],
         "--output-topic", topics["ripples"], "--group-id", topics["group"],
@@ -171,110 +172,166 @@ def replay_call(port: int, method: str, path: str) -> dict:
         return json.loads(response.read())
 
 
-def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult:
-    symbols = symbols_for(args.symbols)
-    subscribed = symbols[:SYMBOLS_PER_SUBSCRIPTION]
-    per_minute = args.trades_per_minute
-    speed = args.rate * 60 / (len(symbols) * per_minute)
-    prefix = f"bench-latency-{uuid.uuid4().hex[:8]}"
+@dataclass
+class Plan:
+    """One run's symbols, replay speed, topics (and consumer group), job and log folder."""
+
+    symbols: list[str]
+    speed: float
+    topics: dict[str, str]
+    job_id: str
+    logs: Path
+
+    @property
+    def subscribed(self) -> list[str]:
+        return self.symbols[:SYMBOLS_PER_SUBSCRIPTION]
+
+
+@dataclass
+class Measured:
+    """What a run saw: (symbol, t_ns, sent wall ns) of each trade the replay server sent, and
+    (symbol, metric, t_ns) -> arrival wall ns on the subscription and on the topic."""
+
+    sent: list[tuple[str, int, int]]
+    received: dict[tuple[str, str, int], int]
+    on_topic: dict[tuple[str, str, int], int]
+    cpu: str
+    late_dropped: int
+
+
+def run_topics(prefix: str) -> dict[str, str]:
+    """The run's own topics, ``<prefix>.<kind>``, and consumer group (``group``)."""
     topics = {k: f"{prefix}.{k}" for k in ("trades", "quotes", "bars", "ripples")}
     topics["group"] = prefix
+    return topics
+
+
+def one_run(settings: Settings, args: argparse.Namespace, run: int) -> RunResult:
+    symbols = symbols_for(args.symbols)
+    speed = args.rate * 60 / (len(symbols) * args.trades_per_minute)
+    topics = run_topics(f"bench-latency-{uuid.uuid4().hex[:8]}")
     created = [topics[k] for k in ("trades", "quotes", "bars", "ripples")]
     created += [dead_letter_topic(topics[k]) for k in ("trades", "quotes", "bars")]
     ensure_topics(settings.kafka_bootstrap, created)
     logs = Path(tempfile.mkdtemp(prefix="streamlines-latency-"))
-    replay_args = ("--symbols", ",".join(symbols), "--speed", f"{speed:g}",
-                   "--max-connections-per-key", str(args.ingest_processes),
-                   "--trades-per-minute", f"{per_minute:.3f}")  # fmt: skip
     job_id = submit_job(settings, topics, args)
+    plan = Plan(symbols, speed, topics, job_id, logs)
     try:
-        FlinkService(settings).wait_until_job_running(job_id, timeout=120)
-        with (
-            replay_server_process(*replay_args, log_path=logs / "replay.log") as port,
-            graphql_server_process(
-                {"STREAMLINES_GRAPHQL_RIPPLES_TOPIC": topics["ripples"]},
-                log_path=logs / "graphql.log",
-            ) as url,
-        ):
-            receiver = Receiver(url, subscribed, batched=not args.per_record)
-            receiver.start()
-            watcher = TopicWatcher(settings.kafka_bootstrap, topics["ripples"])
-            watcher.start()
-            time.sleep(1)  # the subscription is registered
-            replay_call(port, "POST", "/control/send-log")
-            env = {
-                **os.environ,
-                "STREAMLINES_REPLAY_PORT": str(port),
-                "STREAMLINES_INGEST_TOPIC_TRADES": topics["trades"],
-                "STREAMLINES_INGEST_TOPIC_QUOTES": topics["quotes"],
-                "STREAMLINES_INGEST_TOPIC_BARS": topics["bars"],
-            }
-            # Ingest runs on past the measured seconds: trades sent in their last moments
-            # would otherwise count as lost (ingest stopped before it read them).
-            duration = args.warmup + args.seconds + INGEST_TAIL_S
-            print(f"run {run}: {len(symbols)} symbols, {per_minute:g} trades per replayed "
-                  f"minute at {speed:g}x, {duration:g} s of ingest in {args.ingest_processes} "
-                  "process(es) …", flush=True)  # fmt: skip
-            shards = [symbols[i :: args.ingest_processes] for i in range(args.ingest_processes)]
-            ingests = []
-            for i, shard in enumerate(shards):
-                log = open(logs / f"ingest-{i}.log", "wb")  # noqa: SIM115 - closed below
-                command = [
-                    *(sys.executable, "-m", "streamlines.cli", "ingest", "--crypto", ""),
-                    *("--symbols", ",".join(shard), "--duration", str(duration)),
-                ]
-                ingests.append((subprocess.Popen(command, env=env, stdout=log, stderr=log), log))
-            time.sleep(args.warmup)
-            with CpuMeter(settings, CHILDREN) as meter:
-                time.sleep(args.seconds)
-            for process, log in ingests:
-                code = process.wait(duration + 120)
-                log.close()
-                if code != 0:
-                    raise SystemExit(f"ingest failed ({code}); logs in {logs}")
-            time.sleep(5)  # the last results drain
-            receiver.stop()
-            watcher.stop()
-            sent = replay_call(port, "GET", "/control/send-log")["trades"]
-            time.sleep(METRICS_REFRESH_S)
-            late_dropped = FlinkService(settings).late_records_dropped(job_id)
-        if receiver.error is not None:
-            raise SystemExit(f"the subscription failed: {receiver.error!r}; logs in {logs}")
+        measured = measure(settings, args, run, plan)
     finally:
         cancel_job(settings, job_id)
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-        admin.delete_topics(created)
-        admin.close()
+        delete_topics(settings, created)
+    return analyse(args, plan, measured)
 
-    if not sent:
-        raise SystemExit(f"the replay server sent no trades; logs in {logs}")
-    if not receiver.arrivals:
-        raise SystemExit(f"the subscription received nothing; logs in {logs}")
-    first_sent = min(s for _, _, s in sent)
-    measured_from = first_sent + int(args.warmup * 1e9)
-    measured_until = first_sent + int((args.warmup + args.seconds) * 1e9)
-    measured = [(sym, t, s) for sym, t, s in sent if measured_from <= s < measured_until]
-    subscribed_set = set(subscribed)
-    window = [(sym, t, s) for sym, t, s in measured if sym in subscribed_set]
+
+def measure(settings: Settings, args: argparse.Namespace, run: int, plan: Plan) -> Measured:
+    """Replay, ingest and the GraphQL server running on the job's topics; ``args.seconds``
+    measured after ``args.warmup``."""
+    replay_args = ("--symbols", ",".join(plan.symbols), "--speed", f"{plan.speed:g}",
+                   "--max-connections-per-key", str(args.ingest_processes),
+                   "--trades-per-minute", f"{args.trades_per_minute:.3f}")  # fmt: skip
+    FlinkService(settings).wait_until_job_running(plan.job_id, timeout=120)
+    with (
+        replay_server_process(*replay_args, log_path=plan.logs / "replay.log") as port,
+        graphql_server_process(
+            {"STREAMLINES_GRAPHQL_RIPPLES_TOPIC": plan.topics["ripples"]},
+            log_path=plan.logs / "graphql.log",
+        ) as url,
+    ):
+        receiver = Receiver(url, plan.subscribed, batched=not args.per_record)
+        receiver.start()
+        watcher = TopicWatcher(settings.kafka_bootstrap, plan.topics["ripples"])
+        watcher.start()
+        time.sleep(1)  # the subscription is registered
+        replay_call(port, "POST", "/control/send-log")
+        # Ingest runs on past the measured seconds: trades sent in their last moments
+        # would otherwise count as lost (ingest stopped before it read them).
+        duration = args.warmup + args.seconds + INGEST_TAIL_S
+        print(f"run {run}: {len(plan.symbols)} symbols, {args.trades_per_minute:g} trades per "
+              f"replayed minute at {plan.speed:g}x, {duration:g} s of ingest in "
+              f"{args.ingest_processes} process(es) …", flush=True)  # fmt: skip
+        ingests = start_ingests(plan, args.ingest_processes, port, duration)
+        time.sleep(args.warmup)
+        with CpuMeter(settings, CHILDREN) as meter:
+            time.sleep(args.seconds)
+        wait_for_ingests(ingests, duration + 120, plan.logs)
+        time.sleep(5)  # the last results drain
+        receiver.stop()
+        watcher.stop()
+        sent = replay_call(port, "GET", "/control/send-log")["trades"]
+        time.sleep(METRICS_REFRESH_S)
+        late_dropped = FlinkService(settings).late_records_dropped(plan.job_id)
+    if receiver.error is not None:
+        raise SystemExit(f"the subscription failed: {receiver.error!r}; logs in {plan.logs}")
+    return Measured(sent, receiver.arrivals, watcher.arrivals, meter.summary(), late_dropped)
+
+
+def start_ingests(
+    plan: Plan, processes: int, port: int, duration: float
+) -> list[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+    """``processes`` ingest processes, each streaming a share of the symbols for ``duration``
+    seconds to the run's topics; with their open log files."""
+    env = {
+        **os.environ,
+        "STREAMLINES_REPLAY_PORT": str(port),
+        "STREAMLINES_INGEST_TOPIC_TRADES": plan.topics["trades"],
+        "STREAMLINES_INGEST_TOPIC_QUOTES": plan.topics["quotes"],
+        "STREAMLINES_INGEST_TOPIC_BARS": plan.topics["bars"],
+    }
+    ingests: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+    for i in range(processes):
+        shard = plan.symbols[i::processes]
+        log = open(plan.logs / f"ingest-{i}.log", "wb")  # noqa: SIM115 - closed when waited for
+        command = [
+            *(sys.executable, "-m", "streamlines.cli", "ingest", "--crypto", ""),
+            *("--symbols", ",".join(shard), "--duration", str(duration)),
+        ]
+        ingests.append((subprocess.Popen(command, env=env, stdout=log, stderr=log), log))
+    return ingests
+
+
+def wait_for_ingests(
+    ingests: list[tuple[subprocess.Popen[bytes], IO[bytes]]], timeout: float, logs: Path
+) -> None:
+    for process, log in ingests:
+        code = process.wait(timeout)
+        log.close()
+        if code != 0:
+            raise SystemExit(f"ingest failed ({code}); logs in {logs}")
+
+
+def analyse(args: argparse.Namespace, plan: Plan, measured: Measured) -> RunResult:
+    """The latencies of the trades sent in the measured seconds, to the subscription and to
+    the topic."""
+    if not measured.sent:
+        raise SystemExit(f"the replay server sent no trades; logs in {plan.logs}")
+    if not measured.received:
+        raise SystemExit(f"the subscription received nothing; logs in {plan.logs}")
+    first_sent = min(s for _, _, s in measured.sent)
+    measured_from = first_sent + int(args.warmup * NS_PER_SECOND)
+    measured_until = first_sent + int((args.warmup + args.seconds) * NS_PER_SECOND)
+    in_time = [(sym, t, s) for sym, t, s in measured.sent if measured_from <= s < measured_until]
+    subscribed = set(plan.subscribed)
+    window = [(sym, t, s) for sym, t, s in in_time if sym in subscribed]
     latencies, to_topic, unmatched = [], [], 0
     for symbol, t_ns, sent_ns in window:
         for metric in ("ROLLING_5M", "SPREAD"):  # GraphQL enum names
-            arrived = receiver.arrivals.get((symbol, metric, t_ns))
+            arrived = measured.received.get((symbol, metric, t_ns))
             if arrived is None:
                 unmatched += 1
             else:
                 latencies.append((arrived - sent_ns) / 1e6)
-            on_topic = watcher.arrivals.get((symbol, metric, t_ns))
+            on_topic = measured.on_topic.get((symbol, metric, t_ns))
             if on_topic is not None:
                 to_topic.append((on_topic - sent_ns) / 1e6)
     if not latencies:
-        sample = next(iter(receiver.arrivals))
+        sample = next(iter(measured.received))
         raise SystemExit(
-            f"no trade matched: sent e.g. {window[:1]}, received e.g. {sample}; logs in {logs}"
+            f"no trade matched: sent e.g. {window[:1]}, received e.g. {sample}; logs in {plan.logs}"
         )
     return RunResult(
-        len(latencies), unmatched, np.array(latencies), len(measured) / args.seconds,
-        np.array(to_topic), meter.summary(), late_dropped,
+        len(latencies), unmatched, np.array(latencies), len(in_time) / args.seconds,
+        np.array(to_topic), measured.cpu, measured.late_dropped,
     )  # fmt: skip
 
 

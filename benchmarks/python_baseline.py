@@ -50,10 +50,11 @@ from benchmarks.workload import (
     unique_prefix,
     wait_for_quiet,
 )
+from streamlines.console import make_console
+from streamlines.contracts.metrics import METRIC_BAR_1M, METRIC_BAR_1S, METRIC_ROLLING
+from streamlines.contracts.time import NS_PER_MILLISECOND, NS_PER_MINUTE, NS_PER_SECOND
 from streamlines.settings import Settings
 
-NS_PER_MS = 1_000_000
-NS_PER_SECOND = 1_000_000_000
 WINDOW_MS = 5 * 60 * 1000
 
 
@@ -154,7 +155,7 @@ class Baseline:
             bar.add(price, size)
         else:
             if bar is not None:
-                emit(symbol, "bar_1s", (bar.bucket + 1) * NS_PER_SECOND, bar.values())
+                emit(symbol, METRIC_BAR_1S, (bar.bucket + 1) * NS_PER_SECOND, bar.values())
             state.bar_1s = Bar(bucket, price, size)
         bucket //= 60
         bar = state.bar_1m
@@ -162,11 +163,11 @@ class Baseline:
             bar.add(price, size)
         else:
             if bar is not None:
-                emit(symbol, "bar_1m", (bar.bucket + 1) * 60 * NS_PER_SECOND, bar.values())
+                emit(symbol, METRIC_BAR_1M, (bar.bucket + 1) * NS_PER_MINUTE, bar.values())
             state.bar_1m = Bar(bucket, price, size)
 
         # Rolling window: finish the previous millisecond, evict, add this trade.
-        ms = t_ns // NS_PER_MS
+        ms = t_ns // NS_PER_MILLISECOND
         if ms != state.pending_ms:
             self._flush_rolling(state)
             state.pending_ms = ms
@@ -208,7 +209,7 @@ class Baseline:
             "ret_count": float(n_r),
         }
         for t_ns in state.pending:
-            self.emit(state.symbol, "rolling_5m", t_ns, values)
+            self.emit(state.symbol, METRIC_ROLLING, t_ns, values)
         state.pending.clear()
 
     def finish(self) -> None:
@@ -217,11 +218,13 @@ class Baseline:
             self._flush_rolling(state)
             if state.bar_1s is not None:
                 bar = state.bar_1s
-                self.emit(state.symbol, "bar_1s", (bar.bucket + 1) * NS_PER_SECOND, bar.values())
+                self.emit(
+                    state.symbol, METRIC_BAR_1S, (bar.bucket + 1) * NS_PER_SECOND, bar.values()
+                )
             if state.bar_1m is not None:
                 bar = state.bar_1m
-                end = (bar.bucket + 1) * 60 * NS_PER_SECOND
-                self.emit(state.symbol, "bar_1m", end, bar.values())
+                end = (bar.bucket + 1) * NS_PER_MINUTE
+                self.emit(state.symbol, METRIC_BAR_1M, end, bar.values())
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,7 @@ def main(argv: list[str] | None = None) -> None:
     add_quiet_wait_option(parser)
     args = parser.parse_args(argv)
     settings = Settings()
-    console = Console()
+    console = make_console()
 
     if args.trades_topic:
         results = run_baselines(

@@ -5,8 +5,8 @@ trade: **intraday trades generated from real daily bars** (GOOG, S&P 500, NASDAQ
 real hourly bars) by ``connectors.replay.synth``, as the tests make them. Then, ``--runs`` times
 on the same input:
 
-1. **Flink**: ``flink run -py jobs/ripples.py --bounded --parallelism 1`` on the local standalone
-   cluster, to a fresh output topic. The job's time is Flink's own (``duration`` of
+1. **Flink**: ``flink run -py jobs/ripples/__main__.py --bounded --parallelism 1`` on the local
+   standalone cluster, to a fresh output topic. The job's time is Flink's own (``duration`` of
    ``/jobs/<id>`` in the REST API: from the job's creation on the JobManager to its end), so
    the Python client's start-up and planning are not in it. Figure: trades / job seconds
    (per slot: the job runs with parallelism 1, so in one slot).
@@ -63,11 +63,14 @@ from benchmarks.workload import (
     wait_for_quiet,
 )
 from connectors.sinks.analytics import run_sink
+from jobs.registry import find_job
+from streamlines.console import make_console
+from streamlines.contracts.influx import MEASUREMENT_RIPPLES
 from streamlines.settings import Settings
 from streamlines.stack.http import request_json
 from streamlines.stack.services.flink import FlinkService
 
-JOB = Path(__file__).resolve().parents[1] / "jobs" / "ripples.py"
+JOB = find_job("ripples").file
 TARGET_PER_SLOT = 150_000  # trades/s per TaskManager slot (the project's target)
 
 
@@ -193,6 +196,7 @@ def run_influx_sink(
                 settings,
                 topic=topic,
                 bucket=bucket,
+                measurement=MEASUREMENT_RIPPLES,
                 group_id=group_id,
                 exit_when_idle=60.0,  # a safety net only: normally `stop` ends it
                 stop=stop,
@@ -307,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     add_quiet_wait_option(parser)
     args = parser.parse_args(argv)
     settings = Settings()
-    console = Console()
+    console = make_console()
 
     others = running_jobs(settings)
     if others:

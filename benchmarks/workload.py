@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import (
@@ -36,23 +36,22 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
 
-from connectors.replay.synth import (
-    BarSpec,
-    Quotes,
-    Trades,
-    bar_rng,
-    generate_quotes,
-    generate_trades,
-)
+from connectors.replay import synth
+from connectors.sinks.kafka import ensure_topics
+from streamlines.console import make_console
 from streamlines.contracts.events import Quote, Trade
+from streamlines.contracts.time import NS_PER_MINUTE
 from streamlines.datasets import load_bars
 from streamlines.settings import Settings
+from streamlines.stack.manager import Stack
+from streamlines.stack.procfs import process_stats
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,6 @@ SYMBOLS = (
     SymbolSource("EUR/USD", "EURUSD", 0.00001, False),
 )
 DAY_NS = int(pd.Timestamp("2024-03-04 14:30", tz="UTC").value)
-NS_PER_MINUTE = 60_000_000_000
 SEED = 7
 DEFAULT_TRADES = 1_000_000
 DEFAULT_TRADES_PER_MINUTE = 600
@@ -148,7 +146,7 @@ def generate_events(
 ) -> Events:
     """The first ``n_trades`` trades in event time (and the quote generated with each)."""
     datasets = {s.dataset: load_bars(s.dataset) for s in sources}
-    parts: list[tuple[int, Trades, Quotes]] = []
+    parts: list[tuple[int, synth.Trades, synth.Quotes]] = []
     total, minute = 0, 0
     while total < n_trades:
         start = DAY_NS + minute * NS_PER_MINUTE
@@ -157,12 +155,12 @@ def generate_events(
             row = bars.iloc[minute % len(bars)]
             if source.integral_volume and row.volume < trades_per_minute:
                 continue  # too little volume for one share per trade (a holiday bar)
-            bar = BarSpec(
+            bar = synth.BarSpec(
                 float(row.open), float(row.high), float(row.low), float(row.close),
                 float(row.volume), start, start + NS_PER_MINUTE,
             )  # fmt: skip
-            rng = bar_rng(seed, source.symbol, minute)
-            trades = generate_trades(
+            rng = synth.bar_rng(seed, source.symbol, minute)
+            trades = synth.generate_trades(
                 bar,
                 trades_per_minute,
                 rng,
@@ -170,7 +168,7 @@ def generate_events(
                 integral_volume=source.integral_volume,
                 first_id=minute * trades_per_minute,
             )
-            quotes = generate_quotes(
+            quotes = synth.generate_quotes(
                 trades, bar, rng, tick=source.tick, integral_volume=source.integral_volume
             )
             parts.append((index, trades, quotes))
@@ -272,16 +270,10 @@ def wait_for_quiet(
 
 def _process_table() -> dict[int, tuple[int, int]]:
     """pid -> (parent pid, CPU ticks it has used so far) of every process (Linux /proc)."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
-    return table
+    return {
+        pid: (int(fields[1]), int(fields[11]) + int(fields[12]))
+        for pid, fields in process_stats().items()
+    }
 
 
 def _command_line(pid: int) -> str:
@@ -320,9 +312,7 @@ class CpuMeter:
     it reports nothing."""
 
     def __init__(self, settings: Settings, commands: dict[str, str] | None = None) -> None:
-        from streamlines.stack.manager import Stack
-
-        stack = Stack(settings, Console(stderr=True))
+        stack = Stack(settings, make_console(stderr=True))
         self.services = {
             name: {pid for p in service.processes() if p.is_running() and (pid := p.pid())}
             for name, service in stack.services.items()
@@ -392,16 +382,6 @@ class CpuMeter:
 def unique_prefix(kind: str) -> str:
     """A name no other run uses, for topics, buckets and consumer groups."""
     return f"bench-{kind}-{uuid.uuid4().hex[:8]}"
-
-
-def create_topics(settings: Settings, topics: Iterable[str], partitions: int = 1) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        admin.create_topics(
-            [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in topics]
-        )
-    finally:
-        admin.close()
 
 
 def delete_topics(settings: Settings, topics: Iterable[str]) -> None:
@@ -479,7 +459,7 @@ def _produce(
     topic: str,
     messages: Iterable[tuple[bytes, bytes]],
     bar: Progress,
-    task: object,
+    task: TaskID,
     every: int = 20_000,
 ) -> None:
     send = producer.send
@@ -501,7 +481,7 @@ def prefill(
     console: Console | None = None,
 ) -> Workload:
     """Create ``<prefix>-trades`` / ``<prefix>-quotes`` and fill them (rich progress bars)."""
-    console = console or Console()
+    console = console or make_console()
     prefix = prefix or unique_prefix("ripples")
     trades_topic, quotes_topic = f"{prefix}-trades", f"{prefix}-quotes"
     with console.status(f"generating {n_trades:,} trades from real bars"):
@@ -511,7 +491,7 @@ def prefill(
         f"{', '.join(events.symbols)} ({trades_per_minute} trades per symbol and minute, "
         f"{(int(events.trade_t[-1]) - DAY_NS) / NS_PER_MINUTE:,.0f} minutes of event time)"
     )
-    create_topics(settings, [trades_topic, quotes_topic])
+    ensure_topics(settings.kafka_bootstrap, [trades_topic, quotes_topic])
     started = time.perf_counter()
     producer = fast_producer(settings)
     try:

@@ -1,5 +1,5 @@
 """The ASGI application: GraphQL (with GraphiQL) at /graphql, over HTTP and websockets
-(graphql-transport-ws, and the older graphql-ws), and /healthz."""
+(graphql-transport-ws, and the older graphql-ws), and /healthz; ``serve`` runs it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -16,17 +17,21 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
-from graphql_server.live import KafkaFeed, LiveHub
-from graphql_server.operations.jobs import JobRegistry
-from graphql_server.price_store import PriceStore
-from graphql_server.schema import Context, build_schema
-from graphql_server.store import AnalyticsStore
+from graphql_server.context import Context
+from graphql_server.corrections.store import CorrectionsStore
+from graphql_server.history.store import BarStore
+from graphql_server.indicators.store import IndicatorStore
+from graphql_server.jobs.registry import JobRegistry
+from graphql_server.ripples.live import KafkaFeed, LiveHub
+from graphql_server.ripples.store import AnalyticsStore
+from graphql_server.schema import build_schema
 from streamlines.settings import Settings
+from streamlines.stack.ports import ensure_port_free
 
 log = logging.getLogger(__name__)
 
 
-class StreamlinesGraphQL(GraphQL):
+class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, context: Context) -> None:
         super().__init__(
             build_schema(),
@@ -42,15 +47,19 @@ class StreamlinesGraphQL(GraphQL):
 
 
 def create_app(settings: Settings) -> Starlette:
-    context = Context(
-        settings=settings,
-        store=AnalyticsStore(settings),
-        hub=LiveHub(),
-        prices=PriceStore(settings),
-        jobs=JobRegistry(),
-    )
+    hub = LiveHub()
+    jobs = JobRegistry()
+    stores = [
+        AnalyticsStore(settings),
+        BarStore(settings),
+        IndicatorStore(settings),
+        CorrectionsStore(settings),
+    ]
+    services: dict[type, object] = {LiveHub: hub, JobRegistry: jobs}
+    services.update({type(store): store for store in stores})
+    context = Context(settings, services)
     feed = KafkaFeed(
-        context.hub,
+        hub,
         settings.kafka_bootstrap,
         settings.graphql_ripples_topic,
         settings.graphql_prime_records,
@@ -62,8 +71,8 @@ def create_app(settings: Settings) -> Starlette:
             {
                 "status": "ok",
                 "kafka_feed": "reading" if feed.connected.is_set() else "waiting",
-                "subscriptions": len(context.hub.subscriptions),
-                "records_received": context.hub.counters.received,
+                "subscriptions": len(hub.subscriptions),
+                "records_received": hub.counters.received,
             }
         )
 
@@ -83,11 +92,11 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            context.hub.close()
+            hub.close()
             feed.stop()
-            context.jobs.close()
-            context.store.close()
-            context.prices.close()
+            jobs.close()
+            for store in stores:
+                store.close()
 
     return Starlette(
         routes=[
@@ -97,4 +106,19 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+    )
+
+
+def serve(settings: Settings, log_level: str) -> None:
+    """Serve the app at the settings' host and GraphQL port until Ctrl-C."""
+    ensure_port_free(
+        settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.graphql_port,
+        log_level=log_level,
+        ws="websockets-sansio",
+        log_config=None,
     )

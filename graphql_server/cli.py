@@ -1,7 +1,9 @@
-"""`streamlines graphql serve`: the GraphQL server (GraphiQL at /graphql)."""
+"""`streamlines graphql serve`: the GraphQL server (GraphiQL at /graphql); `streamlines graphql
+schema`: its SDL."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,10 +24,9 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve queries on InfluxDB and live subscriptions on the ripples topic until Ctrl-C."""
-    import uvicorn  # heavy: imported on use, so `streamlines --help` stays fast
-
-    from graphql_server.app import create_app
-    from streamlines.stack.ports import ensure_port_free
+    # The server imports in about 1 s (strawberry, uvicorn, the stores): on use, so that
+    # `streamlines --help` stays fast.
+    from graphql_server.app import serve as serve_app
 
     settings = Settings()
     updates: dict[str, object] = {}
@@ -33,15 +34,23 @@ def serve(
         updates["host"] = host
     if port is not None:
         updates["graphql_port"] = port
-    settings = settings.model_copy(update=updates)
-    ensure_port_free(
-        settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
-    )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.graphql_port,
-        log_level=log_level,
-        ws="websockets-sansio",
-        log_config=None,
-    )
+    serve_app(settings.model_copy(update=updates), log_level)
+
+
+@app.command()
+def schema(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the SDL to this file (e.g. graphql_server/schema.graphql)."),
+    ] = None,
+) -> None:
+    """Print the schema's SDL (the API as clients see it), or write it to --out."""
+    # As for `serve`: the schema imports in about 1 s.
+    from graphql_server.schema import print_schema
+
+    text = print_schema()
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+        typer.echo(f"wrote {out}", err=True)

@@ -8,8 +8,8 @@ import asyncio
 import json
 import threading
 import urllib.request
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, Self
 
 import websockets
 
@@ -47,7 +47,7 @@ async def subscribe(
     document: str,
     variables: dict[str, Any] | None = None,
     connect_timeout: float = 10.0,
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Each ``data`` the subscription sends, until the server completes it."""
     ws_url = "ws" + url.removeprefix("http")
     async with websockets.connect(ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
@@ -120,7 +120,7 @@ class SubscriptionReader:
         self._stop.set()
         self._thread.join(timeout)
 
-    def __enter__(self) -> SubscriptionReader:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from graphql_server.errors import QueryError
+from streamlines.contracts.time import datetime_to_ns, ns_to_datetime, utc
 
 # Stocks (GOOG, BRK.B), index-like names of the replay data (SP500) and crypto pairs (BTC/USD).
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,14}(/[A-Z0-9]{1,10})?$")
@@ -36,9 +37,8 @@ def symbols(values: list[str], limit: int = MAX_SUBSCRIPTION_SYMBOLS) -> list[st
     return [symbol(v) for v in dict.fromkeys(values)]
 
 
-def utc(value: datetime) -> datetime:
-    """A time without a zone is taken as UTC (Alpaca's and InfluxDB's convention)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# The end of a range a client left open ("everything from start on").
+FAR_FUTURE = datetime(2100, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -49,24 +49,15 @@ class TimeRange:
     @classmethod
     def from_ns(cls, start_ns: int, end_ns: int) -> TimeRange:
         """To the microsecond (what datetime holds)."""
-        epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        return cls(
-            epoch + timedelta(microseconds=start_ns // 1_000),
-            epoch + timedelta(microseconds=end_ns // 1_000),
-        )
+        return cls(ns_to_datetime(start_ns), ns_to_datetime(end_ns))
 
     @property
     def start_ns(self) -> int:
-        return _ns(self.start)
+        return datetime_to_ns(self.start)
 
     @property
     def end_ns(self) -> int:
-        return _ns(self.end)
-
-
-def _ns(value: datetime) -> int:
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+        return datetime_to_ns(self.end)
 
 
 def time_range(start: datetime, end: datetime, max_days: float | None) -> TimeRange:

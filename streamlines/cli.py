@@ -8,15 +8,15 @@ from typing import Annotated
 import typer
 
 from connectors.gather.cli import gather
-from connectors.ingest import ingest
+from connectors.ingest.cli import ingest
 from connectors.replay.cli import app as replay_app
-from connectors.sink_cli import app as sink_app
+from connectors.sinks.cli import app as sink_app
 from graphql_server.cli import app as graphql_app
-from streamlines.demo import demo
-from streamlines.errors import UserError
-from streamlines.jobs_cli import app as jobs_app
+from streamlines.demo.cli import demo
+from streamlines.errors import reporting_user_errors
 from streamlines.logs import configure_logging
 from streamlines.stack.cli import app as stack_app
+from streamlines.submit.cli import app as jobs_app
 
 app = typer.Typer(
     pretty_exceptions_show_locals=False,
@@ -45,10 +45,8 @@ def main() -> None:
     """Entry point: user errors print as one message; anything else without a stack trace
     unless --verbose, where the traceback is logged for debugging."""
     try:
-        app()
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise SystemExit(1) from None
+        with reporting_user_errors():
+            app()
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except Exception as exc:

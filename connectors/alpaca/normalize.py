@@ -11,6 +11,7 @@ from typing import Any
 import msgpack
 
 from streamlines.contracts.events import Bar, Event, Quote, SchemaError, Trade
+from streamlines.contracts.time import NS_PER_SECOND, datetime_to_ns
 
 # Alpaca's RFC 3339 times carry up to nanoseconds, which datetime cannot hold.
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$")
@@ -42,7 +43,7 @@ def event_time_ns(value: Any) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise SchemaError("t: timestamp has no time zone")
-        return int(value.timestamp()) * 1_000_000_000 + value.microsecond * 1000
+        return datetime_to_ns(value)
     if isinstance(value, str):
         match = _RFC3339.match(value)
         if match is None:
@@ -50,7 +51,7 @@ def event_time_ns(value: Any) -> int:
         whole, fraction, zone = match.groups()
         zone = "+00:00" if zone == "Z" else zone
         seconds = int(datetime.fromisoformat(whole + zone).timestamp())
-        return seconds * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+        return seconds * NS_PER_SECOND + int((fraction or "").ljust(9, "0"))
     raise SchemaError(f"t: missing or not a timestamp ({type(value).__name__})")
 
 

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -26,16 +26,36 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.enums import Adjustment, DataFeed
 from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
 from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from connectors.alpaca.normalize import event_time_ns
-from connectors.gather.timeframe import Timeframe
+from connectors.alpaca.stream import endpoints
 from streamlines.contracts.events import HistoryBar, SchemaError
+from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 Row = dict[str, Any]
+
+# How much time one fetch covers: a few pages at most (10,000 bars a page), so a symbol's first
+# bars are written while later ones are still being fetched.
+FETCH_WINDOW = {
+    BarTimeframe.DAY_1: timedelta(days=3660),
+    BarTimeframe.HOUR_1: timedelta(days=366),
+    BarTimeframe.MINUTE_1: timedelta(days=10),
+}
+_ALPACA_UNITS = {
+    BarTimeframe.DAY_1: TimeFrameUnit.Day,
+    BarTimeframe.HOUR_1: TimeFrameUnit.Hour,
+    BarTimeframe.MINUTE_1: TimeFrameUnit.Minute,
+}
+
+
+def alpaca_timeframe(timeframe: BarTimeframe) -> TimeFrame:
+    """alpaca-py's ``TimeFrame`` for a bar timeframe."""
+    return TimeFrame(1, _ALPACA_UNITS[timeframe])
 
 
 class SymbolFailed(Exception):
@@ -102,7 +122,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self.timeout)
         return super().request(*args, **kwargs)
 
@@ -112,6 +132,7 @@ class _Backoff:
 
     backoff: Backoff
     retries: int
+    _session: requests.Session
     sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def _setup(self, backoff: Backoff, timeout: float) -> None:
@@ -189,7 +210,7 @@ def history_bar(symbol: str, timeframe: str, raw: Row, adjusted: Row) -> History
             "adj_volume": adjusted["v"],
             "adj_factor": adjusted["c"] / close if close else None,
         }
-    )  # type: ignore[return-value]
+    )
 
 
 @dataclass
@@ -233,8 +254,6 @@ class Source:
 
 
 def source(settings: Settings) -> Source:
-    from connectors.alpaca.stream import endpoints
-
     ends = endpoints(settings, replay_key="streamlines-gather")
     return Source(ends.live, None if ends.live else settings.replay_url, ends.key, ends.secret)
 
@@ -298,26 +317,11 @@ class BarClient:
         return client
 
     def rows(
-        self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime, adjusted: bool
+        self, symbol: str, timeframe: BarTimeframe, start: datetime, end: datetime, adjusted: bool
     ) -> list[Row]:
         """Alpaca's bar rows (``t, o, h, l, c, v, n, vw``) with start <= t <= end, all pages."""
-        crypto = "/" in symbol
         try:
-            if crypto:
-                request = CryptoBarsRequest(
-                    symbol_or_symbols=symbol, timeframe=timeframe.alpaca(), start=start, end=end
-                )
-                data = self._client(True).get_crypto_bars(request)
-            else:
-                request = StockBarsRequest(
-                    symbol_or_symbols=symbol,
-                    timeframe=timeframe.alpaca(),
-                    start=start,
-                    end=end,
-                    adjustment=Adjustment.ALL if adjusted else Adjustment.RAW,
-                    feed=self.feed,
-                )
-                data = self._client(False).get_stock_bars(request)
+            data = self._bars(symbol, timeframe, start, end, adjusted)
         except APIError as exc:
             raise self._failure(symbol, exc) from None
         except requests.Timeout:
@@ -333,7 +337,30 @@ class BarClient:
             ) from None
         return data.get(symbol, [])
 
-    def fetch(self, symbol: str, timeframe: Timeframe, start: datetime, end: datetime) -> Fetched:
+    def _bars(
+        self, symbol: str, timeframe: BarTimeframe, start: datetime, end: datetime, adjusted: bool
+    ) -> Any:
+        if "/" in symbol:
+            crypto = CryptoBarsRequest(
+                symbol_or_symbols=symbol,
+                timeframe=alpaca_timeframe(timeframe),
+                start=start,
+                end=end,
+            )
+            return self._client(True).get_crypto_bars(crypto)
+        stock = StockBarsRequest(
+            symbol_or_symbols=symbol,
+            timeframe=alpaca_timeframe(timeframe),
+            start=start,
+            end=end,
+            adjustment=Adjustment.ALL if adjusted else Adjustment.RAW,
+            feed=self.feed,
+        )
+        return self._client(False).get_stock_bars(stock)
+
+    def fetch(
+        self, symbol: str, timeframe: BarTimeframe, start: datetime, end: datetime
+    ) -> Fetched:
         """Raw and adjusted bars of ``symbol`` with start <= t <= end, as ``HistoryBar``s.
         Crypto has no corporate actions: its adjusted prices are the raw ones."""
         raw = self.rows(symbol, timeframe, start, end, adjusted=False)

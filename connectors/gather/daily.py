@@ -16,10 +16,13 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 
 from influxdb_client import InfluxDBClient
+from influxdb_client.rest import ApiException
+from urllib3.exceptions import HTTPError
 
-from connectors.gather.points import MEASUREMENT
 from connectors.gather.run import Job
-from connectors.gather.timeframe import Timeframe
+from streamlines.contracts.influx import MEASUREMENT_BARS
+from streamlines.contracts.time import ns_to_datetime
+from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 
@@ -28,9 +31,9 @@ log = logging.getLogger(__name__)
 # How far back a symbol without stored bars looks for its latest completed bar: past weekends
 # and holidays.
 LOOKBACK = {
-    Timeframe.day: timedelta(days=14),
-    Timeframe.hour: timedelta(days=5),
-    Timeframe.minute: timedelta(days=5),
+    BarTimeframe.DAY_1: timedelta(days=14),
+    BarTimeframe.HOUR_1: timedelta(days=5),
+    BarTimeframe.MINUTE_1: timedelta(days=5),
 }
 # Alpaca's free plan refuses SIP data younger than 15 minutes; requests end that long ago.
 RECENT_DATA_DELAY = timedelta(minutes=15)
@@ -47,12 +50,9 @@ from(bucket: bucket_name)
 """
 
 
-def last_bar_times(settings: Settings, bucket: str, timeframe: Timeframe) -> dict[str, int]:
+def last_bar_times(settings: Settings, bucket: str, timeframe: BarTimeframe) -> dict[str, int]:
     """Symbol -> start (UTC ns) of its newest bar in ``bucket`` at ``timeframe``."""
-    from influxdb_client.rest import ApiException
-    from urllib3.exceptions import HTTPError
-
-    params = {"bucket_name": bucket, "measurement": MEASUREMENT, "timeframe": timeframe.value}
+    params = {"bucket_name": bucket, "measurement": MEASUREMENT_BARS, "timeframe": timeframe.value}
     try:
         with InfluxDBClient(
             url=settings.influx_url,
@@ -78,14 +78,8 @@ def last_bar_times(settings: Settings, bucket: str, timeframe: Timeframe) -> dic
     }
 
 
-def _time(t_ns: int) -> datetime:
-    return datetime.fromtimestamp(t_ns // 1_000_000_000, UTC).replace(
-        microsecond=(t_ns % 1_000_000_000) // 1000
-    )
-
-
 def daily_jobs(
-    stored: dict[str, int], symbols: list[str] | None, timeframe: Timeframe, now: datetime
+    stored: dict[str, int], symbols: list[str] | None, timeframe: BarTimeframe, now: datetime
 ) -> list[Job]:
     """What ``--daily`` fetches: every stored symbol (or only ``symbols``) from just after its
     newest stored bar; a symbol not stored yet, its latest completed bar only."""
@@ -95,7 +89,7 @@ def daily_jobs(
     for symbol in wanted:
         last = stored.get(symbol)
         if last is not None:
-            start = _time(last) + timedelta(microseconds=1)
+            start = ns_to_datetime(last) + timedelta(microseconds=1)
             jobs.append(Job(symbol, start, end, completed_by=now, if_empty=None))
             continue
         lookback = LOOKBACK[timeframe]
@@ -111,17 +105,6 @@ def daily_jobs(
             )
         )
     return jobs
-
-
-def parse_at(text: str) -> dtime:
-    """``HH:MM`` (UTC) for the daily schedule."""
-    try:
-        hours, minutes = text.split(":")
-        return dtime(int(hours), int(minutes), tzinfo=UTC)
-    except ValueError:
-        raise UserError(
-            f"--at {text!r} is not a time of day", "use HH:MM in UTC, e.g. --at 05:15"
-        ) from None
 
 
 def next_run(now: datetime, at: dtime) -> datetime:
@@ -149,19 +132,3 @@ def run_every_day(
         except UserError as exc:
             log.error("daily gather failed: %s; trying again at the next run", exc)
         runs += 1
-
-
-def append_jobs(
-    settings: Settings, bucket: str, timeframe: Timeframe, symbols: list[str], now: datetime
-) -> list[Job]:
-    """The jobs of one ``--daily`` run: every tracked symbol (or just ``symbols``), from just
-    after its last stored bar up to ``now``."""
-    stored = last_bar_times(settings, bucket, timeframe)
-    jobs = daily_jobs(stored, symbols or None, timeframe, now)
-    if not jobs:
-        raise UserError(
-            f"no symbol has {timeframe.value} bars in bucket {bucket!r} yet",
-            "gather some history first (`streamlines gather --symbols GOOG --start "
-            "2024-01-02`), or name the symbols",
-        )
-    return jobs

@@ -14,25 +14,22 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from multiprocessing.process import BaseProcess
 from typing import Any
 
-from connectors.gather.run import Job, ProgressFactory, Report, SymbolResult
-from connectors.gather.timeframe import Timeframe
+from connectors.gather.run import (
+    Job,
+    Progress,
+    ProgressFactory,
+    Report,
+    Request,
+    SymbolResult,
+    run_here,
+)
 from streamlines.errors import UserError
-from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class _Group:
-    settings: Settings
-    jobs: list[Job]
-    timeframe: Timeframe
-    bucket: str
-    topic: str | None
-    concurrency: int
 
 
 class _QueueProgress:
@@ -54,14 +51,9 @@ class _QueueProgress:
         self._events.put(("finish", symbol, note, failed))
 
 
-def _child(index: int, group: _Group, events: Any) -> None:
-    from connectors.gather.cli import run_jobs
-
+def _child(index: int, request: Request, events: Any) -> None:
     try:
-        report = run_jobs(
-            group.settings, group.jobs, group.timeframe, group.bucket, group.topic,
-            group.concurrency, progress=lambda _windows: _QueueProgress(events),
-        )  # fmt: skip
+        report = run_here(request, progress=lambda _windows: _QueueProgress(events))
         events.put(("report", index, report))
     except UserError as exc:
         events.put(("error", index, exc.args[0], exc.hint))
@@ -75,65 +67,84 @@ def split(jobs: list[Job], processes: int) -> list[list[Job]]:
     return [g for g in groups if g]
 
 
-def run_in_processes(
-    settings: Settings,
-    jobs: list[Job],
-    timeframe: Timeframe,
-    bucket: str,
-    topic: str | None,
-    concurrency: int,
-    processes: int,
-    progress: ProgressFactory,
-) -> Report:
-    groups = split(jobs, processes)
-    windows = {job.symbol: len(job.windows(timeframe)) for job in jobs}
-    context = mp.get_context("spawn")
-    events = context.Queue()
+@dataclass
+class _Outcome:
+    """What the children have reported so far."""
+
+    children: int
+    reports: dict[int, Report] = field(default_factory=dict)
+    errors: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.reports) + len(self.errors) >= self.children
+
+    def take(self, event: tuple[Any, ...], shown: Progress) -> None:
+        kind = event[0]
+        if kind == "advance":
+            shown.advance(event[1], event[2])
+        elif kind == "finish":
+            shown.finish(event[1], event[2], failed=event[3])
+        elif kind == "report":
+            self.reports[event[1]] = event[2]
+        else:
+            self.errors.append((event[2], event[3]))
+
+    def report(self) -> Report:
+        if self.errors:
+            message, hint = self.errors[0]
+            raise UserError(message, hint)
+        return merge(list(self.reports.values()))
+
+
+def _children(request: Request, processes: int, context: Any, events: Any) -> list[BaseProcess]:
+    groups = split(request.jobs, processes)
     # Each process fetches `concurrency` symbols at once: the total stays what was asked for.
-    each = max(1, concurrency // len(groups))
-    children = [
+    each = max(1, request.concurrency // len(groups))
+    return [
         context.Process(
             target=_child,
-            args=(k, _Group(settings, group, timeframe, bucket, topic, each), events),
+            args=(k, replace(request, jobs=group, concurrency=each), events),
             name=f"gather-{k}",
             daemon=True,
         )
         for k, group in enumerate(groups)
     ]
-    log.info("gathering %d symbols in %d processes", len(jobs), len(children))
-    reports: dict[int, Report] = {}
-    errors: list[tuple[str, str | None]] = []
+
+
+def _collect(children: list[BaseProcess], events: Any, shown: Progress) -> _Outcome:
+    outcome = _Outcome(len(children))
+    while not outcome.complete:
+        try:
+            event = events.get(timeout=1.0)
+        except queue.Empty:
+            if any(c.exitcode not in (None, 0) for c in children):
+                raise UserError(
+                    "a gather process died without a report", "see the log above"
+                ) from None
+            continue
+        outcome.take(event, shown)
+    return outcome
+
+
+def run_in_processes(request: Request, processes: int, progress: ProgressFactory) -> Report:
+    """The gather of ``request`` with its symbols split over ``processes`` child processes."""
+    windows = {job.symbol: len(job.windows(request.timeframe)) for job in request.jobs}
+    context = mp.get_context("spawn")
+    events = context.Queue()
+    children = _children(request, processes, context, events)
+    log.info("gathering %d symbols in %d processes", len(request.jobs), len(children))
     with progress(windows) as shown:
         for child in children:
             child.start()
         try:
-            while len(reports) + len(errors) < len(children):
-                try:
-                    event = events.get(timeout=1.0)
-                except queue.Empty:
-                    if any(c.exitcode not in (None, 0) for c in children):
-                        raise UserError(
-                            "a gather process died without a report", "see the log above"
-                        ) from None
-                    continue
-                kind = event[0]
-                if kind == "advance":
-                    shown.advance(event[1], event[2])
-                elif kind == "finish":
-                    shown.finish(event[1], event[2], failed=event[3])
-                elif kind == "report":
-                    reports[event[1]] = event[2]
-                else:
-                    errors.append((event[2], event[3]))
+            outcome = _collect(children, events, shown)
         finally:
             for child in children:
                 child.join(timeout=60)
                 if child.is_alive():
                     child.terminate()
-    if errors:
-        message, hint = errors[0]
-        raise UserError(message, hint)
-    return merge(list(reports.values()))
+    return outcome.report()
 
 
 def merge(reports: list[Report]) -> Report:

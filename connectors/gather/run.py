@@ -17,24 +17,30 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from kafka.errors import KafkaError
 from rich.console import Console
 
-from connectors.gather.client import BarClient, SourceUnavailable, Stopped, SymbolFailed
-from connectors.gather.points import line
+from connectors.gather.client import (
+    FETCH_WINDOW,
+    BarClient,
+    SourceUnavailable,
+    Stopped,
+    SymbolFailed,
+)
 from connectors.gather.progress import GatherProgress
-from connectors.gather.timeframe import Timeframe
 from connectors.sinks.influx import InfluxWriter
-from connectors.sinks.kafka import KafkaSink
+from connectors.sinks.kafka import KafkaSink, ensure_topics
 from streamlines.contracts.events import HistoryBar
+from streamlines.contracts.influx import bar_line
+from streamlines.contracts.time import datetime_to_ns
+from streamlines.contracts.timeframes import BarTimeframe
+from streamlines.contracts.topics import dead_letter_topic
 from streamlines.errors import UserError
+from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ONE_MICROSECOND = timedelta(microseconds=1)
-
-
-def ns(moment: datetime) -> int:
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
 
 
 @dataclass(frozen=True)
@@ -53,30 +59,34 @@ class Job:
     latest_only: bool = False
     if_empty: str | None = "no bars in that range: an unknown symbol, or no trading then"
 
-    def windows(self, timeframe: Timeframe) -> list[tuple[datetime, datetime]]:
-        """The range cut into fetches of ``timeframe.window``, each end inclusive."""
+    def windows(self, timeframe: BarTimeframe) -> list[tuple[datetime, datetime]]:
+        """The range cut into fetches of ``FETCH_WINDOW[timeframe]``, each end inclusive."""
         cuts = []
         start = self.start
         while start <= self.end:
-            stop = min(start + timeframe.window, self.end + ONE_MICROSECOND)
+            stop = min(start + FETCH_WINDOW[timeframe], self.end + ONE_MICROSECOND)
             cuts.append((start, stop - ONE_MICROSECOND))
             start = stop
         return cuts
 
-    def keep(self, bars: list[HistoryBar], timeframe: Timeframe) -> list[HistoryBar]:
+    def keep(self, bars: list[HistoryBar], timeframe: BarTimeframe) -> list[HistoryBar]:
         if self.completed_by is None:
             return bars
-        last_start = ns(self.completed_by - timeframe.length)
+        last_start = datetime_to_ns(self.completed_by - timeframe.length)
         return [bar for bar in bars if bar.t_ns <= last_start]
 
 
-def range_jobs(symbols: list[str], first: datetime, last: datetime) -> list[Job]:
-    """One job per symbol for the bars starting in [first, last]."""
-    empty = (
-        f"no bars from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC: an unknown "
-        "symbol, or no trading then"
-    )
-    return [Job(symbol, first, last, if_empty=empty) for symbol in symbols]
+@dataclass(frozen=True)
+class Request:
+    """What one gather writes where: ``jobs`` at ``timeframe`` into InfluxDB ``bucket`` and
+    Kafka ``topic`` (None: InfluxDB only), ``concurrency`` symbols fetched at once."""
+
+    settings: Settings
+    jobs: list[Job]
+    timeframe: BarTimeframe
+    bucket: str
+    topic: str | None
+    concurrency: int
 
 
 class Progress(Protocol):
@@ -142,7 +152,7 @@ class Gatherer:
         writer: InfluxWriter,
         sink: KafkaSink | None,
         topic: str,
-        timeframe: Timeframe,
+        timeframe: BarTimeframe,
         concurrency: int = 4,
         console: Console | None = None,
         progress: ProgressFactory | None = None,
@@ -205,7 +215,7 @@ class Gatherer:
     def _take(self, chunk: _Chunk, result: SymbolResult) -> None:
         result.bars += len(chunk.bars)
         result.rejected += len(chunk.rejected)
-        self._lines.extend(line(bar) for bar in chunk.bars)
+        self._lines.extend(bar_line(bar) for bar in chunk.bars)
         if self.sink is not None:
             for bar in chunk.bars:
                 self.sink.send(self.topic, bar)
@@ -286,3 +296,56 @@ class Gatherer:
             except queue.Full:
                 if self.client.stopping.is_set():
                     raise Stopped() from None
+
+
+def open_kafka(settings: Settings, topic: str) -> KafkaSink:
+    """A producer for ``topic``, which (with its dead-letter topic) exists once this returns."""
+    try:
+        names = [topic, dead_letter_topic(topic)]
+        ensure_topics(settings.kafka_bootstrap, names, settings.kafka_topic_partitions)
+        # A backfill sends many small records at once: larger, later batches cost less CPU.
+        return KafkaSink(
+            settings.kafka_bootstrap,
+            max_in_flight=100_000,
+            block_timeout=settings.ingest_block_timeout,
+            client_id="streamlines-gather",
+            linger_ms=50,
+            batch_size=1 << 20,
+        )
+    except KafkaError as exc:
+        raise UserError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap}: {exc}",
+            "start the local stack with `streamlines stack up`, or pass --no-kafka",
+        ) from None
+
+
+def run_here(request: Request, progress: ProgressFactory | None = None) -> Report:
+    """The whole gather of ``request`` in this process; failures are in the report. Progress
+    goes to the terminal's bars, or to ``progress``."""
+    settings, jobs, topic = request.settings, request.jobs, request.topic
+    client = BarClient.from_settings(settings)
+    sink = open_kafka(settings, topic) if topic else None
+    writer = InfluxWriter.from_settings(settings, request.bucket)
+    log.info(
+        "gathering %s bars of %d symbols from %s into InfluxDB bucket %s%s",
+        request.timeframe.value, len(jobs), client.source.name, request.bucket,
+        f" and Kafka topic {topic}" if topic else "",
+    )  # fmt: skip
+    try:
+        gatherer = Gatherer(
+            client, writer, sink, topic or "", request.timeframe, request.concurrency,
+            progress=progress,
+        )  # fmt: skip
+        report = gatherer.run(jobs)
+    finally:
+        writer.close()
+        if sink is not None:
+            sink.close(10)
+    rate = report.bars / report.seconds if report.seconds else 0.0
+    log.info(
+        "gathered %d bars of %d symbols in %.1f s (%.0f bars/s): %d points written, "
+        "%d records sent, %d rejected bars, %d retried requests",
+        report.bars, len(jobs) - len(report.failed), report.seconds, rate, report.points,
+        report.records, sum(r.rejected for r in report.results.values()), report.retries,
+    )  # fmt: skip
+    return report

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from connectors.replay.synth import Trades
-from connectors.replay.timeframe import Timeframe
+from connectors.replay.timeframe import AlpacaTimeframe
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,18 @@ _FIELDS = ("t", "open", "high", "low", "close", "volume", "trade_count", "vwap")
 
 
 def empty_bars() -> Bars:
-    return Bars(
-        np.empty(0, np.int64), *(np.empty(0) for _ in range(5)), np.empty(0, np.int64), np.empty(0)
-    )
+    def floats() -> np.ndarray:
+        return np.empty(0)
+
+    times, counts = np.empty(0, np.int64), np.empty(0, np.int64)
+    return Bars(times, floats(), floats(), floats(), floats(), floats(), counts, floats())
 
 
 def _group_starts(keys: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1]).astype(np.int64)
 
 
-def bars_from_trades(trades: Trades, timeframe: Timeframe) -> Bars:
+def bars_from_trades(trades: Trades, timeframe: AlpacaTimeframe) -> Bars:
     if len(trades) == 0:
         return empty_bars()
     keys = timeframe.bucket_starts(trades.t)
@@ -83,7 +85,7 @@ def bars_from_trades(trades: Trades, timeframe: Timeframe) -> Bars:
     )
 
 
-def resample_bars(bars: Bars, timeframe: Timeframe) -> Bars:
+def resample_bars(bars: Bars, timeframe: AlpacaTimeframe) -> Bars:
     if len(bars) == 0:
         return bars
     keys = timeframe.bucket_starts(bars.t)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Router, WebSocketRoute
 
-from connectors.replay.control import control_routes
+from connectors.replay.control import Control
 from connectors.replay.rest import HistoricalApi
 from connectors.replay.state import ServerState
 from connectors.replay.ws import crypto_stream, stock_stream
@@ -16,7 +16,7 @@ def build_app(state: ServerState) -> Starlette:
         WebSocketRoute("/v2/{feed}", stock_stream),
         WebSocketRoute("/v1beta3/crypto/us", crypto_stream),
         *HistoricalApi(state).routes(),
-        *control_routes(state),
+        *Control(state).routes(),
     ]
     app = Starlette(routes=routes)
     # Alpaca never redirects and alpaca-py refuses to follow redirects.

@@ -1,4 +1,5 @@
-"""``streamlines replay ...``: run the Alpaca-protocol replay server."""
+"""``streamlines replay ...``: run the Alpaca-protocol replay server. Argument parsing only: the
+server's set-up is ``connectors.replay.service``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import typer
 
 from connectors.replay.symbols import REAL_CRYPTO, REAL_STOCKS
+from streamlines.errors import UserError
 from streamlines.settings import Settings
 
 app = typer.Typer(
@@ -14,11 +16,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=2)
 
 
 def parse_speed(text: str) -> float | None:
@@ -31,14 +28,27 @@ def parse_speed(text: str) -> float | None:
     return speed
 
 
-def _credentials(pairs: list[str]) -> dict[str, str]:
+def _speed(text: str) -> float | None:
+    try:
+        return parse_speed(text)
+    except ValueError:
+        raise UserError(f"--speed {text!r}: use a positive number (1 = real time) or max") from None
+
+
+def parse_credentials(pairs: list[str]) -> dict[str, str]:
+    """``KEY:SECRET`` pairs as key -> secret."""
     credentials = {}
     for pair in pairs:
         key, sep, secret = pair.partition(":")
         if not sep or not key or not secret:
-            raise _fail(f"--credentials {pair!r}: write it as KEY:SECRET")
+            raise UserError(f"--credentials {pair!r}: write it as KEY:SECRET")
         credentials[key] = secret
     return credentials
+
+
+def split_symbols(text: str | None) -> list[str] | None:
+    """Comma-separated symbols; None (all real ones) when not given."""
+    return [s.strip() for s in text.split(",") if s.strip()] if text else None
 
 
 @app.command("serve")
@@ -109,49 +119,20 @@ def serve_command(
     log_level: str = typer.Option("info", help="uvicorn log level (debug, info, warning)."),
 ) -> None:
     """Serve Alpaca's market-data websocket and REST protocols from real historical data."""
-    # Imported here: pandas and the data sets make `streamlines --help` slow otherwise.
-    from connectors.replay.barstats import BarStatsStore
-    from connectors.replay.feed import SynthConfig
-    from connectors.replay.server import PortInUseError, serve
-    from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
-    from connectors.replay.universe import UniverseError, build_universe
+    # Imported here, not at the top: pandas, uvicorn and the data sets would slow down every
+    # other `streamlines` command.
+    from connectors.replay import service
+    from connectors.replay.state import Faults, ReplayConfig
 
     settings = Settings()
-    try:
-        replay_speed = parse_speed(speed or settings.replay_speed)
-    except ValueError:
-        raise _fail(f"--speed {speed!r}: use a positive number (1 = real time) or max") from None
-    start_text = start or settings.replay_start
-    try:
-        parse_start(start_text)
-    except ValueError:
-        raise _fail(
-            f"--start {start_text!r}: use a date or time like 2012-01-03T14:30:00Z"
-        ) from None
-    if rest_error_status is not None and rest_error_status not in (429, 500, 502, 503, 504):
-        raise _fail("--rest-error-status: use 429 or a 5xx status such as 500")
-    wanted = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
-    try:
-        universe = build_universe(
-            symbols=wanted,
-            size=universe_size,
-            data_files=data,
-            synth=SynthConfig(seed=seed, trades_per_minute=trades_per_minute),
-            stats_store=(
-                BarStatsStore(bar_stats_dir or settings.home / "replay" / "bar-stats")
-                if bar_stats
-                else None
-            ),
-        )
-    except UniverseError as exc:
-        raise _fail(str(exc)) from None
+    speed_text = speed or settings.replay_speed
     config = ReplayConfig(
-        speed=replay_speed,
-        start=start_text,
+        speed=_speed(speed_text),
+        start=start or settings.replay_start,
         auth_timeout=auth_timeout,
         max_connections_per_key=max_connections_per_key,
         max_symbols=max_symbols,
-        credentials=_credentials(credentials),
+        credentials=parse_credentials(credentials),
         rest_rate_limit=rate_limit,
     )
     faults = Faults(
@@ -161,22 +142,16 @@ def serve_command(
         malformed_every=malformed_every,
         out_of_order_every=out_of_order_every,
         rest_error_status=rest_error_status,
-        rest_error_count=rest_error_count if rest_error_status else 0,
+        rest_error_count=rest_error_count,
     )
-    state = ServerState(config=config, universe=universe, faults=faults)
-    bind_host = host or settings.host
-    bind_port = port or settings.replay_port
-    typer.echo(
-        f"replay server on {bind_host}:{bind_port}: {len(universe.feeds)} symbols, "
-        f"speed {speed or settings.replay_speed}, start {start_text}; "
-        f"stocks ws://{bind_host}:{bind_port}/v2/iex, crypto ws://{bind_host}:{bind_port}"
-        "/v1beta3/crypto/us, REST and /healthz on http",
-        err=True,
+    stats_dir = (bar_stats_dir or settings.home / "replay" / "bar-stats") if bar_stats else None
+    served = service.UniverseOptions(
+        split_symbols(symbols), universe_size, data, seed, trades_per_minute, stats_dir
     )
-    try:
-        serve(state, bind_host, bind_port, log_level)
-    except PortInUseError as exc:
-        raise _fail(f"{exc}; pass --port or set STREAMLINES_REPLAY_PORT") from None
+    state = service.server_state(config, served, faults)
+    bind_host, bind_port = host or settings.host, port or settings.replay_port
+    typer.echo(service.banner(state, bind_host, bind_port, speed_text), err=True)
+    service.run_server(state, bind_host, bind_port, log_level)
 
 
 @app.command("symbols")
@@ -184,8 +159,8 @@ def symbols_command(
     universe_size: int = typer.Option(0, min=0, help="Include synthetic tickers up to N stocks."),
 ) -> None:
     """List the symbols the server would serve and where their data comes from."""
-    from connectors.replay.universe import build_universe
+    # Imported here, not at the top: see serve_command.
+    from connectors.replay import service
 
-    universe = build_universe(size=universe_size)
-    for symbol, feed in universe.feeds.items():
-        typer.echo(f"{symbol:10} {feed.asset_class:6} {feed.frequency!s:7} {feed.description}")
+    for line in service.symbol_lines(universe_size):
+        typer.echo(line)

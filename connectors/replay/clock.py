@@ -16,10 +16,12 @@ from __future__ import annotations
 import itertools
 import time
 
+from streamlines.contracts.time import NS_PER_SECOND
+
 # Gaps with no events longer than this (replay time) are skipped, e.g. nights and weekends.
-IDLE_SKIP_NS = 300 * 1_000_000_000
+IDLE_SKIP_NS = 300 * NS_PER_SECOND
 # After a skip, the next event comes this long (replay time) after the new origin.
-SKIP_LEAD_NS = 1_000_000_000
+SKIP_LEAD_NS = NS_PER_SECOND
 
 
 class ReplayClock:

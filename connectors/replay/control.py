@@ -47,11 +47,29 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def control_routes(state: ServerState) -> list[Route]:
-    def snapshot() -> dict[str, Any]:
-        return {"config": state.config.public(), "faults": asdict(state.faults)}
+class Control:
+    """The control endpoint's handlers over one server's state."""
 
-    async def healthz(request: Request) -> JSONResponse:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/control/send-log", self.start_send_log, methods=["POST"]),
+            Route("/control/send-log", self.show_send_log, methods=["GET"]),
+            Route("/control", self.show, methods=["GET"]),
+            Route("/control/faults", self.set_faults, methods=["POST"]),
+            Route("/control/faults", self.clear_faults, methods=["DELETE"]),
+            Route("/control/config", self.set_config, methods=["POST"]),
+            Route("/control/positions", self.forget_positions, methods=["DELETE"]),
+        ]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"config": self.state.config.public(), "faults": asdict(self.state.faults)}
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        state = self.state
         return JSONResponse(
             {
                 "status": "ok",
@@ -62,65 +80,62 @@ def control_routes(state: ServerState) -> list[Route]:
             }
         )
 
-    async def show(request: Request) -> JSONResponse:
-        return JSONResponse(snapshot())
+    async def show(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.snapshot())
 
-    async def set_faults(request: Request) -> JSONResponse:
+    async def set_faults(self, request: Request) -> JSONResponse:
         body = await _json_object(request)
         if body is None:
             return _bad_request('send a JSON object of faults, e.g. {"drop_after_messages": 50}')
         try:
-            state.faults.update(body)
+            self.state.faults.update(body)
         except ValueError as exc:
             return _bad_request(f"{exc}; known faults: {', '.join(sorted(Faults.names()))}")
-        return JSONResponse(snapshot())
+        return JSONResponse(self.snapshot())
 
-    async def clear_faults(request: Request) -> JSONResponse:
-        state.faults = Faults()
-        return JSONResponse(snapshot())
+    async def clear_faults(self, request: Request) -> JSONResponse:
+        self.state.faults = Faults()
+        return JSONResponse(self.snapshot())
 
-    async def set_config(request: Request) -> JSONResponse:
+    async def set_config(self, request: Request) -> JSONResponse:
         body = await _json_object(request)
         if body is None:
             return _bad_request('send a JSON object, e.g. {"speed": 60}')
-        unknown = set(body) - _CONFIG_FIELDS
-        if unknown:
-            return _bad_request(
-                f"cannot change {', '.join(sorted(unknown))}; "
-                f"changeable: {', '.join(sorted(_CONFIG_FIELDS))}"
-            )
-        if "start" in body:
-            try:
-                parse_start(str(body["start"]))
-            except ValueError:
-                return _bad_request(f"invalid start {body['start']!r}: use YYYY-MM-DD")
+        refused = _config_refusal(body)
+        if refused is not None:
+            return _bad_request(refused)
         if "allowed_feeds" in body:
             body["allowed_feeds"] = tuple(body["allowed_feeds"])
         for name, value in body.items():
-            setattr(state.config, name, value)
-        return JSONResponse(snapshot())
+            setattr(self.state.config, name, value)
+        return JSONResponse(self.snapshot())
 
-    async def forget_positions(request: Request) -> JSONResponse:
-        state.positions.clear()
-        return JSONResponse(snapshot())
+    async def forget_positions(self, request: Request) -> JSONResponse:
+        self.state.positions.clear()
+        return JSONResponse(self.snapshot())
 
-    async def start_send_log(request: Request) -> JSONResponse:
-        state.send_log = SendLog()
+    async def start_send_log(self, request: Request) -> JSONResponse:
+        self.state.send_log = SendLog()
         return JSONResponse({"recording": True})
 
-    async def show_send_log(request: Request) -> JSONResponse:
-        log = state.send_log
+    async def show_send_log(self, request: Request) -> JSONResponse:
+        log = self.state.send_log
         if log is None:
             return _bad_request("not recording: POST /control/send-log first")
         return JSONResponse({"trades": log.trades, "dropped": log.dropped})
 
-    return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/control/send-log", start_send_log, methods=["POST"]),
-        Route("/control/send-log", show_send_log, methods=["GET"]),
-        Route("/control", show, methods=["GET"]),
-        Route("/control/faults", set_faults, methods=["POST"]),
-        Route("/control/faults", clear_faults, methods=["DELETE"]),
-        Route("/control/config", set_config, methods=["POST"]),
-        Route("/control/positions", forget_positions, methods=["DELETE"]),
-    ]
+
+def _config_refusal(body: dict[str, Any]) -> str | None:
+    """Why a configuration change cannot be made (None: it can)."""
+    unknown = set(body) - _CONFIG_FIELDS
+    if unknown:
+        return (
+            f"cannot change {', '.join(sorted(unknown))}; "
+            f"changeable: {', '.join(sorted(_CONFIG_FIELDS))}"
+        )
+    if "start" in body:
+        try:
+            parse_start(str(body["start"]))
+        except ValueError:
+            return f"invalid start {body['start']!r}: use YYYY-MM-DD"
+    return None

@@ -15,17 +15,16 @@ from connectors.replay.clock import ReplayClock
 from connectors.replay.feed import SymbolFeed
 from connectors.replay.protocol import Message
 from connectors.replay.subscriptions import Subscriptions
-from connectors.replay.synth import NS_PER_MINUTE
-from connectors.replay.timeframe import Timeframe
+from connectors.replay.timeframe import AlpacaTimeframe
 from connectors.replay.universe import Universe
+from streamlines.contracts.time import NS_PER_DAY, NS_PER_MINUTE
 
 MAX_BATCH = 1_000
 # Longest single sleep while waiting for the clock: another connection may move it on.
 MAX_SLEEP_S = 0.5
 STEP_WITHOUT_BARS_NS = 15 * NS_PER_MINUTE
-_ONE_MINUTE = Timeframe(1, "Min")
-_ONE_DAY = Timeframe(1, "Day")
-NS_PER_DAY = 86_400_000_000_000
+_ONE_MINUTE = AlpacaTimeframe(1, "Min")
+_ONE_DAY = AlpacaTimeframe(1, "Day")
 
 
 class SlowClientError(Exception):

@@ -23,9 +23,8 @@ from connectors.replay.synth import (
     generate_trades,
     trade_count,
 )
-from connectors.replay.timeframe import Timeframe
+from connectors.replay.timeframe import AlpacaTimeframe
 
-NS_PER_HOUR = 3_600_000_000_000
 NEW_YORK = "America/New_York"
 _CACHED_BARS = 256
 
@@ -47,7 +46,7 @@ def price_tick(prices: np.ndarray) -> float:
 
 
 def trading_windows(
-    labels: pd.DatetimeIndex, frequency: Timeframe, asset_class: str
+    labels: pd.DatetimeIndex, frequency: AlpacaTimeframe, asset_class: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """When each bar's trades happen: the New York regular session for daily stock bars,
     otherwise the bar's own period."""
@@ -83,7 +82,7 @@ class SymbolFeed:
         symbol: str,
         asset_class: str,
         bars: pd.DataFrame,
-        frequency: Timeframe,
+        frequency: AlpacaTimeframe,
         synth: SynthConfig,
         description: str,
     ) -> None:
@@ -274,7 +273,7 @@ class SymbolFeed:
         return 1.0
 
     def iter_bars(
-        self, timeframe: Timeframe, t0: int, t1: int, *, adjusted: bool = False
+        self, timeframe: AlpacaTimeframe, t0: int, t1: int, *, adjusted: bool = False
     ) -> Iterator[Bars]:
         """Bars with ``t0 <= t <= t1`` in ascending time, in chunks.
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
 import msgpack
+
+from streamlines.contracts.time import rfc3339_ns
 
 MAX_FRAME_BYTES = 1 << 20  # Alpaca keeps frames under 1 MiB
 Message = dict[str, Any]
@@ -42,11 +43,6 @@ ERROR_TEXT = {
 
 def timestamp(t_ns: int) -> msgpack.Timestamp:
     return msgpack.Timestamp.from_unix_nano(int(t_ns))
-
-
-def rfc3339(t_ns: int) -> str:
-    seconds, nanos = divmod(int(t_ns), 1_000_000_000)
-    return f"{datetime.fromtimestamp(seconds, UTC):%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z"
 
 
 def success(msg: str) -> Message:
@@ -193,7 +189,7 @@ def luld(symbol: str, t_ns: int, reference: float) -> Message:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, msgpack.Timestamp):
-        return rfc3339(value.to_unix_nano())
+        return rfc3339_ns(value.to_unix_nano())
     raise TypeError(f"cannot encode {type(value).__name__} as JSON")
 
 

@@ -17,9 +17,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.replay.feed import SymbolFeed
-from connectors.replay.protocol import rfc3339
 from connectors.replay.state import ServerState
-from connectors.replay.timeframe import Timeframe, TimeframeError
+from connectors.replay.timeframe import AlpacaTimeframe, AlpacaTimeframeError
+from streamlines.contracts.time import rfc3339_ns
 
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 1_000
@@ -57,7 +57,7 @@ def _time(value: str | None, name: str, default: int) -> int:
 @lru_cache(maxsize=1 << 16)
 def _bar_time(t_ns: int) -> str:
     # Cached: the symbols of a universe share their bar times (daily bars: one per day).
-    text = rfc3339(t_ns)
+    text = rfc3339_ns(t_ns)
     return text.replace(".000000000Z", "Z")
 
 
@@ -66,7 +66,7 @@ def _volume(value: float, integral: bool) -> int | float:
 
 
 def bar_chunks(
-    feed: SymbolFeed, timeframe: Timeframe, t0: int, t1: int, adjusted: bool
+    feed: SymbolFeed, timeframe: AlpacaTimeframe, t0: int, t1: int, adjusted: bool
 ) -> Iterator[Chunk]:
     integral = feed.integral_volume
     for bars in feed.iter_bars(timeframe, t0, t1, adjusted=adjusted):
@@ -107,7 +107,7 @@ def trade_chunks(feed: SymbolFeed, t0: int, t1: int) -> Iterator[Chunk]:
                     "i": int(part.id[k]),
                     "p": float(part.price[k]),
                     "s": _volume(part.size[k], stock),
-                    "t": rfc3339(int(part.t[k])),
+                    "t": rfc3339_ns(int(part.t[k])),
                 }
                 if stock:
                     row |= {"c": ["@"], "x": "V", "z": "C"}
@@ -134,7 +134,7 @@ def quote_chunks(feed: SymbolFeed, t0: int, t1: int) -> Iterator[Chunk]:
                     "as": _volume(part.ask_size[k], stock),
                     "bp": float(part.bid_price[k]),
                     "bs": _volume(part.bid_size[k], stock),
-                    "t": rfc3339(int(part.t[k])),
+                    "t": rfc3339_ns(int(part.t[k])),
                 }
                 if stock:
                     row |= {"ax": "V", "bx": "V", "c": ["R"], "z": "C"}
@@ -178,9 +178,9 @@ def paginate(
             start = 0
             if resume is not None:
                 if descending:
-                    start = int(np.searchsorted(-t, -resume_t, side="left"))
+                    start = int(np.searchsorted(-t, -resume, side="left"))
                 else:
-                    start = int(np.searchsorted(t, resume_t, side="left"))
+                    start = int(np.searchsorted(t, resume, side="left"))
             if start >= len(t):
                 continue
             if remaining == 0:
@@ -321,11 +321,11 @@ class HistoricalApi:
         t1: int,
         adjusted: bool,
     ) -> Callable[[str, int | None, bool], Iterator[Chunk]]:
-        timeframe: Timeframe | None = None
+        timeframe: AlpacaTimeframe | None = None
         if kind == "bars":
             try:
-                timeframe = Timeframe.parse(params.get("timeframe", ""))
-            except TimeframeError as exc:
+                timeframe = AlpacaTimeframe.parse(params.get("timeframe", ""))
+            except AlpacaTimeframeError as exc:
                 raise RequestError(400, 40010001, str(exc)) from exc
 
         def chunks_for(symbol: str, resume: int | None, descending: bool) -> Iterator[Chunk]:

@@ -77,7 +77,9 @@ class Subscriptions:
 
     def wants(self, channel: str, symbol: str) -> bool:
         symbols = self.sets.get(channel)
-        return bool(symbols) and (WILDCARD in symbols or symbol in symbols)
+        if not symbols:
+            return False
+        return WILDCARD in symbols or symbol in symbols
 
     def streamed_symbols(self, universe_symbols: list[str]) -> list[str]:
         """Symbols of the universe that any data channel asks for."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NS_PER_MINUTE = 60_000_000_000
+from streamlines.contracts.time import NS_PER_MINUTE
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Alpaca bar timeframes (``5Min``, ``1Hour``, ``1Day``, ``1Week``, ``3Month``) and bucketing."""
+"""Alpaca's REST bar timeframes (any ``5Min``, ``1Hour``, ``1Day``, ``1Week``, ``3Month``) and
+bucketing: a protocol type of the replay server, not the timeframe of stored bars
+(``streamlines.contracts.timeframes.BarTimeframe``)."""
 
 from __future__ import annotations
 
@@ -26,25 +28,29 @@ _ORDER = {"Min": 0, "Hour": 1, "Day": 2, "Week": 3, "Month": 4}
 _MONDAY_OFFSET_NS = 4 * _NS["Day"]
 
 
-class TimeframeError(ValueError):
+class AlpacaTimeframeError(ValueError):
     pass
 
 
 @dataclass(frozen=True)
-class Timeframe:
+class AlpacaTimeframe:
     amount: int
     unit: str  # Min, Hour, Day, Week, Month
 
     @classmethod
-    def parse(cls, text: str) -> Timeframe:
+    def parse(cls, text: str) -> AlpacaTimeframe:
         match = _PATTERN.match(text.strip())
         if not match:
-            raise TimeframeError(f"invalid timeframe {text!r}: use e.g. 1Min, 15Min, 1Hour, 1Day")
+            raise AlpacaTimeframeError(
+                f"invalid timeframe {text!r}: use e.g. 1Min, 15Min, 1Hour, 1Day"
+            )
         amount, unit = int(match.group(1)), _UNITS[match.group(2)]
         limits = {"Min": range(1, 60), "Hour": range(1, 24), "Day": [1], "Week": [1]}
         allowed = limits.get(unit, [1, 2, 3, 6, 12])
         if amount not in allowed:
-            raise TimeframeError(f"invalid timeframe {text!r}: {unit} amount must be in {allowed}")
+            raise AlpacaTimeframeError(
+                f"invalid timeframe {text!r}: {unit} amount must be in {allowed}"
+            )
         return cls(amount, unit)
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ from connectors.replay.barstats import BarStatsStore
 from connectors.replay.feed import SymbolFeed, SynthConfig
 from connectors.replay.symbols import REAL_CRYPTO, REAL_STOCKS
 from connectors.replay.synth import Trades
-from connectors.replay.timeframe import Timeframe
+from connectors.replay.timeframe import AlpacaTimeframe
 from streamlines.datasets import DATASETS, load_bars
 
 # Stock symbols are the data set names; crypto pairs use Alpaca's BASE/QUOTE spelling.
@@ -48,7 +48,7 @@ def _real_feed(symbol: str, asset_class: str, dataset: str, synth: SynthConfig) 
         symbol,
         asset_class,
         load_bars(dataset),
-        Timeframe.parse(info.frequency),
+        AlpacaTimeframe.parse(info.frequency),
         synth,
         f"real: {info.description}",
     )
@@ -72,7 +72,7 @@ def _synthetic_feed(k: int, synth: SynthConfig) -> SymbolFeed:
         synthetic_symbol(k),
         "stock",
         bars,
-        Timeframe.parse("1Day"),
+        AlpacaTimeframe.parse("1Day"),
         synth,
         f"synthetic: real {base} daily bars x {factor}",
     )
@@ -92,25 +92,12 @@ def build_universe(
     synth = synth or SynthConfig()
     universe = Universe()
     wanted = set(symbols) if symbols else None
-    for symbol, dataset in REAL_STOCKS.items():
-        if wanted is None or symbol in wanted:
-            universe.add(_real_feed(symbol, "stock", dataset, synth))
-    for symbol, dataset in REAL_CRYPTO.items():
-        if wanted is None or symbol in wanted:
-            universe.add(_real_feed(symbol, "crypto", dataset, synth))
+    _add_real(universe, wanted, synth)
     for path in data_files or []:
         for feed in load_user_file(path, synth):
             universe.add(feed)
     if wanted:
-        for symbol in sorted(wanted - set(universe.feeds)):
-            if symbol.startswith(SYNTHETIC_PREFIX) and symbol[3:].isdigit():
-                universe.add(_synthetic_feed(int(symbol[3:]), synth))
-            else:
-                known = ", ".join([*REAL_STOCKS, *REAL_CRYPTO])
-                raise UniverseError(
-                    f"unknown symbol {symbol!r}: use one of {known}, SYN0001-style synthetic "
-                    "tickers, or bring a data file with --data"
-                )
+        _add_synthetic_named(universe, sorted(wanted - set(universe.feeds)), synth)
     stocks = len(universe.symbols("stock"))
     for k in range(1, max(0, (size or 0) - stocks) + 1):
         universe.add(_synthetic_feed(k, synth))
@@ -120,6 +107,27 @@ def build_universe(
         for feed in universe.feeds.values():
             feed.keep_stats_in(stats_store)
     return universe
+
+
+def _add_real(universe: Universe, wanted: set[str] | None, synth: SynthConfig) -> None:
+    """The real series, all of them or the ``wanted`` ones."""
+    for asset_class, datasets in (("stock", REAL_STOCKS), ("crypto", REAL_CRYPTO)):
+        for symbol, dataset in datasets.items():
+            if wanted is None or symbol in wanted:
+                universe.add(_real_feed(symbol, asset_class, dataset, synth))
+
+
+def _add_synthetic_named(universe: Universe, symbols: list[str], synth: SynthConfig) -> None:
+    """Named symbols that are neither real nor in a data file: SYN0001-style synthetic tickers,
+    or an error naming the choices."""
+    for symbol in symbols:
+        if not (symbol.startswith(SYNTHETIC_PREFIX) and symbol[3:].isdigit()):
+            known = ", ".join([*REAL_STOCKS, *REAL_CRYPTO])
+            raise UniverseError(
+                f"unknown symbol {symbol!r}: use one of {known}, SYN0001-style synthetic "
+                "tickers, or bring a data file with --data"
+            )
+        universe.add(_synthetic_feed(int(symbol[3:]), synth))
 
 
 _TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "t")
@@ -174,14 +182,18 @@ def load_user_file(path: Path, synth: SynthConfig) -> list[SymbolFeed]:
     return feeds
 
 
-def _infer_frequency(index: pd.DatetimeIndex) -> Timeframe:
+def _infer_frequency(index: pd.DatetimeIndex) -> AlpacaTimeframe:
     if len(index) < 2:
-        return Timeframe.parse("1Day")
+        return AlpacaTimeframe.parse("1Day")
     step = pd.Series(index).diff().median()
     for text, length in (("1Min", "1min"), ("1Hour", "1h"), ("1Day", "1D")):
         if step <= pd.Timedelta(length):
-            return Timeframe.parse(text)
-    return Timeframe.parse("1Day") if step < pd.Timedelta("28D") else Timeframe.parse("1Month")
+            return AlpacaTimeframe.parse(text)
+    return (
+        AlpacaTimeframe.parse("1Day")
+        if step < pd.Timedelta("28D")
+        else AlpacaTimeframe.parse("1Month")
+    )
 
 
 class RecordedTradesFeed(SymbolFeed):
@@ -210,7 +222,12 @@ class RecordedTradesFeed(SymbolFeed):
             )
         )
         super().__init__(
-            symbol, asset_class, daily, Timeframe.parse("1Day"), synth, f"user trades from {path}"
+            symbol,
+            asset_class,
+            daily,
+            AlpacaTimeframe.parse("1Day"),
+            synth,
+            f"user trades from {path}",
         )
         # Each day's window is its first to its last trade (replacing the default session).
         bounds = np.searchsorted(t, self.t)

@@ -1,8 +1,9 @@
 """Analytics records from a Kafka topic into InfluxDB (`streamlines sink influx`).
 
 Reads ``analytics.ripples`` (or another analytics topic) in a consumer group, writes each
-record as one point — measurement = the topic's job (``ripples``), tags ``symbol`` and
-``metric``, fields = the record's values, time = the record's ``t_ns`` — and commits the
+record as one point (``streamlines.contracts.influx.analytics_point``: measurement = the
+topic's, from ``ANALYTICS_MEASUREMENTS`` or given, tags ``symbol`` and ``metric``, fields = the
+record's values, time = the record's ``t_ns``) and commits the
 offsets only after InfluxDB accepted the batch. A record that does not fit the schema goes to
 ``<topic>.dlq`` with the reason, and the sink keeps going. Because timestamps come from the
 records, a replayed topic or a restarted sink overwrites points instead of duplicating them.
@@ -15,29 +16,33 @@ import threading
 import time
 from dataclasses import dataclass
 
-from influxdb_client import Point
 from kafka import KafkaConsumer
 
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink
 from streamlines.contracts.events import AnalyticsRecord, SchemaError
+from streamlines.contracts.influx import ANALYTICS_MEASUREMENTS, BUCKET_ANALYTICS, analytics_point
 from streamlines.contracts.topics import TOPIC_RIPPLES
+from streamlines.errors import UserError
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def measurement_for(topic: str) -> str:
-    """``analytics.ripples`` -> ``ripples``."""
-    return topic.rsplit(".", 1)[-1].removesuffix(".dlq")
-
-
-def record_point(record: AnalyticsRecord, measurement: str) -> Point:
-    point = Point(measurement).tag("symbol", record.symbol).tag("metric", record.metric)
-    for name, value in record.values.items():
-        if value is not None:
-            point = point.field(name, value)
-    return point.time(record.t_ns)
+def measurement_for(topic: str, measurement: str | None = None) -> str:
+    """The measurement ``topic``'s records are stored as: ``measurement`` when given, else the
+    contract's for a known analytics topic (``analytics.ripples`` -> ``ripples``)."""
+    if measurement:
+        return measurement
+    try:
+        return ANALYTICS_MEASUREMENTS[topic]
+    except KeyError:
+        known = ", ".join(f"{t} -> {m}" for t, m in ANALYTICS_MEASUREMENTS.items())
+        raise UserError(
+            f"topic {topic!r} is not a known analytics topic ({known}), so its measurement "
+            "is unknown",
+            "name it: --measurement ripples (or currents)",
+        ) from None
 
 
 @dataclass
@@ -50,16 +55,18 @@ class SinkCounters:
 def run_sink(
     settings: Settings,
     topic: str = TOPIC_RIPPLES,
-    bucket: str = "analytics",
+    bucket: str = BUCKET_ANALYTICS,
     group_id: str = "analytics-to-influx",
     exit_when_idle: float | None = None,
     stop: threading.Event | None = None,
+    measurement: str | None = None,
 ) -> SinkCounters:
     """Copy ``topic`` into ``bucket`` until ``stop`` is set (or the topic is idle for
-    ``exit_when_idle`` seconds, for backfills and tests)."""
+    ``exit_when_idle`` seconds, for backfills and tests), as ``measurement`` (default: the
+    topic's, see ``measurement_for``)."""
     stop = stop or threading.Event()
     counters = SinkCounters()
-    measurement = measurement_for(topic)
+    measurement = measurement_for(topic, measurement)
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -90,7 +97,7 @@ def run_sink(
                     dead_letters.dead_letter(topic, exc.reason, raw.value, source=topic)
                     counters.dead_lettered += 1
                     continue
-                points.append(record_point(record, measurement))
+                points.append(analytics_point(record, measurement))
             counters.written += writer.write(points)
             dead_letters.flush()
             consumer.commit()

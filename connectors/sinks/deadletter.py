@@ -10,16 +10,12 @@ from typing import Any, Protocol
 import msgpack
 
 from streamlines.contracts.events import Event
-
-
-def _rfc3339_ns(t_ns: int) -> str:
-    seconds, nanos = divmod(t_ns, 1_000_000_000)
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+from streamlines.contracts.time import rfc3339_ns
 
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, msgpack.Timestamp):
-        return _rfc3339_ns(value.to_unix_nano())
+        return rfc3339_ns(value.to_unix_nano())
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, bytes | bytearray | memoryview):

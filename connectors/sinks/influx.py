@@ -13,14 +13,20 @@ import logging
 import time
 from collections.abc import Iterable
 from itertools import islice
+from typing import cast
 
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
 
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# influxdb-client annotates ``write_precision`` as ``WritePrecision``, whose values are its
+# class's str constants ("ns"): the constant is what the client expects.
+PRECISION_NS = cast(WritePrecision, WritePrecision.NS)
 
 
 # A batch that failed on a transient error is sent again after 1, 2, 4, 8 and 16 s.
@@ -29,8 +35,6 @@ WRITE_RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 def is_transient(exc: Exception) -> bool:
     """InfluxDB busy or restarting: 429, 5xx (a 500 "timeout" too), or no connection."""
-    from influxdb_client.rest import ApiException
-
     if isinstance(exc, ApiException):
         return exc.status is not None and (exc.status == 429 or exc.status >= 500)
     return isinstance(exc, OSError) or "urllib3" in type(exc).__module__
@@ -38,8 +42,6 @@ def is_transient(exc: Exception) -> bool:
 
 def write_error(exc: Exception, bucket: str) -> Exception:
     """The UserError for a write InfluxDB did not take (``exc`` itself if it is not InfluxDB's)."""
-    from influxdb_client.rest import ApiException
-
     if isinstance(exc, ApiException):
         if exc.status == 404:
             return UserError(
@@ -108,7 +110,7 @@ class InfluxWriter:
                     bucket=self.bucket,
                     org=self.org,
                     record=batch,
-                    write_precision=WritePrecision.NS,
+                    write_precision=PRECISION_NS,
                 )
                 return
             except Exception as exc:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kafka import KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
 from kafka.partitioner import DefaultPartitioner
 
 from connectors.sinks.deadletter import dead_letter_record
@@ -162,9 +164,6 @@ def ensure_topics(
 
     Producers should not rely on the broker's auto-creation: a real cluster usually has it off,
     and where it is on, a topic gets the broker's default partition count."""
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="streamlines-topics",

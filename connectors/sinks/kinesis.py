@@ -10,10 +10,13 @@ import threading
 import time
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from connectors.sinks.deadletter import dead_letter_record
 from connectors.sinks.kafka import Counters
 from streamlines.contracts.events import Event
 from streamlines.contracts.topics import dead_letter_topic
+from streamlines.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +84,6 @@ class KinesisSink:
 
 def ensure_streams(client: Any, names: list[str], endpoint: str, timeout: float = 30.0) -> None:
     """Create the streams that do not exist yet (one shard each) and wait until all are active."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
         for name in names:
             try:
@@ -99,8 +100,6 @@ def ensure_streams(client: Any, names: list[str], endpoint: str, timeout: float 
                     raise KinesisDeliveryError(f"Kinesis stream {name} is not active")
                 time.sleep(0.2)
     except (BotoCoreError, ClientError) as exc:
-        from streamlines.errors import UserError
-
         raise UserError(
             f"cannot use Kinesis at {endpoint}: {exc}",
             "start the local stack with `streamlines stack up`",

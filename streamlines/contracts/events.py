@@ -8,7 +8,7 @@ Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Even
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from pydantic import (
     BaseModel,
@@ -63,14 +63,14 @@ class Event(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
     @classmethod
-    def from_wire(cls, payload: bytes | str) -> Event:
+    def from_wire(cls, payload: bytes | str) -> Self:
         try:
             return cls.model_validate_json(payload)
         except ValidationError as exc:
             raise SchemaError(_reason(cls.kind, exc)) from None
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> Event:
+    def from_dict(cls, data: dict[str, object]) -> Self:
         """Build from schema field names; raises ``SchemaError`` with the reason."""
         try:
             return cls.model_validate(data)

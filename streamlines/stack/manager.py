@@ -9,9 +9,11 @@ from pathlib import Path
 
 from rich.console import Console
 
+from streamlines.console import make_console
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.ports import ensure_port_free
+from streamlines.stack.procfs import process_stats
 from streamlines.stack.services.base import Health, Service
 from streamlines.stack.services.flink import FlinkService
 from streamlines.stack.services.influxdb import InfluxDBService
@@ -43,7 +45,7 @@ class ServiceStatus:
 class Stack:
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.settings = settings
-        self.console = console or Console(stderr=True)
+        self.console = console or make_console(stderr=True)
         self.services: dict[str, Service] = {t.name: t(settings) for t in SERVICE_TYPES}
 
     def select(self, names: list[str] | None) -> list[Service]:
@@ -145,14 +147,7 @@ def tree_rss_bytes(pid: int) -> int:
     """Resident memory of a process and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        child = int(entry.name)
+    for child, fields in process_stats().items():
         children.setdefault(int(fields[1]), []).append(child)
         rss[child] = int(fields[21]) * _PAGE_SIZE  # field 24 of stat: rss in pages
     total, todo = 0, [pid]

@@ -26,6 +26,7 @@ from connectors.topic_reader import read_to_end
 from graphql_server.client import query, subscribe
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.contracts.influx import MEASUREMENT_CURRENTS
 from streamlines.datasets import load_bars
 from tests.references.currents import assert_close, expected_indicators, volatility
 
@@ -101,7 +102,8 @@ def run_currents(settings, names: dict) -> int:
     done = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     counters = run_sink(settings, names["currents"], names["analytics"],
-                        group_id=names["currents"], exit_when_idle=5)  # fmt: skip
+                        measurement=MEASUREMENT_CURRENTS, group_id=names["currents"],
+                        exit_when_idle=5)  # fmt: skip
     assert counters.dead_lettered == 0
     return counters.written
 
@@ -109,9 +111,9 @@ def run_currents(settings, names: dict) -> int:
 def series(url: str, symbol: str, timeframe: str = "DAY_1") -> pd.Series:
     data = query(
         url,
-        """query($t: String!, $tf: BarTimeframe!) { series(ticker: $t, start: "1990-01-01",
+        """query($s: String!, $tf: BarTimeframe!) { series(symbol: $s, start: "1990-01-01",
              adjusted: true, timeframe: $tf) { data { tNs close adjClose volume } } }""",
-        {"t": symbol, "tf": timeframe},
+        {"s": symbol, "tf": timeframe},
     )["series"]["data"]
     return pd.Series(data["adjClose"], index=[int(t) for t in data["tNs"]], dtype=float)
 
@@ -133,7 +135,7 @@ def stored_indicators(url: str, symbol: str) -> dict[str, dict[int, dict]]:
         }
     signals = query(
         url,
-        """query($s: [String!]!) { signals(symbols: $s, since: "1990-01-01") {
+        """query($s: [String!]!) { signals(symbols: $s, start: "1990-01-01") {
              name tNs direction flipped fast slow } }""",
         {"s": [symbol]},
     )["signals"]

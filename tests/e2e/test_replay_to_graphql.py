@@ -26,9 +26,9 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from connectors.topic_reader import read_to_end
 from graphql_server.client import SubscriptionReader, query
-from jobs.ripples import METRICS
 from streamlines.child import graphql_server_process, replay_server_process
 from streamlines.contracts.events import Quote, Trade
+from streamlines.contracts.metrics import RIPPLES_METRICS
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.stack.services.flink import FlinkService
 from tests.references.ripples import (
@@ -73,7 +73,7 @@ def topics(stack, settings, names) -> dict[str, str]:
 @pytest.fixture
 def ripples_job(settings, topics, unique_name) -> Iterator[str]:
     command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", os.path.join(REPO, "jobs", "ripples.py"),
+        "run", "-d", "-py", os.path.join(REPO, "jobs", "ripples", "__main__.py"),
         "--bootstrap", settings.kafka_bootstrap,
         "--trades-topic", topics["trades"], "--quotes-topic", topics["quotes"],
         "--output-topic", topics["ripples"], "--group-id", unique_name, "--idle-timeout", "1",
@@ -126,7 +126,7 @@ def replay_rest_trades(port: int, symbol: str, start: str, end: str) -> list[tup
     """The replay server's trades of a symbol over [start, end), from its REST API (paginated)."""
     server, out, token = ReplayServer(port), [], None
     while True:
-        page = {"page_token": token} if token else {}
+        page: dict[str, str] = {"page_token": token} if token else {}
         body = server.call(
             "GET", "/v2/stocks/trades", symbols=symbol, start=start, end=end, limit=10000, **page
         )
@@ -198,7 +198,7 @@ def test_replayed_trades_reach_influxdb_the_topic_and_graphql_equal_to_pandas(
     ):
         sink = subprocess.Popen(
             cli("sink", "influx", "--topic", topics["ripples"], "--bucket", bucket,
-                "--group-id", unique_name),
+                "--measurement", "ripples", "--group-id", unique_name),
             stdout=sink_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         live_document = """subscription { ripples(symbols: ["GOOG"], metrics: [BAR_1S]) {
@@ -262,7 +262,7 @@ def test_replayed_trades_reach_influxdb_the_topic_and_graphql_equal_to_pandas(
                 "rolling_5m": reference_rolling(trades),
                 "spread": reference_spread(trades, quotes),
             }
-            assert set(expected) == set(METRICS)
+            assert set(expected) == set(RIPPLES_METRICS)
             due = int(trades.t_ns.max()) - SETTLE_NS
             assert len(expected["bar_1m"]) >= 20, "too little data to mean anything"
 

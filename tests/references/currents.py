@@ -1,6 +1,6 @@
 """Independent pandas/NumPy computations of what the currents job outputs, to check it against.
 
-Semantics as in ``jobs/currents.py``'s docstring. Each function takes one (symbol, timeframe)
+Semantics as in ``jobs/currents/``'s docstring. Each function takes one (symbol, timeframe)
 series of closes, in time order with unique times, indexed by ``t_ns``, and returns a frame
 indexed by ``t_ns`` with one column per output value (NaN where the job reports null). Standard
 deviations are two-pass (``np.std`` of each window): pandas' ``rolling().std()`` is an online

@@ -1,6 +1,6 @@
 """Independent pandas/NumPy computations of what the ripples job outputs, to check it against.
 
-Semantics as in ``jobs/ripples.py``'s docstring: bars by ``t_ns // width`` (window end as the
+Semantics as in ``jobs/ripples/``'s docstring: bars by ``t_ns // width`` (window end as the
 key), per-trade 5-minute RANGE statistics over millisecond event times with sample (n - 1)
 deviations, and the latest quote at or before each trade's millisecond.
 """

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from connectors.ingest import Ingest, Router
+from connectors.ingest.router import Router
+from connectors.ingest.service import Ingest
 
 
 def run_until(run: Ingest, done: Callable[[Router], bool], timeout: float = 30.0) -> None:

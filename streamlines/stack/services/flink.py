@@ -9,6 +9,7 @@ import urllib.parse
 import uuid
 from pathlib import Path
 
+import pyflink
 import yaml
 from rich.console import Console
 
@@ -31,8 +32,6 @@ METRICS_REFRESH_S = 10.0
 
 
 def pyflink_home() -> Path:
-    import pyflink
-
     return Path(pyflink.__file__).resolve().parent
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from graphql_server.client import PROTOCOL, GraphQLClientError, SubscriptionReader
 
@@ -42,7 +43,9 @@ class FakeServer:
 
     async def _serve(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
-        async with serve(self._handle, "127.0.0.1", 0, subprotocols=[PROTOCOL]) as server:
+        async with serve(
+            self._handle, "127.0.0.1", 0, subprotocols=[Subprotocol(PROTOCOL)]
+        ) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             self.url = f"http://127.0.0.1:{port}/graphql"
             self._ready.set()

@@ -1,1 +1,0 @@
-"""Price-store operations the GraphQL server runs as jobs."""

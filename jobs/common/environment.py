@@ -1,0 +1,45 @@
+"""The Flink environment of a job: one StreamExecutionEnvironment and the StreamTableEnvironment
+over it, in UTC, checkpointed, with the job's own configuration on top."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+
+from jobs.common.jars import connector_jar_uris
+from jobs.common.options import RunOptions
+from streamlines.settings import Settings
+
+
+def build_environment(
+    opts: RunOptions,
+    name: str,
+    config: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+    """(StreamExecutionEnvironment, StreamTableEnvironment) of the job ``name``: parallelism
+    from ``opts``; checkpoints every ``opts.checkpoint_interval_s`` unless the cluster's
+    configuration turns them on already; on a local mini-cluster, the connector jars. Then the
+    job's own table ``config``, and ``defaults``: set unless the cluster's configuration has
+    them."""
+    stream_env = StreamExecutionEnvironment.get_execution_environment()
+    if opts.parallelism is not None:
+        stream_env.set_parallelism(opts.parallelism)
+    if stream_env.get_checkpoint_config().get_checkpoint_interval() <= 0:
+        stream_env.enable_checkpointing(opts.checkpoint_interval_s * 1000)
+    if opts.local:
+        stream_env.add_jars(*connector_jar_uris(Settings()))
+    table_env = StreamTableEnvironment.create(stream_env, EnvironmentSettings.in_streaming_mode())
+    table_config = table_env.get_config()
+    table_config.set("table.local-time-zone", "UTC")
+    table_config.set("pipeline.name", name)
+    if opts.parallelism is not None:
+        table_config.set("parallelism.default", str(opts.parallelism))
+    for key, value in (config or {}).items():
+        table_config.set(key, value)
+    for key, value in (defaults or {}).items():
+        if not table_config.get(key, ""):
+            table_config.set(key, value)
+    return stream_env, table_env

@@ -1,0 +1,83 @@
+"""The options every job has: where Kafka is, its consumer group, bounded or not, local or on a
+cluster, the watermark bound, checkpointing and parallelism (``RunOptions``, which each job's
+``Options`` extends), and their command line."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from streamlines.settings import Settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    bootstrap: str
+    group_id: str  # each job's Options defaults it to the job's name
+    bounded: bool = False
+    local: bool = False
+    out_of_orderness_s: int = 2
+    checkpoint_interval_s: int = 10
+    parallelism: int | None = None
+    print_sql: bool = False
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above 0."""
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
+    """The arguments of ``RunOptions``. (The topics are each job's own; add them before or
+    after.)"""
+    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the local stack)")
+    parser.add_argument("--group-id", default=None, help=f"Kafka consumer group (default {job})")
+    parser.add_argument(
+        "--bounded", action="store_true", help="stop at the topics' latest offsets at start"
+    )
+    parser.add_argument("--local", action="store_true", help="run on a local mini-cluster")
+    parser.add_argument("--out-of-orderness", type=positive_int, default=2, metavar="SECONDS")
+    parser.add_argument("--checkpoint-interval", type=positive_int, default=10, metavar="SECONDS")
+    parser.add_argument("--parallelism", type=positive_int, default=None)
+    parser.add_argument(
+        "--print-sql", action="store_true", help="print the job's SQL statements and exit"
+    )
+
+
+def bootstrap_and_group_id(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, job: str
+) -> tuple[str, str]:
+    """The Kafka bootstrap servers (the local stack's with ``--local`` or ``--print-sql``;
+    required otherwise) and the consumer group: ``--group-id``, else the job's name, or a new
+    group per ``--bounded`` run (which reads from the start and commits nothing another run
+    should resume from)."""
+    bootstrap = args.bootstrap
+    if bootstrap is None:
+        if not (args.local or args.print_sql):
+            parser.error("--bootstrap is required unless --local")
+        bootstrap = Settings().kafka_bootstrap
+    group_id = args.group_id or (f"{job}-{uuid.uuid4().hex[:8]}" if args.bounded else job)
+    return bootstrap, group_id
+
+
+def run_options(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, job: str
+) -> dict[str, Any]:
+    """The ``RunOptions`` fields from arguments parsed with ``add_run_arguments``, as keyword
+    arguments of a job's ``Options``."""
+    bootstrap, group_id = bootstrap_and_group_id(parser, args, job)
+    return {
+        "bootstrap": bootstrap,
+        "group_id": group_id,
+        "bounded": args.bounded,
+        "local": args.local,
+        "out_of_orderness_s": args.out_of_orderness,
+        "checkpoint_interval_s": args.checkpoint_interval,
+        "parallelism": args.parallelism,
+        "print_sql": args.print_sql,
+    }

@@ -1,0 +1,53 @@
+"""Running the currents job: leave out missing input topics, build the environment, run the
+SQL and the recursive indicators (Python) as one job."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from jobs.common.environment import build_environment
+from jobs.common.kafka import existing_topics
+from jobs.currents.options import Options, parse_args
+from jobs.currents.process import KEY_TYPE, RecursiveIndicators, output_type, series_key
+from jobs.currents.sql import PYTHON_INPUT_QUERY, SINK_TABLE, script, statements
+from jobs.currents.topics import present_topics
+from streamlines.errors import reporting_user_errors
+
+
+def job_name(opts: Options) -> str:
+    return " ".join(["currents", *filter(None, (opts.history_topic, opts.live_topic))])
+
+
+def run(opts: Options) -> None:
+    if opts.print_sql:
+        print(script(opts), end="")
+        return
+    opts, warnings = present_topics(
+        opts, existing_topics(opts.bootstrap, client_id="currents-topics")
+    )
+    for warning in warnings:
+        print(f"currents: {warning}", file=sys.stderr)
+    stream_env, table_env = build_environment(opts, job_name(opts))
+    ddl, inserts = statements(opts)
+    for statement in ddl:
+        table_env.execute_sql(statement)
+    bars = table_env.to_data_stream(table_env.sql_query(PYTHON_INPUT_QUERY))
+    recursive = (
+        bars.key_by(series_key, key_type=KEY_TYPE)
+        .process(RecursiveIndicators(opts.recursive_config()), output_type=output_type())
+        .name("recursive indicators (Python)")
+    )
+    statement_set = table_env.create_statement_set()
+    for insert in inserts:
+        statement_set.add_insert_sql(insert)
+    statement_set.add_insert(SINK_TABLE, table_env.from_data_stream(recursive))
+    statement_set.attach_as_datastream()
+    client = stream_env.execute_async(job_name(opts))
+    if opts.bounded or opts.local:
+        client.get_job_execution_result().result()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    with reporting_user_errors():
+        run(parse_args(argv))

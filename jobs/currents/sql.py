@@ -1,0 +1,322 @@
+"""The Flink SQL of the currents job: sources, the ordered and de-duplicated bar series, SMA,
+Bollinger bands, SMA crossovers and the 24-hour volatility rounds (see ``jobs.currents``).
+
+The statements are the constants below, ``{name}`` placeholders filled in with ``str.format``.
+Where a statement has one column or term per configured period or pair (the SMAs, the
+Bollinger window's terms, the SMA crossovers), a small function repeats its fragment; to read
+a job's statements whole, ``python -m jobs.currents --print-sql [options]``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from jobs.common.kafka import (
+    analytics_sink_ddl,
+    kafka_json_source_options,
+    sql_string,
+    with_options,
+)
+from jobs.currents.options import CrossoverSpec, Options
+from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME, crossover_name
+from streamlines.contracts.time import NS_PER_MINUTE
+
+SINK_TABLE = "currents"  # the INSERTs below name it
+
+# The history watermark stays at the epoch until that source has been read to its end: gather
+# writes several symbols at once, each in time order but years apart from the others, so any
+# bounded out-of-orderness would drop most of it as late. Held back, the OVER windows
+# downstream sort the whole history by event time, then go on with the live bars.
+HISTORY_DDL = """CREATE TABLE bars_history (
+  symbol STRING,
+  timeframe STRING,
+  t_ns BIGINT,
+  `close` DOUBLE,
+  adj_close DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  WATERMARK FOR ts AS TO_TIMESTAMP_LTZ(0, 3)
+) WITH (
+{with_options}
+)"""
+
+LIVE_DDL = """CREATE TABLE bars_live (
+  symbol STRING,
+  timeframe STRING,
+  t_ns BIGINT,
+  `close` DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '{out_of_orderness_s}' SECOND
+) WITH (
+{with_options}
+)"""
+
+# History bars carry the split/dividend-adjusted close; live bars (and history without it) the
+# close as traded. A filter keeps out bars the schema would reject. The view bars_all is the
+# UNION ALL of the two (or the one there is).
+HISTORY_BARS = """SELECT symbol, timeframe, t_ns, COALESCE(adj_close, `close`) AS price, ts
+FROM bars_history
+WHERE symbol IS NOT NULL AND timeframe IS NOT NULL AND t_ns > 0 AND `close` > 0
+  AND (adj_close IS NULL OR adj_close > 0)"""
+LIVE_BARS = """SELECT symbol, timeframe, t_ns, `close` AS price, ts
+FROM bars_live
+WHERE symbol IS NOT NULL AND timeframe IS NOT NULL AND t_ns > 0 AND `close` > 0"""
+
+# Each (symbol, timeframe) is one series; every OVER window below is over one series in event
+# time. Here each series in event-time order, a bar that repeats its predecessor's millisecond
+# dropped (the same bar gathered twice, or in both topics: the first to arrive is kept). ROWS
+# frame, so that each repeat sees the row before it; after this, times are unique within a
+# series, which the LAG (a RANGE frame) in the Bollinger view relies on.
+VIEW_BARS = """CREATE TEMPORARY VIEW bars AS
+SELECT symbol, timeframe, t_ns, price, ts FROM (
+  SELECT symbol, timeframe, t_ns, price, ts,
+    CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(t_ns / 1000000) OVER w END AS previous_ms
+  FROM bars_all
+  WINDOW w AS (
+    PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW
+  )
+)
+WHERE previous_ms IS NULL OR previous_ms <> t_ns / 1000000"""
+
+# The input of the recursive indicators (``process.py``).
+PYTHON_INPUT_QUERY = "SELECT symbol, timeframe, t_ns, price FROM bars"
+
+# bars_sma: the bars with sma_<n> for each period n, null for the first n - 1 bars. One OVER
+# window per period (Flink needs one window per OVER operator), each layer around the last.
+SMA_BARS = "SELECT symbol, timeframe, t_ns, price, ts FROM bars"
+SMA_LAYER = """SELECT *, CASE WHEN COUNT(*) OVER w = {n} THEN AVG(price) OVER w END AS sma_{n}
+FROM (
+{query}
+)
+WINDOW w AS (
+  PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN {preceding} PRECEDING AND CURRENT ROW
+)"""
+VIEW_SMA = "CREATE TEMPORARY VIEW bars_sma AS\n{query}"
+
+# bars_bollinger: middle = the mean of the last n prices and std = their population deviation,
+# two-pass over the n values (the current price x0 and d<k> = the price k bars before minus x0,
+# k = 1 .. n - 1): the differences from x0 are exact, so n equal prices give exactly 0. The mean
+# of the differences is m = (d1 + ... + d<n-1>) / n, the middle x0 + m, and the squares
+# m * m + (d1 - m) * (d1 - m) + ... (see bollinger_view).
+#
+# Not STDDEV_POP: Flink computes it as sqrt((sum(x^2) - sum(x)^2 / n) / n), with the sums
+# updated by adding the new row and retracting the oldest, so its rounding accumulates over the
+# series and the subtraction cancels most digits when the deviation is small next to the price
+# (measured on the S&P 500 daily closes: 3e-10 relative; on a DECIMAL cast, Flink rounds the
+# squares to 6 decimals: 7e-9).
+VIEW_BOLLINGER = """CREATE TEMPORARY VIEW bars_bollinger AS
+SELECT symbol, timeframe, t_ns, x0 + m AS middle, SQRT(({squares}) / {n}) AS std FROM (
+  SELECT *, ({differences}) / {n} AS m FROM (
+    SELECT symbol, timeframe, t_ns, price AS x0{lags}
+    FROM bars
+    WINDOW w AS (PARTITION BY symbol, timeframe ORDER BY ts)
+  )
+)"""
+BOLLINGER_LAG = ",\n    LAG(price, {k}) OVER w - price AS d{k}"
+
+# sma_cross_state: per SMA pair i, state_<i> (+1 fast above slow, -1 below, 0 not known yet;
+# equal keeps the last state, as LAST_VALUE skips nulls); sma_cross: and previous_<i>, the
+# state at the bar before.
+VIEW_SMA_CROSS_STATE = """CREATE TEMPORARY VIEW sma_cross_state AS
+SELECT *{states}
+FROM bars_sma
+WINDOW w AS (
+  PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+)"""
+CROSS_STATE = """,
+  COALESCE(
+    LAST_VALUE(CASE WHEN sma_{fast} > sma_{slow} THEN 1 WHEN sma_{fast} < sma_{slow} THEN -1 END)
+      OVER w,
+    0
+  ) AS state_{i}"""
+VIEW_SMA_CROSS = """CREATE TEMPORARY VIEW sma_cross AS
+SELECT *{previous}
+FROM sma_cross_state
+WINDOW w AS (
+  PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW
+)"""
+CROSS_PREVIOUS = """,
+  CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(state_{i}) OVER w ELSE 0 END AS previous_{i}"""
+
+# The SMAs asked for ({values}: 'sma_<n>', sma_<n> for each), from the bar where the shortest
+# is known.
+SMA_INSERT = """INSERT INTO currents
+SELECT symbol, CONCAT('sma_', timeframe), t_ns, MAP[{values}]
+FROM bars_sma
+WHERE sma_{shortest} IS NOT NULL"""
+
+BOLLINGER_INSERT = """INSERT INTO currents
+SELECT symbol, CONCAT('bollinger_', timeframe), t_ns,
+  MAP[
+    'middle', middle,
+    'upper', middle + {k} * std,
+    'lower', middle - {k} * std,
+    'std', std
+  ]
+FROM bars_bollinger
+WHERE std IS NOT NULL"""
+
+# At the bar where pair i's state is first known and at every flip.
+CROSSOVER_INSERT = """INSERT INTO currents
+SELECT symbol, CONCAT('{name}_', timeframe), t_ns,
+  MAP[
+    'signal', CAST(state_{i} AS DOUBLE),
+    'cross', CAST(CASE WHEN previous_{i} = 0 THEN 0 ELSE 1 END AS DOUBLE),
+    'fast', sma_{fast},
+    'slow', sma_{slow}
+  ]
+FROM sma_cross
+WHERE state_{i} <> previous_{i}"""
+
+# 1-minute bars with d = price - the symbol's first minute close: the deviation of d is the
+# deviation of the price, and the small differences keep the sum-of-squares formula from
+# cancelling digits (as in ripples' price_std).
+VIEW_MINUTE_BARS = f"""CREATE TEMPORARY VIEW minute_bars AS
+SELECT symbol, price, ts, price - anchor AS d FROM (
+  SELECT symbol, price, ts,
+    FIRST_VALUE(price) OVER (
+      PARTITION BY symbol ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS anchor
+  FROM bars
+  WHERE timeframe = '{VOLATILITY_TIMEFRAME}'
+)"""
+
+# The sample deviation: null for one bar, exactly 0 for equal prices (the sum-of-squares formula
+# leaves a rounding residue there, even a negative one, whose square root STDDEV_SAMP would
+# return: a tiny number or NaN).
+STD = """CASE WHEN COUNT(*) < 2 THEN NULL WHEN MIN(price) = MAX(price) THEN 0 ELSE
+      SQRT(GREATEST(SUM(d * d) - SUM(d) * SUM(d) / COUNT(*), 0) / (COUNT(*) - 1))
+    END"""
+
+# Every minute T (a hopping window's end), for every symbol with a bar in [T - 24 h, T): the
+# sample deviation of those bars' closes. Window ends are whole minutes, so t_ns is exact.
+VOLATILITY_INSERT = f"""INSERT INTO currents
+SELECT symbol, '{METRIC_VOLATILITY}',
+  CAST(TIMESTAMPDIFF(MINUTE, TIMESTAMP '1970-01-01 00:00:00', window_end) AS BIGINT)
+    * {NS_PER_MINUTE},
+  MAP[
+    'std', {STD},
+    'mean', AVG(price),
+    'count', CAST(COUNT(*) AS DOUBLE),
+    'rel_std', {STD} / AVG(price)
+  ]
+FROM TABLE(HOP(TABLE minute_bars, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '24' HOUR))
+GROUP BY symbol, window_start, window_end"""
+
+
+def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[str, str]:
+    """Both topics are read from their beginning: the indicators are recursive, so a run
+    rebuilds each series from its first bar (a restore from a checkpoint or savepoint resumes at
+    the checkpointed offsets instead). The history topic is always read up to its end offsets at
+    start and then finishes; the live one too with ``--bounded``."""
+    options = kafka_json_source_options(
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode="earliest-offset",
+        bounded=history or opts.bounded,
+    )
+    # No idle timeout on either source. An idle history source would let the live watermark
+    # past bars it has not read yet; and once the history source has finished (its watermark is
+    # then the end of time), an idle live source, as it is between two minutes' bars, would let
+    # that through, and every later live bar would be late.
+    return options
+
+
+def source_ddl(opts: Options) -> list[str]:
+    ddl = []
+    if opts.history_topic is not None:
+        options = kafka_source_options(opts, opts.history_topic, history=True)
+        ddl.append(HISTORY_DDL.format(with_options=with_options(options)))
+    if opts.live_topic is not None:
+        options = kafka_source_options(opts, opts.live_topic, history=False)
+        ddl.append(
+            LIVE_DDL.format(
+                out_of_orderness_s=opts.out_of_orderness_s, with_options=with_options(options)
+            )
+        )
+    return ddl
+
+
+def sink_ddl(opts: Options) -> str:
+    return analytics_sink_ddl(SINK_TABLE, opts.bootstrap, opts.output_topic)
+
+
+def bars_all_view(opts: Options) -> str:
+    parts = [
+        query
+        for topic, query in ((opts.history_topic, HISTORY_BARS), (opts.live_topic, LIVE_BARS))
+        if topic is not None
+    ]
+    if not parts:
+        raise ValueError("the currents job needs the history topic, the live topic or both")
+    return "CREATE TEMPORARY VIEW bars_all AS\n" + "\nUNION ALL\n".join(parts)
+
+
+def sma_view(periods: list[int]) -> str:
+    """``bars_sma``: one SMA_LAYER per period around SMA_BARS."""
+    query = SMA_BARS
+    for n in periods:
+        query = SMA_LAYER.format(n=n, query=textwrap.indent(query, "  "), preceding=n - 1)
+    return VIEW_SMA.format(query=query)
+
+
+def bollinger_view(n: int) -> str:
+    """``bars_bollinger`` of the last ``n`` prices: ``n - 1`` LAG terms."""
+    ks = range(1, n)
+    return VIEW_BOLLINGER.format(
+        n=n,
+        lags="".join(BOLLINGER_LAG.format(k=k) for k in ks),
+        differences=" + ".join(f"d{k}" for k in ks),
+        squares=" + ".join(["m * m", *(f"(d{k} - m) * (d{k} - m)" for k in ks)]),
+    )
+
+
+def crossover_views(specs: list[CrossoverSpec]) -> list[str]:
+    """``sma_cross_state`` and ``sma_cross``: a state and a previous column per SMA pair."""
+    states = "".join(CROSS_STATE.format(i=i, fast=c.fast, slow=c.slow) for i, c in enumerate(specs))
+    previous = "".join(CROSS_PREVIOUS.format(i=i) for i in range(len(specs)))
+    return [VIEW_SMA_CROSS_STATE.format(states=states), VIEW_SMA_CROSS.format(previous=previous)]
+
+
+def sma_insert(periods: tuple[int, ...]) -> str:
+    values = ", ".join(f"{sql_string(f'sma_{n}')}, sma_{n}" for n in periods)
+    return SMA_INSERT.format(values=values, shortest=min(periods))
+
+
+def bollinger_insert(k: float) -> str:
+    return BOLLINGER_INSERT.format(k=f"CAST({sql_string(repr(float(k)))} AS DOUBLE)")
+
+
+def crossover_insert(index: int, spec: CrossoverSpec) -> str:
+    name = crossover_name("sma", spec.fast, spec.slow)
+    return CROSSOVER_INSERT.format(name=name, i=index, fast=spec.fast, slow=spec.slow)
+
+
+def statements(opts: Options) -> tuple[list[str], list[str]]:
+    """(DDL to execute, INSERTs to run together with the recursive indicators as one job)."""
+    sma_crossovers = opts.sma_crossovers()
+    ddl = [
+        *source_ddl(opts),
+        sink_ddl(opts),
+        bars_all_view(opts),
+        VIEW_BARS,
+        sma_view(opts.all_sma_periods()),
+        bollinger_view(opts.bollinger_period),
+        VIEW_MINUTE_BARS,
+    ]
+    inserts = [sma_insert(opts.sma_periods), bollinger_insert(opts.bollinger_k)]
+    if sma_crossovers:
+        ddl.extend(crossover_views(sma_crossovers))
+        inserts.extend(crossover_insert(i, c) for i, c in enumerate(sma_crossovers))
+    inserts.append(VOLATILITY_INSERT)
+    return ddl, inserts
+
+
+def script(opts: Options) -> str:
+    """Every statement of the job in the order it runs them, for ``--print-sql``."""
+    ddl, inserts = statements(opts)
+    python = (
+        "-- The recursive indicators (Python, process.py) read, and write to currents:\n"
+        + PYTHON_INPUT_QUERY
+    )
+    return ";\n\n".join([*ddl, python, *inserts]) + ";\n"

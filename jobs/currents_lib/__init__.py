@@ -1,1 +1,0 @@
-"""The parts of the currents job (``jobs/currents.py``): options, SQL, recursive indicators."""

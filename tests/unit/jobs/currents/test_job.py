@@ -1,0 +1,22 @@
+"""jobs.currents.job: ``--print-sql`` (no Flink or Kafka needed)."""
+
+from __future__ import annotations
+
+import jobs.currents.job
+from jobs.currents.job import run
+from jobs.currents.options import parse_args
+from jobs.currents.sql import PYTHON_INPUT_QUERY, statements
+
+
+def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):
+    def existing_topics(*args: object, **kwargs: object) -> None:
+        raise AssertionError("asked Kafka")
+
+    monkeypatch.setattr(jobs.currents.job, "existing_topics", existing_topics)
+    opts = parse_args(["--bootstrap", "k:1", "--print-sql", "--crossovers", "sma:5:30,sma:10:50"])
+    run(opts)
+    printed = capsys.readouterr().out
+    ddl, inserts = statements(opts)
+    assert sum("sma_cross" in s for s in ddl) == 2
+    for statement in [*ddl, PYTHON_INPUT_QUERY, *inserts]:
+        assert f"{statement};\n" in printed

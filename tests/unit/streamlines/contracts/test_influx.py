@@ -1,0 +1,56 @@
+"""The InfluxDB point layouts: a gathered bar (``bar_line``), an analytics record
+(``analytics_point``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamlines.contracts.events import AnalyticsRecord, HistoryBar
+from streamlines.contracts.influx import analytics_point, bar_line
+
+
+def _bar(**changes: Any) -> HistoryBar:
+    fields: dict[str, Any] = {
+        "symbol": "SP500", "t_ns": 1_530_489_600_000_000_000, "timeframe": "1Day",
+        "open": 10, "high": 12.25, "low": 9, "close": 11, "volume": 1000, "trade_count": 50,
+        "vwap": 10.5, "adj_open": 5, "adj_high": 6.125, "adj_low": 4.5, "adj_close": 5.5,
+        "adj_volume": 2000, "adj_factor": 0.5,
+    }  # fmt: skip
+    return HistoryBar.model_validate(fields | changes)
+
+
+def test_one_point_per_bar_at_the_bar_start_tagged_by_symbol_and_timeframe():
+    assert bar_line(_bar()) == (
+        "bars,symbol=SP500,timeframe=1Day "
+        "open=10.0,high=12.25,low=9.0,close=11.0,volume=1000.0,vwap=10.5,"
+        "adj_open=5.0,adj_high=6.125,adj_low=4.5,adj_close=5.5,adj_volume=2000.0,"
+        "adj_factor=0.5,trade_count=50i "
+        "1530489600000000000"
+    )
+
+
+def test_unknown_values_are_left_out_and_known_corporate_actions_written():
+    text = bar_line(_bar(vwap=None, trade_count=None, dividend=0.25, split_factor=2))
+    assert "vwap" not in text
+    assert "trade_count" not in text
+    assert ",dividend=0.25,split_factor=2.0 " in text
+
+
+def test_floats_keep_every_digit_and_tags_are_escaped():
+    text = bar_line(_bar(symbol="BTC/USD", close=11.000000000000002, volume=0.1 + 0.2))
+    assert text.startswith("bars,symbol=BTC/USD,timeframe=1Day ")
+    assert "close=11.000000000000002," in text
+    assert "volume=0.30000000000000004," in text
+    odd = _bar(timeframe="1 Day,x=y")
+    assert bar_line(odd).startswith("bars,symbol=SP500,timeframe=1\\ Day\\,x\\=y ")
+
+
+def test_a_record_becomes_one_point_at_its_own_time():
+    record = AnalyticsRecord.from_wire(
+        b'{"symbol":"GOOG","metric":"bar_1m","t_ns":1325601060000000000,'
+        b'"values":{"open":665.03,"close":666.5,"count":12,"vwap":null}}'
+    )
+    line = analytics_point(record, "ripples").to_line_protocol()
+    assert line == (
+        "ripples,metric=bar_1m,symbol=GOOG close=666.5,count=12i,open=665.03 1325601060000000000"
+    )
