@@ -23,6 +23,7 @@ from streamlines.contracts.time import ns_to_datetime
 from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
+    TOPIC_PREDICTIONS,
     TOPIC_QUOTES,
     TOPIC_RIPPLES,
     TOPIC_TRADES,
@@ -168,6 +169,21 @@ class AnalyticsRecord(Event):
 
     metric: str = Field(min_length=1, max_length=64)
     values: dict[str, float | int | None]
+
+
+class Prediction(Event):
+    """A model's prediction for a symbol at a bar (``analytics.predictions``): ``t_ns`` is the
+    bar's start (the features' time), so ``(symbol, model_id, t_ns)`` identifies it and a re-run
+    overwrites it. ``value`` is the probability of a positive forward return (classification)
+    or the predicted forward log return (regression) over ``horizon`` bars."""
+
+    kind: ClassVar[str] = "prediction"
+    topic: ClassVar[str] = TOPIC_PREDICTIONS
+
+    model_id: str = Field(min_length=1, max_length=128)
+    timeframe: str = Field(min_length=1, max_length=16)
+    horizon: int = Field(ge=1)
+    value: float = Field(allow_inf_nan=False)
 
 
 def _reason(kind: str, exc: ValidationError) -> str:

@@ -5,7 +5,9 @@
 - bucket ``analytics``, measurements ``ripples`` and ``currents``: the records of the analytics
   topics, tags ``symbol``, ``metric``, fields = the record's values, time = its ``t_ns``
   (``analytics_point``).
-- bucket ``predictions``: Narwhal's (not yet written).
+- bucket ``predictions``, measurement ``predictions``: Narwhal's predictions, tags ``symbol``,
+  ``model_id``, ``timeframe``, fields ``value``, ``horizon``, time = the bar's start
+  (``prediction_point``).
 
 Every point's time comes from the data, so writing the same record again overwrites it.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from influxdb_client import Point
 
-from streamlines.contracts.events import AnalyticsRecord, HistoryBar
+from streamlines.contracts.events import AnalyticsRecord, HistoryBar, Prediction
 from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_RIPPLES
 
 BUCKET_MARKET = "market"
@@ -26,6 +28,7 @@ MEASUREMENT_BARS = "bars"
 MEASUREMENT_BAR_DELETIONS = "bar_deletions"
 MEASUREMENT_RIPPLES = "ripples"
 MEASUREMENT_CURRENTS = "currents"
+MEASUREMENT_PREDICTIONS = "predictions"
 
 # The measurement each analytics topic is stored as.
 ANALYTICS_MEASUREMENTS = {TOPIC_RIPPLES: MEASUREMENT_RIPPLES, TOPIC_CURRENTS: MEASUREMENT_CURRENTS}
@@ -75,3 +78,16 @@ def analytics_point(record: AnalyticsRecord, measurement: str) -> Point:
         if value is not None:
             point = point.field(name, value)
     return point.time(record.t_ns)
+
+
+def prediction_point(prediction: Prediction) -> Point:
+    """A prediction as one point in measurement ``predictions``."""
+    return (
+        Point(MEASUREMENT_PREDICTIONS)
+        .tag("symbol", prediction.symbol)
+        .tag("model_id", prediction.model_id)
+        .tag("timeframe", prediction.timeframe)
+        .field("value", float(prediction.value))
+        .field("horizon", int(prediction.horizon))
+        .time(prediction.t_ns)
+    )

@@ -8,6 +8,7 @@ TOPIC_BARS = "market.bars"
 TOPIC_BARS_HISTORY = "market.bars.history"
 TOPIC_RIPPLES = "analytics.ripples"
 TOPIC_CURRENTS = "analytics.currents"
+TOPIC_PREDICTIONS = "analytics.predictions"
 DLQ_SUFFIX = ".dlq"
 
 
