@@ -58,8 +58,13 @@ class ModelStore(Protocol):
 class LocalModelStore:
     """Models in a local directory, one folder per model id."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = root if root is not None else Settings().home / "models"
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalModelStore:
+        """The store at ``STREAMLINES_MODELS_DIR`` (default ``<STREAMLINES_HOME>/models``)."""
+        return cls(settings.model_store_dir)
 
     def save(self, model: TrainedModel, config: TrainingConfig) -> ModelRecord:
         model_id = new_model_id(config.name)

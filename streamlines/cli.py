@@ -12,6 +12,7 @@ from connectors.ingest.cli import ingest
 from connectors.replay.cli import app as replay_app
 from connectors.sinks.cli import app as sink_app
 from graphql_server.cli import app as graphql_app
+from ml.cli import app as ml_app
 from streamlines.demo.cli import demo
 from streamlines.errors import reporting_user_errors
 from streamlines.logs import configure_logging
@@ -29,6 +30,7 @@ app.add_typer(replay_app, name="replay")
 app.add_typer(sink_app, name="sink")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(graphql_app, name="graphql")
+app.add_typer(ml_app, name="ml")
 app.command()(demo)
 app.command("ingest")(ingest)
 app.command("gather")(gather)

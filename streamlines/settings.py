@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streamlines.contracts.influx import BUCKET_PREDICTIONS
 from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
     TOPIC_CURRENTS,
+    TOPIC_PREDICTIONS,
     TOPIC_QUOTES,
     TOPIC_RIPPLES,
     TOPIC_TRADES,
@@ -74,6 +76,32 @@ class Settings(BaseSettings):
     kinesis_tls_port: int = 4567
     aws_region: str = "us-east-1"
 
+    # AWS for Narwhal's SageMaker backend: "local" = the local stack's emulator (service `aws`,
+    # moto in server mode at http://<host>:<aws_port>: S3 and SageMaker's API, dummy
+    # credentials); "aws" = real AWS (boto3's usual credential chain); or the http(s) URL of
+    # another emulator.
+    aws_endpoint: str = "local"
+    aws_port: int = 4569
+    # SageMaker training jobs: the role they run as (a dummy ARN is enough for the emulator),
+    # the bucket of their data and models, the instance, the built-in XGBoost image version
+    # (3.x: its models are UBJSON, which xgboost 3 reads; 1.x containers wrote a format it
+    # cannot) and how long a job may take before Narwhal gives up waiting (seconds).
+    sagemaker_role_arn: str = "arn:aws:iam::123456789012:role/streamlines-sagemaker"
+    sagemaker_bucket: str = "streamlines-models"
+    sagemaker_instance_type: str = "ml.m5.large"
+    sagemaker_xgboost_version: str = "3.0-5"
+    sagemaker_timeout: float = 3600.0
+
+    @field_validator("aws_endpoint")
+    @classmethod
+    def _aws_endpoint(cls, value: str) -> str:
+        if value in ("local", "aws") or value.startswith(("http://", "https://")):
+            return value.rstrip("/")
+        raise ValueError(
+            f"{value!r}: use `local` (the local stack's emulator), `aws` (real AWS) or an "
+            "http(s):// URL"
+        )
+
     # Seconds a service gets to become healthy after it starts.
     start_timeout: float = 120.0
 
@@ -133,6 +161,15 @@ class Settings(BaseSettings):
     graphql_currents_topic: str = TOPIC_CURRENTS
     graphql_currents_args: tuple[str, ...] = ()
 
+    # Narwhal (`streamlines ml`): where models are kept, where predictions go.
+    models_dir: Path | None = None  # default: <home>/models
+    predictions_bucket: str = BUCKET_PREDICTIONS
+    predictions_topic: str = TOPIC_PREDICTIONS
+
+    @property
+    def model_store_dir(self) -> Path:
+        return self.models_dir or self.home / "models"
+
     @property
     def state_dir(self) -> Path:
         return self.stack_dir or self.home / "stack"
@@ -152,6 +189,18 @@ class Settings(BaseSettings):
     @property
     def kinesis_endpoint(self) -> str:
         return f"http://{self.host}:{self.kinesis_port}"
+
+    @property
+    def aws_emulated(self) -> bool:
+        """True unless ``aws_endpoint`` is real AWS: S3 and SageMaker's API are an emulator's."""
+        return self.aws_endpoint != "aws"
+
+    @property
+    def aws_endpoint_url(self) -> str | None:
+        """The endpoint boto3 is pointed at; None = real AWS (boto3 picks each service's)."""
+        if self.aws_endpoint == "local":
+            return f"http://{self.host}:{self.aws_port}"
+        return None if self.aws_endpoint == "aws" else self.aws_endpoint
 
     @property
     def graphql_url(self) -> str:

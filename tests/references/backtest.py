@@ -20,7 +20,11 @@ import math
 import statistics
 from collections import defaultdict
 
+import numpy as np
 import pandas as pd
+
+from ml.backtest import BacktestResult, BacktestSpec, Performance
+from tests.references.compare import assert_close
 
 # A period: (end time in ns, position * return, |position change|, |position|, net return).
 Period = tuple[int, float, float, float, float]
@@ -158,3 +162,24 @@ def _metrics(
         "bars": n,
     }
     return metrics, equity
+
+
+def assert_book(received: Performance, expected: dict, what: str) -> None:
+    for side in ("strategy", "buy_and_hold"):
+        got = getattr(received, side).to_json()
+        assert set(got) == set(expected[side])
+        assert_close(got, expected[side], f"{what} {side}")
+        curve = getattr(received, f"{side}_equity")
+        times, values = zip(*expected[f"{side}_equity"], strict=True)
+        assert curve.time_ns == times, f"{what} {side} equity times"
+        np.testing.assert_allclose(curve.value, values, rtol=1e-9, atol=0, err_msg=what)
+
+
+def assert_matches_reference(result: BacktestResult, frames: dict, spec: BacktestSpec) -> None:
+    expected = reference_backtest(
+        frames, spec.strategy, spec.cost_bps, spec.cut, spec.periods_per_year, spec.risk_free
+    )
+    assert set(result.symbols) == set(expected["symbols"])
+    for symbol, book in expected["symbols"].items():
+        assert_book(result.symbols[symbol], book, symbol)
+    assert_book(result.portfolio, expected["portfolio"], "portfolio")

@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from influxdb_client import InfluxDBClient
-from influxdb_client.client.write_api import SYNCHRONOUS
 
 from ml.data import load_frames
 from ml.features import INDICATOR_COLUMNS, INPUT_COLUMNS
-from streamlines.contracts.events import AnalyticsRecord, HistoryBar
+from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.influx import (
     MEASUREMENT_CURRENTS,
     MEASUREMENT_RIPPLES,
@@ -25,59 +24,24 @@ from streamlines.contracts.influx import (
     bar_line,
 )
 from streamlines.contracts.metrics import METRIC_SPREAD
-from streamlines.datasets import load_bars
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from tests.references import currents
+from tests.support.ml_stores import goog_bars, history_bar, indicator_records, write_points
 
 START, END = datetime(2008, 1, 1, tzinfo=UTC), datetime(2010, 1, 1, tzinfo=UTC)
 FAMILIES = ("sma", "ema", "rsi", "macd", "bollinger")
 MINUTE_NS = 60_000_000_000
 
 
-def _goog() -> pd.DataFrame:
-    bars = load_bars("GOOG")
-    bars = bars[bars.index < END]
-    return bars.assign(t_ns=bars.index.asi8)
-
-
-def _history_bar(row: pd.Series, timeframe: str = "1Day") -> HistoryBar:
-    prices = {c: float(row[c]) for c in ("open", "high", "low", "close", "volume")}
-    return HistoryBar(
-        symbol="GOOG",
-        t_ns=int(row["t_ns"]),
-        timeframe=timeframe,
-        **prices,
-        **{f"adj_{c}": v / 2 for c, v in prices.items()},  # as after a 2:1 split
-        adj_factor=0.5,
-    )
-
-
-def _indicator_records(bars: pd.DataFrame, timeframe: str) -> list[AnalyticsRecord]:
-    close = pd.Series((bars["close"] / 2).to_numpy(), index=bars["t_ns"].to_numpy())
-    records = []
-    for metric, frame in currents.expected_indicators(close, timeframe).items():
-        if not metric.startswith(FAMILIES):
-            continue
-        for t_ns, values in frame.iterrows():
-            clean = {k: None if math.isnan(v) else float(v) for k, v in values.items()}
-            records.append(AnalyticsRecord(symbol="GOOG", metric=metric, t_ns=int(t_ns),
-                                           values=clean))  # fmt: skip
-    return records
-
-
-def _write(influx: InfluxDBClient, bucket: str, records: list) -> None:
-    influx.write_api(write_options=SYNCHRONOUS).write(bucket=bucket, record=records)
-
-
 def test_load_frames_returns_the_stored_daily_bars_and_indicators_exactly(
     influx: InfluxDBClient, make_bucket: Callable[[str], str], settings: Settings
 ) -> None:
     market, analytics = make_bucket("market"), make_bucket("analytics")
-    bars = _goog()
-    _write(influx, market, [bar_line(_history_bar(row)) for _, row in bars.iterrows()])
-    records = _indicator_records(bars, "1Day")
-    _write(influx, analytics, [analytics_point(r, MEASUREMENT_CURRENTS) for r in records])
+    bars = goog_bars(END)
+    write_points(influx, market, [bar_line(history_bar(row)) for _, row in bars.iterrows()])
+    records = indicator_records(bars, "1Day")
+    write_points(influx, analytics, [analytics_point(r, MEASUREMENT_CURRENTS) for r in records])
 
     frames = load_frames(settings, ["GOOG"], START, END, "1Day", warmup_bars=21,
                          market_bucket=market, analytics_bucket=analytics)  # fmt: skip
@@ -107,8 +71,8 @@ def test_minute_bars_get_the_mean_relative_spread_of_their_minute(
     the quote at it (bid and ask around the close, from the bar's real range)."""
     market, analytics = make_bucket("market"), make_bucket("analytics")
     t0 = int(pd.Timestamp("2012-01-03 14:30", tz="UTC").value)
-    bars = _goog().iloc[-30:].assign(t_ns=[t0 + i * MINUTE_NS for i in range(30)])
-    _write(influx, market, [bar_line(_history_bar(r, "1Min")) for _, r in bars.iterrows()])
+    bars = goog_bars(END).iloc[-30:].assign(t_ns=[t0 + i * MINUTE_NS for i in range(30)])
+    write_points(influx, market, [bar_line(history_bar(r, "1Min")) for _, r in bars.iterrows()])
     spreads, expected = [], {}
     for i, (_, row) in enumerate(bars.iterrows()):
         if i % 5 == 4:
@@ -123,7 +87,7 @@ def test_minute_bars_get_the_mean_relative_spread_of_their_minute(
                                            values=values))  # fmt: skip
             rel.append(values["spread"] / values["mid"])
         expected[int(row["t_ns"])] = sum(rel) / len(rel)
-    _write(influx, analytics, [analytics_point(r, MEASUREMENT_RIPPLES) for r in spreads])
+    write_points(influx, analytics, [analytics_point(r, MEASUREMENT_RIPPLES) for r in spreads])
 
     start = datetime(2012, 1, 3, 14, 30, tzinfo=UTC)
     end = datetime(2012, 1, 3, 14, 59, 30, tzinfo=UTC)  # the last bar (14:59) ends after it

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from ml.backtest import (
-    BacktestResult,
     BacktestSpec,
     Performance,
     PredictionKind,
@@ -26,7 +25,7 @@ from streamlines.contracts.time import rfc3339_ns
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.datasets import load_daily_bars
 from streamlines.errors import UserError
-from tests.references.backtest import reference_backtest
+from tests.references.backtest import assert_matches_reference
 from tests.references.compare import assert_close
 
 DAILY = periods_per_year(BarTimeframe.DAY_1)
@@ -66,27 +65,6 @@ def real_frames(symbols: tuple[str, ...], rule: str, gaps: bool = False) -> dict
             bars = bars[keep]
         out[symbol] = frame(bars, predictions(bars, rule, seed))
     return out
-
-
-def assert_book(received: Performance, expected: dict, what: str) -> None:
-    for side in ("strategy", "buy_and_hold"):
-        got = getattr(received, side).to_json()
-        assert set(got) == set(expected[side])
-        assert_close(got, expected[side], f"{what} {side}")
-        curve = getattr(received, f"{side}_equity")
-        times, values = zip(*expected[f"{side}_equity"], strict=True)
-        assert curve.time_ns == times, f"{what} {side} equity times"
-        np.testing.assert_allclose(curve.value, values, rtol=1e-9, atol=0, err_msg=what)
-
-
-def assert_matches_reference(result: BacktestResult, frames: dict, spec: BacktestSpec) -> None:
-    expected = reference_backtest(
-        frames, spec.strategy, spec.cost_bps, spec.cut, spec.periods_per_year, spec.risk_free
-    )
-    assert set(result.symbols) == set(expected["symbols"])
-    for symbol, book in expected["symbols"].items():
-        assert_book(result.symbols[symbol], book, symbol)
-    assert_book(result.portfolio, expected["portfolio"], "portfolio")
 
 
 # ----------------------------------------------------------------------- against the reference

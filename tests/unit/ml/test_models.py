@@ -15,6 +15,7 @@ from ml.config import TrainingConfig, parse_config
 from ml.models import LocalModelStore, ModelStore
 from ml.train import TrainedModel, train_local
 from streamlines.errors import UserError
+from streamlines.settings import Settings
 from tests.support.ml_matrix import FEATURES, matrix
 
 ID = re.compile(r"^goog-store-\d{8}T\d{6}-[0-9a-f]{6}$")
@@ -128,7 +129,10 @@ def test_the_default_root_is_under_the_settings_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STREAMLINES_HOME", str(tmp_path / "home"))
-    assert LocalModelStore().root == tmp_path / "home" / "models"
+    monkeypatch.delenv("STREAMLINES_MODELS_DIR", raising=False)
+    assert LocalModelStore.from_settings(Settings()).root == tmp_path / "home" / "models"
+    monkeypatch.setenv("STREAMLINES_MODELS_DIR", str(tmp_path / "elsewhere"))
+    assert LocalModelStore.from_settings(Settings()).root == tmp_path / "elsewhere"
 
 
 def test_the_local_store_is_a_model_store(store: LocalModelStore) -> None:
