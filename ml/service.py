@@ -71,10 +71,11 @@ def train(matrix: pd.DataFrame, config: TrainingConfig, settings: Settings) -> T
     """Train on the backend the config names."""
     if config.backend == "local":
         return train_local(matrix, config)
-    raise UserError(
-        "the SageMaker backend is not wired into `streamlines ml train` yet",
-        'train with "backend": "local"',
-    )
+    # Imported on use: the sagemaker SDK takes ~1.8 s to import, every `streamlines` command
+    # would pay it.
+    from ml.backends import train_with_backend
+
+    return train_with_backend(matrix, config, settings)
 
 
 def train_model(settings: Settings, config: TrainingConfig, step: Step = _quiet) -> ModelRecord:

@@ -245,7 +245,7 @@ def xgboost_params(config: TrainingConfig) -> dict[str, Any]:
 def train_local(matrix: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     """Train ``config``'s model on ``matrix``: walk-forward folds, then the final model."""
     features = list(config.features)
-    labelled = _labelled_rows(matrix, features, config.label.kind)
+    labelled = labelled_rows(matrix, features, config.label.kind)
     folds = walk_forward_splits(
         labelled["time"], config.splits, config.label.horizon, symbols=labelled["symbol"]
     )
@@ -263,8 +263,8 @@ def train_local(matrix: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
         params=params,
         folds=results,
         num_round=num_round,
-        importance=_importance(final, features),
-        data_range=_data_range(labelled),
+        importance=importance(final, features),
+        data_range=data_range(labelled),
         notes={"num_round": FINAL_ROUNDS_RULE},
     )
 
@@ -308,7 +308,7 @@ def _dmatrix(x: np.ndarray, y: np.ndarray, features: list[str]) -> xgb.DMatrix:
     return xgb.DMatrix(x, label=y, missing=np.nan, feature_names=features)
 
 
-def _labelled_rows(matrix: pd.DataFrame, features: list[str], kind: str) -> pd.DataFrame:
+def labelled_rows(matrix: pd.DataFrame, features: list[str], kind: str) -> pd.DataFrame:
     missing = [c for c in ["symbol", "time", *features, "label"] if c not in matrix.columns]
     if missing:
         raise UserError(
@@ -328,12 +328,12 @@ def _labelled_rows(matrix: pd.DataFrame, features: list[str], kind: str) -> pd.D
     return labelled
 
 
-def _importance(booster: xgb.Booster, features: list[str]) -> dict[str, float]:
+def importance(booster: xgb.Booster, features: list[str]) -> dict[str, float]:
     gain = booster.get_score(importance_type="gain")  # a list per feature only for multi-class
     return {name: float(np.mean(gain.get(name, 0.0))) for name in features}
 
 
-def _data_range(labelled: pd.DataFrame) -> DataRange:
+def data_range(labelled: pd.DataFrame) -> DataRange:
     return DataRange(
         first=pd.Timestamp(labelled["time"].min()),
         last=pd.Timestamp(labelled["time"].max()),

@@ -14,6 +14,7 @@ from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.ports import ensure_port_free
 from streamlines.stack.procfs import process_stats
+from streamlines.stack.services.aws import AwsService
 from streamlines.stack.services.base import Health, Service
 from streamlines.stack.services.flink import FlinkService
 from streamlines.stack.services.influxdb import InfluxDBService
@@ -26,6 +27,7 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     KafkaService,
     InfluxDBService,
     KinesisService,
+    AwsService,
     FlinkService,
     ReplayService,
 )

@@ -20,6 +20,7 @@ from influxdb_client import InfluxDBClient
 from kafka.consumer.fetcher import ConsumerRecord
 
 from ml import service
+from ml.artifacts import predict
 from ml.backtest import BacktestSpec
 from ml.config import parse_config
 from ml.data import load_frames
@@ -179,3 +180,25 @@ def test_a_horizon_longer_than_the_data_is_refused(stores: Settings) -> None:
                            "label": {"kind": "classification", "horizon": 30}})  # fmt: skip
     with pytest.raises(UserError, match=r"label\.horizon"):
         service.train_model(stores, config)
+
+
+def test_the_sagemaker_backend_trains_through_the_emulator_into_the_same_artifact(
+    stores: Settings, tmp_path: Path
+) -> None:
+    """`streamlines ml train --backend sagemaker`: the built-in algorithm's job on the local AWS
+    emulator (compute emulated, see ml/sagemaker_runner.py); the stored model is the same
+    format, and plain xgboost on its export scores the matrix as Narwhal does."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(json.dumps(CONFIG))
+    output = _cli(stores, "ml", "train", str(config_file), "--backend", "sagemaker")
+    model_id = output.strip().splitlines()[-1]
+    store = LocalModelStore.from_settings(stores)
+    record = store.get(model_id)
+    assert record.metadata["config"]["backend"] == "sagemaker"
+    assert record.metadata["notes"]["training_job"]
+    matrix = service.feature_matrix(stores, parse_config(CONFIG))
+    exported = Path(_cli(stores, "ml", "export", model_id, "--out", str(tmp_path)).strip())
+    booster = _plain_xgboost(exported, tmp_path / "plain")
+    features = record.metadata["feature_names"]
+    plain = booster.predict(xgb.DMatrix(matrix[features].to_numpy(), feature_names=features))
+    np.testing.assert_array_equal(plain, predict(store.load(model_id), matrix))

@@ -36,3 +36,29 @@ def test_secrets_never_show_in_repr(monkeypatch):
     s = Settings()
     assert s.influx_token.get_secret_value() == "s3cr3t-token"
     assert "s3cr3t-token" not in repr(s)
+
+
+def test_aws_is_the_local_emulator_by_default():
+    s = Settings()
+    assert s.aws_endpoint_url == "http://127.0.0.1:4569"
+    assert s.aws_emulated
+    assert s.sagemaker_bucket == "streamlines-models"
+    assert s.sagemaker_instance_type == "ml.m5.large"
+    assert s.sagemaker_xgboost_version == "3.0-5"
+
+
+def test_aws_endpoint_chooses_real_aws_or_another_emulator(monkeypatch):
+    monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "aws")
+    assert Settings().aws_endpoint_url is None
+    assert not Settings().aws_emulated
+    monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "http://10.0.0.5:4566")
+    assert Settings().aws_endpoint_url == "http://10.0.0.5:4566"
+    monkeypatch.setenv("STREAMLINES_AWS_PORT", "14569")
+    monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "local")
+    assert Settings().aws_endpoint_url == "http://127.0.0.1:14569"
+
+
+def test_an_aws_endpoint_that_is_none_of_those_is_refused(monkeypatch):
+    monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "amazon")
+    with pytest.raises(ValueError, match="use `local`"):
+        Settings()
