@@ -34,6 +34,12 @@ JOBS: dict[str, Job] = {
             JOBS_DIR / "currents" / "__main__.py",
             "Per-symbol indicators from bars, and the 24-hour volatility ranking.",
         ),
+        Job(
+            "narwhal",
+            "jobs.narwhal",
+            JOBS_DIR / "narwhal" / "__main__.py",
+            "Per-symbol predictions of a Narwhal model from bars and indicators.",
+        ),
     )
 }
 

@@ -1,0 +1,62 @@
+"""narwhal: a Narwhal model's predictions in the stream (PyFlink: Flink SQL, one Python keyed
+function for the features, one vectorised pandas function for the scores).
+
+Reads, like currents, the gathered bars (``market.bars.history``, ``HistoryBar``) and then the
+live ones (``market.bars``, ``Bar``), only those of the model's timeframe, and the currents
+job's indicator records (``analytics.currents``: metrics ``sma_<tf>``, ``ema_<tf>``,
+``rsi_<tf>``, ``macd_<tf>``, ``bollinger_<tf>``). A bar's values are its split/dividend-adjusted
+ones where it has them (history), else the values as traded, column by column: what
+``ml.data`` gives batch scoring, and the close the currents job computes its indicators on.
+History is read to its end offsets at start with its watermark held at the epoch, as in
+currents, so the bars come out of one OVER window per symbol in event-time order, repeats
+dropped. Writes ``contracts.events.Prediction`` JSON keyed by symbol to
+``analytics.predictions``: ``symbol``, ``t_ns`` (the bar's start), ``model_id`` (of the model
+that made it), ``timeframe``, ``horizon``, ``value`` (probability of a rise, or the forward log
+return). ``(symbol, model_id, t_ns)`` identifies a prediction, so a re-run repeats, never
+contradicts.
+
+The steps, and why each runs where it does:
+
+SQL (``sql.py``)
+    The sources; the bars ordered and de-duplicated; each indicator record flattened into the
+    feature inputs it carries (``ml.features.INDICATOR_COLUMNS``: ``rsi_14``,
+    ``macd_histogram``, ``bollinger_upper`` ...) with its family; bars and indicator rows as
+    one stream (UNION ALL).
+Features (``window.py``, ``process.py``): a keyed Python function per symbol
+    It joins each bar with its indicators and keeps the last ``max_lookback + 1`` bars (21) in
+    keyed state, and computes the features with ``ml.features.feature_frame`` over that
+    window: the one feature code path of training and batch scoring, whose value at t depends
+    on the window only, so the stream's features equal the batch ones bit for bit. It computes
+    every feature the stream can (all but ``spread_rel``, which needs ripples' quotes), so a
+    newer model with other features scores without a restart.
+Scores (``udf.py``, ``scorer.py``): a vectorised pandas map function
+    Flink hands it the feature rows in Arrow batches; one ``ml.artifacts.predict`` (one
+    ``Booster.predict``) per batch. The model is loaded once per worker.
+
+Waiting for a bar's indicators: a keyed function, not an event-time join. The currents topic
+starts with its history, written symbol after symbol (its OVER windows release a whole
+backfill at once), so its event time runs years out of order: an interval or window join
+would drop most of it as late, and a watermark cannot say when a bar's indicators are
+complete. What is in order is each family of a symbol (one operator writes it, keyed by
+symbol into one partition). So a bar waits in the keyed function until, for every family, a
+record at its time or at a later one has arrived (none at its time means the family is still
+warming up there: NaN, as in batch where the store has none), and the bars before it are
+scored. At the end of a ``--bounded`` run the final watermark fires a timer that scores what
+still waits with the indicators that came. In a streaming run a bar waits for its indicators:
+run currents beside narwhal. Currents writes a bar's indicators once its own watermark has
+passed the bar, i.e. once the next bar has come, so a prediction follows one bar later too.
+
+A new model without a restart: ``--model latest:<config name>`` resolves the newest model of
+that training config's name in the store (``--model-dir``, default the settings' store) and
+each worker's scorer looks again every ``--reload-seconds`` (default 60), switching to a newer
+model of the same timeframe whose features the stream computes (logged; one it cannot use is
+logged and skipped). ``--model <id>`` and ``--model-path <model.tar.gz>`` fix one model. The
+store must be readable at the same path on the client and on every task manager (the local
+stack: one machine).
+
+Delivery is at-least-once. Runs as ``flink run -py jobs/narwhal/__main__.py --bootstrap
+HOST:PORT --model ...``, as ``streamlines jobs submit narwhal``, or as ``python -m
+jobs.narwhal --local`` on a mini-cluster; ``--print-sql`` prints its SQL (with ``--timeframe``
+it needs no model). ``--bounded`` reads every topic only up to its latest offsets at start,
+and ends.
+"""

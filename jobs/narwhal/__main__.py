@@ -1,0 +1,7 @@
+"""``python -m jobs.narwhal [...]``, and the file ``flink run -py`` runs (as a script: the
+cluster's Python has this project installed, so ``jobs`` imports)."""
+
+from jobs.narwhal.job import main
+
+if __name__ == "__main__":
+    main()

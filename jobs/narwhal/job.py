@@ -1,0 +1,90 @@
+"""Running the narwhal job: resolve the model, leave out missing bar topics, build the
+environment, then the SQL sources, the keyed Python features and the pandas scoring function
+as one job."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+from pyflink.common import Types
+
+from jobs.common.environment import build_environment
+from jobs.common.kafka import existing_topics
+from jobs.narwhal.options import Options, parse_args
+from jobs.narwhal.process import StreamFeatures, features_type, symbol_key
+from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
+from jobs.narwhal.sql import PYTHON_INPUT_QUERY, SCORED_VIEW, SINK_INSERT, script, statements
+from jobs.narwhal.topics import present_topics
+from jobs.narwhal.udf import score_function
+from streamlines.errors import reporting_user_errors
+from streamlines.settings import Settings
+
+
+def job_name(opts: Options) -> str:
+    topics = filter(None, (opts.history_topic, opts.live_topic, opts.indicators_topic))
+    return " ".join(["narwhal", str(opts.model), *topics])
+
+
+def resolve_model(opts: Options, settings: Settings) -> tuple[Options, ActiveModel | None]:
+    """``opts`` with the model store and the timeframe filled in, and the model it names now
+    (None for ``--print-sql`` without a model); a UserError if the stream cannot score it."""
+    model_dir = opts.model_dir or settings.model_store_dir
+    active = None
+    if opts.model is not None:
+        active = resolve(opts.model, model_dir)
+        check_usable(active, opts.timeframe)
+    timeframe = opts.timeframe or (active.timeframe if active else None)
+    return replace(opts, model_dir=model_dir, timeframe=timeframe), active
+
+
+def scorer_config(opts: Options) -> ScorerConfig:
+    assert opts.model is not None
+    assert opts.model_dir is not None
+    assert opts.timeframe is not None
+    return ScorerConfig(opts.model, opts.model_dir, opts.timeframe, opts.reload_seconds)
+
+
+def run(opts: Options, settings: Settings) -> None:
+    opts, active = resolve_model(opts, settings)
+    timeframe = opts.timeframe
+    assert timeframe is not None
+    if opts.print_sql:
+        print(script(opts, timeframe), end="")
+        return
+    assert active is not None
+    assert opts.model is not None
+    print(
+        f"narwhal: scoring {timeframe} bars with model {active.model_id} "
+        f"(horizon {active.horizon})"
+        + (f", and its successors ({opts.model})" if opts.model.kind == "latest" else ""),
+        file=sys.stderr,
+    )
+    opts, warnings = present_topics(
+        opts, existing_topics(opts.bootstrap, client_id="narwhal-topics")
+    )
+    for warning in warnings:
+        print(f"narwhal: {warning}", file=sys.stderr)
+    stream_env, table_env = build_environment(opts, job_name(opts))
+    for statement in statements(opts, timeframe):
+        table_env.execute_sql(statement)
+    inputs = table_env.to_data_stream(table_env.sql_query(PYTHON_INPUT_QUERY))
+    features = (
+        inputs.key_by(symbol_key, key_type=Types.STRING())
+        .process(StreamFeatures(), output_type=features_type())
+        .name("features (Python, ml.features)")
+    )
+    scored = table_env.from_data_stream(features).map(score_function(scorer_config(opts)))
+    table_env.create_temporary_view(SCORED_VIEW, scored)
+    statement_set = table_env.create_statement_set()
+    statement_set.add_insert_sql(SINK_INSERT)
+    statement_set.attach_as_datastream()
+    client = stream_env.execute_async(job_name(opts))
+    if opts.bounded or opts.local:
+        client.get_job_execution_result().result()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    with reporting_user_errors():
+        run(parse_args(argv), Settings())

@@ -1,0 +1,237 @@
+"""The Flink SQL of the narwhal job: the bar sources (history, then live), the currents
+indicator records, the ordered and de-duplicated bars of the model's timeframe, each indicator
+record flattened into the feature inputs it carries, and the one stream of both that the keyed
+Python function reads; the predictions sink.
+
+The statements are the constants below, ``{name}`` placeholders filled in with ``str.format``;
+to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]``.
+"""
+
+from __future__ import annotations
+
+from jobs.common.kafka import kafka_json_source_options, sql_string, with_options
+from jobs.narwhal.options import Options
+from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS
+from ml.features import INDICATOR_COLUMNS
+from streamlines.contracts.metrics import indicator_metric
+from streamlines.contracts.timeframes import BarTimeframe
+
+SINK_TABLE = "predictions"
+SCORED_VIEW = "scored"  # the pandas scoring function's output (job.py registers it)
+
+# As in the currents job: the history watermark stays at the epoch until that source has been
+# read to its end (gather writes symbols years apart), so the OVER window below sorts the
+# whole history by event time, then goes on with the live bars.
+HISTORY_DDL = """CREATE TABLE bars_history (
+  symbol STRING,
+  timeframe STRING,
+  t_ns BIGINT,
+  `open` DOUBLE,
+  high DOUBLE,
+  low DOUBLE,
+  `close` DOUBLE,
+  volume DOUBLE,
+  adj_open DOUBLE,
+  adj_high DOUBLE,
+  adj_low DOUBLE,
+  adj_close DOUBLE,
+  adj_volume DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  WATERMARK FOR ts AS TO_TIMESTAMP_LTZ(0, 3)
+) WITH (
+{with_options}
+)"""
+
+LIVE_DDL = """CREATE TABLE bars_live (
+  symbol STRING,
+  timeframe STRING,
+  t_ns BIGINT,
+  `open` DOUBLE,
+  high DOUBLE,
+  low DOUBLE,
+  `close` DOUBLE,
+  volume DOUBLE,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '{out_of_orderness_s}' SECOND
+) WITH (
+{with_options}
+)"""
+
+# The currents job's records. The Python function does not wait on this watermark (a record
+# of one family settles the bars before it, see window.py); the currents topic starts with
+# its history, written symbol after symbol, so the watermark runs ahead of many records.
+INDICATORS_DDL = """CREATE TABLE indicators (
+  symbol STRING,
+  metric STRING,
+  t_ns BIGINT,
+  `values` MAP<STRING, DOUBLE>,
+  ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '{out_of_orderness_s}' SECOND
+) WITH (
+{with_options}
+)"""
+
+# The bar's split/dividend-adjusted values where it has them (history), else the values as
+# traded, column by column: what ml.data gives batch scoring, and the prices the currents job
+# computes its indicators on. Only the model's timeframe; a filter keeps out bars the schema
+# would reject.
+HISTORY_BARS = """SELECT symbol, t_ns,
+  COALESCE(adj_open, `open`) AS `open`, COALESCE(adj_high, high) AS high,
+  COALESCE(adj_low, low) AS low, COALESCE(adj_close, `close`) AS `close`,
+  COALESCE(adj_volume, volume) AS volume, ts
+FROM bars_history
+WHERE timeframe = {timeframe} AND symbol IS NOT NULL AND t_ns > 0 AND `close` > 0
+  AND (adj_close IS NULL OR adj_close > 0)"""
+LIVE_BARS = """SELECT symbol, t_ns, `open`, high, low, `close`, volume, ts
+FROM bars_live
+WHERE timeframe = {timeframe} AND symbol IS NOT NULL AND t_ns > 0 AND `close` > 0"""
+
+# Each symbol's bars in event-time order, a bar that repeats its predecessor's millisecond
+# dropped (gathered twice, or in both topics: the first to arrive counts), as in currents.
+VIEW_BARS = """CREATE TEMPORARY VIEW bars AS
+SELECT symbol, t_ns, `open`, high, low, `close`, volume, ts FROM (
+  SELECT *,
+    CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(t_ns / 1000000) OVER w END AS previous_ms
+  FROM bars_all
+  WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+)
+WHERE previous_ms IS NULL OR previous_ms <> t_ns / 1000000"""
+
+# One row per indicator record of the model's timeframe: its family and the feature inputs it
+# carries ({columns}: one CASE per input column of ml.features.INDICATOR_COLUMNS).
+VIEW_INDICATOR_ROWS = """CREATE TEMPORARY VIEW indicator_rows AS
+SELECT symbol, t_ns, CASE metric{families} END AS kind,{columns},
+  ts
+FROM indicators
+WHERE metric IN ({metrics}) AND symbol IS NOT NULL AND t_ns > 0"""
+FAMILY_CASE = "\n    WHEN {metric} THEN {family}"
+COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`[{field}] END AS {column}"
+
+# What the keyed Python function (process.py) reads: bars and indicator rows in one stream.
+VIEW_STREAM_INPUT = """CREATE TEMPORARY VIEW stream_input AS
+SELECT symbol, t_ns, CAST({bar_kind} AS STRING) AS kind, {bar_values},
+  {no_indicators}
+FROM bars
+UNION ALL
+SELECT symbol, t_ns, CAST(kind AS STRING), {no_bar_values},
+  {indicator_columns}
+FROM indicator_rows"""
+PYTHON_INPUT_QUERY = "SELECT * FROM stream_input"
+
+# contracts.events.Prediction, JSON keyed by symbol.
+SINK_DDL = """CREATE TABLE predictions (
+  symbol STRING,
+  t_ns BIGINT,
+  model_id STRING,
+  timeframe STRING,
+  horizon BIGINT,
+  `value` DOUBLE
+) WITH (
+{with_options}
+)"""
+SINK_INSERT = f"""INSERT INTO {SINK_TABLE}
+SELECT symbol, t_ns, model_id, timeframe, horizon, `value` FROM {SCORED_VIEW}"""
+
+
+def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[str, str]:
+    """Every topic is read from its beginning (the features need each symbol's bars from its
+    first, the indicators come with them); the history topic always up to its end offsets at
+    start, the others too with ``--bounded``. No idle timeout: an idle source would let the
+    bars' watermark past bars still to come."""
+    return kafka_json_source_options(
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode="earliest-offset",
+        bounded=history or opts.bounded,
+    )
+
+
+def source_ddl(opts: Options) -> list[str]:
+    ddl = []
+    ooo = opts.out_of_orderness_s
+    if opts.history_topic is not None:
+        options = kafka_source_options(opts, opts.history_topic, history=True)
+        ddl.append(HISTORY_DDL.format(with_options=with_options(options)))
+    if opts.live_topic is not None:
+        options = kafka_source_options(opts, opts.live_topic, history=False)
+        ddl.append(LIVE_DDL.format(out_of_orderness_s=ooo, with_options=with_options(options)))
+    options = kafka_source_options(opts, opts.indicators_topic, history=False)
+    ddl.append(INDICATORS_DDL.format(out_of_orderness_s=ooo, with_options=with_options(options)))
+    return ddl
+
+
+def sink_ddl(opts: Options) -> str:
+    options = {
+        "connector": "kafka",
+        "topic": opts.output_topic,
+        "properties.bootstrap.servers": opts.bootstrap,
+        "key.format": "raw",
+        "key.fields": "symbol",
+        "value.format": "json",
+        "value.fields-include": "ALL",
+        "sink.delivery-guarantee": "at-least-once",
+    }
+    return SINK_DDL.format(with_options=with_options(options))
+
+
+def bars_all_view(opts: Options, timeframe: BarTimeframe) -> str:
+    literal = sql_string(timeframe.value)
+    parts = [
+        query.format(timeframe=literal)
+        for topic, query in ((opts.history_topic, HISTORY_BARS), (opts.live_topic, LIVE_BARS))
+        if topic is not None
+    ]
+    if not parts:
+        raise ValueError("the narwhal job needs the history topic, the live topic or both")
+    return "CREATE TEMPORARY VIEW bars_all AS\n" + "\nUNION ALL\n".join(parts)
+
+
+def indicator_rows_view(timeframe: BarTimeframe) -> str:
+    def metric(family: str) -> str:
+        return sql_string(indicator_metric(family, timeframe.value))
+
+    families = "".join(
+        FAMILY_CASE.format(metric=metric(f), family=sql_string(f)) for f in FAMILY_COLUMNS
+    )
+    columns = ",".join(
+        COLUMN_CASE.format(metric=metric(family), field=sql_string(field), column=column)
+        for column, (family, field) in INDICATOR_COLUMNS.items()
+    )
+    metrics = ", ".join(metric(f) for f in FAMILY_COLUMNS)
+    return VIEW_INDICATOR_ROWS.format(families=families, columns=columns, metrics=metrics)
+
+
+def stream_input_view() -> str:
+    return VIEW_STREAM_INPUT.format(
+        bar_kind=sql_string(BAR_KIND),
+        bar_values=", ".join(f"`{c}`" for c in BAR_VALUES),
+        no_indicators=", ".join(f"CAST(NULL AS DOUBLE) AS {c}" for c in INDICATOR_COLUMNS),
+        no_bar_values=", ".join(f"CAST(NULL AS DOUBLE) AS `{c}`" for c in BAR_VALUES),
+        indicator_columns=", ".join(INDICATOR_COLUMNS),
+    )
+
+
+def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:
+    """The DDL the job executes before the Python steps, in order."""
+    return [
+        *source_ddl(opts),
+        sink_ddl(opts),
+        bars_all_view(opts, timeframe),
+        VIEW_BARS,
+        indicator_rows_view(timeframe),
+        stream_input_view(),
+    ]
+
+
+def script(opts: Options, timeframe: BarTimeframe) -> str:
+    """Every statement of the job in the order it runs them, for ``--print-sql``."""
+    python = (
+        "-- The features (Python, process.py: ml.features.feature_frame per symbol) read:\n"
+        + PYTHON_INPUT_QUERY
+    )
+    scoring = (
+        f"-- The pandas scoring function (udf.py: ml.artifacts.predict) makes {SCORED_VIEW}, "
+        "and:\n" + SINK_INSERT
+    )
+    return ";\n\n".join([*statements(opts, timeframe), python, scoring]) + ";\n"

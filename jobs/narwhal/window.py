@@ -1,0 +1,128 @@
+"""One symbol's bars as the narwhal job holds them: bars wait until their indicators have
+arrived, then get their features from ``ml.features.feature_frame`` over the last
+``max_lookback + 1`` bars: the one feature code path, so a feature at bar t equals, bit for
+bit, the batch one (``ml.features.scoring_matrix``) for the same bars and indicators.
+
+No Flink here (``process.py`` wraps a ``SymbolWindow`` in a keyed process function), so it is
+unit-tested directly.
+
+When a bar's indicators are complete. The currents job writes one record per indicator family
+(``sma``, ``ema``, ``rsi``, ``macd``, ``bollinger``) and bar, each family of a symbol in bar
+order, and none while a family warms up (RSI before bar 15, MACD before 26, ...). So family f
+is settled for bar t once a record of f at t, or at a later bar, has arrived: its record at t
+is then here, or there is none (warming up: NaN, as in a batch run where the store has none).
+A bar is scored once every family is settled for it and the bars before it are scored. At the
+end of a bounded run (``flush``) the bars still waiting are scored with what has arrived.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ml.features import INDICATOR_COLUMNS, feature_frame, max_lookback
+from ml.features_catalogue import FEATURES
+
+BAR_KIND = "bar"  # the ``kind`` of a bar row; an indicator row's kind is its family
+BAR_VALUES = ("open", "high", "low", "close", "volume")
+# Every feature the stream can compute: all but those from ripples' quotes (``spread_rel``),
+# so that a newer model with other features scores without a restart.
+STREAM_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source != "quotes")
+LOOKBACK = max_lookback(STREAM_FEATURES)
+FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
+    family: tuple(c for c, (f, _) in INDICATOR_COLUMNS.items() if f == family)
+    for family in sorted({family for family, _ in INDICATOR_COLUMNS.values()})
+}
+FAMILIES: tuple[str, ...] = tuple(FAMILY_COLUMNS)
+
+BarValues = tuple[float, ...]  # BAR_VALUES, in that order
+
+
+@dataclass
+class SymbolWindow:
+    """``add_bar`` and ``add_indicators`` in any interleaving (bars in time order), then
+    ``ready`` for the features of the bars that can be scored now (or ``settled_count`` and
+    ``take``, to score them in larger batches)."""
+
+    lookback: int = LOOKBACK
+    families: tuple[str, ...] = FAMILIES
+    recent: list[tuple[int, BarValues]] = field(default_factory=list)  # the last scored bars
+    pending: list[tuple[int, BarValues]] = field(default_factory=list)  # waiting, in order
+    indicators: dict[int, dict[str, float]] = field(default_factory=dict)  # by bar time
+    progress: dict[str, int] = field(default_factory=dict)  # family -> latest t_ns seen
+    last_t: int = -1  # the last scored bar's time
+    known_settled: int = 0  # a prefix of pending known to be settled (progress only grows)
+    flush_scheduled: bool = False  # process.py: a timer will score the settled bars
+
+    def add_bar(self, t_ns: int, values: Sequence[float | None]) -> bool:
+        """Hold a bar; False (and nothing held) for one at or before the last bar held."""
+        newest = self.pending[-1][0] if self.pending else self.last_t
+        if t_ns <= newest:
+            return False
+        self.pending.append((t_ns, tuple(_float(v) for v in values)))
+        return True
+
+    def add_indicators(self, family: str, t_ns: int, values: Mapping[str, float | None]) -> None:
+        """One currents record of ``family`` at ``t_ns``: its known ``values`` by input
+        column (``ml.features.INDICATOR_COLUMNS``)."""
+        self.progress[family] = max(self.progress.get(family, t_ns), t_ns)
+        if t_ns <= self.last_t:
+            return  # its bar is scored already
+        slot = self.indicators.setdefault(t_ns, {})
+        for column, value in values.items():
+            if value is not None and not math.isnan(value):
+                slot[column] = float(value)
+
+    def settled(self, t_ns: int) -> bool:
+        return all(self.progress.get(family, -1) >= t_ns for family in self.families)
+
+    def settled_count(self) -> int:
+        """How many of the waiting bars can be scored now (a prefix: bars go in order)."""
+        count = self.known_settled
+        while count < len(self.pending) and self.settled(self.pending[count][0]):
+            count += 1
+        self.known_settled = count
+        return count
+
+    def ready(self, *, flush: bool = False) -> pd.DataFrame:
+        """``t_ns`` and the ``STREAM_FEATURES`` of the bars that can be scored now (all that
+        wait with ``flush``), oldest first; they leave the window's waiting list."""
+        return self.take(len(self.pending) if flush else self.settled_count())
+
+    def take(self, count: int) -> pd.DataFrame:
+        """The features of the first ``count`` waiting bars, in one ``feature_frame`` call
+        over them and the look-back before them."""
+        if count == 0:
+            return pd.DataFrame(columns=["t_ns", *STREAM_FEATURES])
+        scored, self.pending = self.pending[:count], self.pending[count:]
+        self.known_settled = max(self.known_settled - count, 0)
+        features = feature_frame(self._frame(scored), STREAM_FEATURES).iloc[-count:]
+        out = pd.DataFrame({"t_ns": np.array([t for t, _ in scored], dtype="int64")})
+        for name in STREAM_FEATURES:
+            out[name] = features[name].to_numpy()
+        self.recent = (self.recent + scored)[-self.lookback :] if self.lookback else []
+        self.last_t = scored[-1][0]
+        self.indicators = {t: v for t, v in self.indicators.items() if t > self.last_t}
+        return out
+
+    def _frame(self, scored: list[tuple[int, BarValues]]) -> pd.DataFrame:
+        """The input of ``feature_frame``: the recent bars (their look-back) and the bars to
+        score, with the indicators of each (NaN where none arrived)."""
+        rows = self.recent + scored
+        times = np.array([t for t, _ in rows], dtype="int64")
+        values = np.array([v for _, v in rows], dtype="float64").reshape(len(rows), -1)
+        columns: dict[str, object] = {"time": pd.to_datetime(times, unit="ns", utc=True)}
+        columns.update({column: values[:, i] for i, column in enumerate(BAR_VALUES)})
+        for column in INDICATOR_COLUMNS:
+            columns[column] = np.array(
+                [self.indicators.get(t, {}).get(column, np.nan) for t, _ in rows], dtype="float64"
+            )
+        return pd.DataFrame(columns)
+
+
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)

@@ -1,0 +1,98 @@
+"""Inputs of the narwhal job's tests, from real GOOG daily bars: the bars with the currents
+job's indicators (``tests/references/currents.py``, as ``ml.features`` takes them), the
+indicator records the currents job writes for them (``AnalyticsRecord``), a model trained on
+them (``ml.train.train_local``, saved in a ``LocalModelStore``), and the batch predictions
+(``ml.features.scoring_matrix`` + ``ml.artifacts.predict``) the stream must equal."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ml.artifacts import LoadedModel, predict
+from ml.config import TrainingConfig, parse_config
+from ml.features import build_matrix, scoring_matrix
+from ml.models import LocalModelStore, ModelRecord
+from ml.train import train_local
+from streamlines.contracts.events import AnalyticsRecord
+from streamlines.datasets import load_bars
+from tests.references.currents import expected_indicators
+from tests.references.features import with_indicators
+
+# The indicator families the features read (the currents job writes crossovers too).
+FAMILIES = ("sma", "ema", "rsi", "macd", "bollinger")
+
+
+def goog_bars(count: int | None = None) -> pd.DataFrame:
+    """GOOG daily bars (the first ``count``) with their indicator columns."""
+    bars = load_bars("GOOG")
+    return with_indicators(bars if count is None else bars.iloc[:count])
+
+
+@dataclass(frozen=True)
+class IndicatorRecord:
+    family: str
+    t_ns: int
+    values: dict[str, float | None]  # the record's fields (None: still warming up)
+
+
+def indicator_records(bars: pd.DataFrame, timeframe: str = "1Day") -> list[IndicatorRecord]:
+    """What the currents job writes for these bars, family by family in time order."""
+    close = pd.Series(bars["close"].to_numpy(), index=_t_ns(bars))
+    frames = expected_indicators(close, timeframe)
+    records = []
+    for family in FAMILIES:
+        for t_ns, row in frames[f"{family}_{timeframe}"].iterrows():
+            values = {k: None if math.isnan(v) else float(v) for k, v in row.items()}
+            records.append(IndicatorRecord(family, int(t_ns), values))
+    return records
+
+
+def analytics_records(
+    symbol: str, records: list[IndicatorRecord], timeframe: str = "1Day"
+) -> list[AnalyticsRecord]:
+    return [
+        AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric=f"{r.family}_{timeframe}",
+                        values=dict(r.values))
+        for r in records
+    ]  # fmt: skip
+
+
+def config(name: str = "goog-stream", **overrides: Any) -> TrainingConfig:
+    return parse_config(
+        {
+            "name": name,
+            "symbols": ["GOOG"],
+            "start": "2005-01-01",
+            "end": "2012-01-01",
+            "label": {"kind": "classification", "horizon": 5},
+            "hyperparameters": {"max_depth": 3, "eta": 0.3, "num_round": 30, "seed": 1},
+            "splits": {"folds": 2, "min_train_fraction": 0.6},
+            **overrides,
+        }
+    )
+
+
+def train_goog_model(root: Path, training: TrainingConfig | None = None) -> ModelRecord:
+    """A model trained on real GOOG features (``build_matrix``), saved in the store at
+    ``root``."""
+    training = training or config()
+    matrix = build_matrix({"GOOG": goog_bars()}, training)
+    return LocalModelStore(root).save(train_local(matrix, training), training)
+
+
+def batch_predictions(frames: dict[str, pd.DataFrame], model: LoadedModel) -> pd.DataFrame:
+    """``symbol``, ``t_ns``, the model's features and ``value``: batch scoring of every bar."""
+    matrix = scoring_matrix(frames, list(model.feature_names))
+    out = matrix.drop(columns="time")
+    out.insert(1, "t_ns", matrix["time"].array.asi8)
+    out["value"] = predict(model, matrix)
+    return out
+
+
+def _t_ns(bars: pd.DataFrame) -> pd.Index:
+    return pd.Index(pd.to_datetime(bars["time"], utc=True).array.asi8)
