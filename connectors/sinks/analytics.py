@@ -1,9 +1,11 @@
 """Analytics records from a Kafka topic into InfluxDB (`streamlines sink influx`).
 
-Reads ``analytics.ripples`` (or another analytics topic) in a consumer group, writes each
-record as one point (``streamlines.contracts.influx.analytics_point``: measurement = the
-topic's, from ``ANALYTICS_MEASUREMENTS`` or given, tags ``symbol`` and ``metric``, fields = the
-record's values, time = the record's ``t_ns``) and commits the
+Reads ``analytics.ripples`` (or another analytics topic: ``analytics.currents``,
+``analytics.predictions``) in a consumer group, writes each record as one point
+(``streamlines.contracts.influx.record_point``: measurement = the topic's, from
+``ANALYTICS_MEASUREMENTS`` or given; a prediction with its model's tags, any other record with
+tags ``symbol`` and ``metric`` and its values as fields; time = the record's ``t_ns``) and
+commits the
 offsets only after InfluxDB accepted the batch. A record that does not fit the schema goes to
 ``<topic>.dlq`` with the reason, and the sink keeps going. Because timestamps come from the
 records, a replayed topic or a restarted sink overwrites points instead of duplicating them.
@@ -20,8 +22,13 @@ from kafka import KafkaConsumer
 
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink
-from streamlines.contracts.events import AnalyticsRecord, SchemaError
-from streamlines.contracts.influx import ANALYTICS_MEASUREMENTS, BUCKET_ANALYTICS, analytics_point
+from streamlines.contracts.events import SchemaError
+from streamlines.contracts.influx import (
+    ANALYTICS_MEASUREMENTS,
+    BUCKET_ANALYTICS,
+    MEASUREMENT_BUCKETS,
+    record_point,
+)
 from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.errors import UserError
 from streamlines.settings import Settings
@@ -41,7 +48,7 @@ def measurement_for(topic: str, measurement: str | None = None) -> str:
         raise UserError(
             f"topic {topic!r} is not a known analytics topic ({known}), so its measurement "
             "is unknown",
-            "name it: --measurement ripples (or currents)",
+            "name it: --measurement ripples (or currents, predictions)",
         ) from None
 
 
@@ -55,7 +62,7 @@ class SinkCounters:
 def run_sink(
     settings: Settings,
     topic: str = TOPIC_RIPPLES,
-    bucket: str = BUCKET_ANALYTICS,
+    bucket: str | None = None,
     group_id: str = "analytics-to-influx",
     exit_when_idle: float | None = None,
     stop: threading.Event | None = None,
@@ -63,10 +70,11 @@ def run_sink(
 ) -> SinkCounters:
     """Copy ``topic`` into ``bucket`` until ``stop`` is set (or the topic is idle for
     ``exit_when_idle`` seconds, for backfills and tests), as ``measurement`` (default: the
-    topic's, see ``measurement_for``)."""
+    topic's, see ``measurement_for``; the bucket defaults to the measurement's)."""
     stop = stop or threading.Event()
     counters = SinkCounters()
     measurement = measurement_for(topic, measurement)
+    bucket = bucket or MEASUREMENT_BUCKETS.get(measurement, BUCKET_ANALYTICS)
     consumer = KafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
@@ -92,12 +100,10 @@ def run_sink(
             for raw in records:
                 counters.read += 1
                 try:
-                    record = AnalyticsRecord.from_wire(raw.value)
+                    points.append(record_point(raw.value, measurement))
                 except SchemaError as exc:
                     dead_letters.dead_letter(topic, exc.reason, raw.value, source=topic)
                     counters.dead_lettered += 1
-                    continue
-                points.append(analytics_point(record, measurement))
             counters.written += writer.write(points)
             dead_letters.flush()
             consumer.commit()

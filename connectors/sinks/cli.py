@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from connectors.sinks.analytics import run_sink
-from streamlines.contracts.influx import BUCKET_ANALYTICS
 from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.settings import Settings
 
@@ -18,13 +17,20 @@ app = typer.Typer(help="Copy analytics topics into stores.", no_args_is_help=Tru
 @app.command("influx")
 def sink_influx(
     topic: Annotated[str, typer.Option(help="Analytics topic to read.")] = TOPIC_RIPPLES,
-    bucket: Annotated[str, typer.Option(help="InfluxDB bucket to write.")] = BUCKET_ANALYTICS,
+    bucket: Annotated[
+        str | None,
+        typer.Option(
+            help="InfluxDB bucket to write (default: the measurement's: analytics, or "
+            "predictions for predictions)."
+        ),
+    ] = None,
     group_id: Annotated[str, typer.Option(help="Kafka consumer group.")] = "analytics-to-influx",
     measurement: Annotated[
         str | None,
         typer.Option(
             help="InfluxDB measurement to write (default: the topic's: analytics.ripples -> "
-            "ripples, analytics.currents -> currents; required for any other topic)."
+            "ripples, analytics.currents -> currents, analytics.predictions -> predictions; "
+            "required for any other topic)."
         ),
     ] = None,
     exit_when_idle: Annotated[

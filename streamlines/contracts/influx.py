@@ -17,7 +17,7 @@ from __future__ import annotations
 from influxdb_client import Point
 
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar, Prediction
-from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_RIPPLES
+from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_PREDICTIONS, TOPIC_RIPPLES
 
 BUCKET_MARKET = "market"
 BUCKET_ANALYTICS = "analytics"
@@ -30,8 +30,17 @@ MEASUREMENT_RIPPLES = "ripples"
 MEASUREMENT_CURRENTS = "currents"
 MEASUREMENT_PREDICTIONS = "predictions"
 
-# The measurement each analytics topic is stored as.
-ANALYTICS_MEASUREMENTS = {TOPIC_RIPPLES: MEASUREMENT_RIPPLES, TOPIC_CURRENTS: MEASUREMENT_CURRENTS}
+# The measurement each analytics topic is stored as, and the bucket of each measurement.
+ANALYTICS_MEASUREMENTS = {
+    TOPIC_RIPPLES: MEASUREMENT_RIPPLES,
+    TOPIC_CURRENTS: MEASUREMENT_CURRENTS,
+    TOPIC_PREDICTIONS: MEASUREMENT_PREDICTIONS,
+}
+MEASUREMENT_BUCKETS = {
+    MEASUREMENT_RIPPLES: BUCKET_ANALYTICS,
+    MEASUREMENT_CURRENTS: BUCKET_ANALYTICS,
+    MEASUREMENT_PREDICTIONS: BUCKET_PREDICTIONS,
+}
 
 # Row columns of a Flux result that are not fields of the stored record.
 NOT_FIELDS = frozenset(
@@ -69,6 +78,15 @@ def bar_line(bar: HistoryBar) -> str:
         fields.append(f"trade_count={bar.trade_count}i")
     series = f"{MEASUREMENT_BARS},symbol={_tag(bar.symbol)},timeframe={_tag(bar.timeframe)}"
     return f"{series} {','.join(fields)} {bar.t_ns}"
+
+
+def record_point(payload: bytes | str, measurement: str) -> Point:
+    """The point of one record of an analytics topic stored as ``measurement``: a
+    ``Prediction`` for ``predictions``, an ``AnalyticsRecord`` otherwise. Raises
+    ``SchemaError`` (with the reason) for a record that does not fit."""
+    if measurement == MEASUREMENT_PREDICTIONS:
+        return prediction_point(Prediction.from_wire(payload))
+    return analytics_point(AnalyticsRecord.from_wire(payload), measurement)
 
 
 def analytics_point(record: AnalyticsRecord, measurement: str) -> Point:

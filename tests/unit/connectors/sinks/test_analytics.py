@@ -25,7 +25,8 @@ def test_bad_records_say_why(payload, reason):
 def test_measurement_is_the_contracts_or_the_one_given():
     assert measurement_for("analytics.ripples") == "ripples"
     assert measurement_for("analytics.currents") == "currents"
+    assert measurement_for("analytics.predictions") == "predictions"
     assert measurement_for("t-abc.ripples", "ripples") == "ripples"
     with pytest.raises(UserError, match=r"'t-abc\.ripples' is not a known analytics topic") as info:
         measurement_for("t-abc.ripples")
-    assert info.value.hint == "name it: --measurement ripples (or currents)"
+    assert info.value.hint == "name it: --measurement ripples (or currents, predictions)"
