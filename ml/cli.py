@@ -14,7 +14,7 @@ from ml import service
 from ml.backtest import BacktestSpec
 from ml.config import LabelSpec, TrainingConfig, load_config, parse_config
 from ml.features_catalogue import DEFAULT_FEATURES
-from ml.models import LocalModelStore
+from ml.models import model_store
 from ml.predict import model_timeframe
 from streamlines.console import make_console
 from streamlines.contracts.timeframes import BarTimeframe
@@ -89,7 +89,7 @@ def train(
 def models() -> None:
     """List the models in the store, oldest first, with their validation metrics."""
     table = Table("model id", "name", "created", "metrics")
-    for record in LocalModelStore.from_settings(Settings()).list_models():
+    for record in model_store(Settings()).list_models():
         table.add_row(record.model_id, record.name, f"{record.created_at:%Y-%m-%d %H:%M}",
                       _metrics_text(record.metrics))  # fmt: skip
     make_console().print(table)
@@ -106,7 +106,7 @@ def predict(
 ) -> None:
     """Score bars in [start, end) into the predictions bucket and topic (a re-run overwrites)."""
     settings = Settings()
-    model = LocalModelStore.from_settings(settings).load(model_id)
+    model = model_store(settings).load(model_id)
     wanted = parse_symbols(symbols) or list((model.metadata.get("config") or {}).get("symbols", []))
     console = make_console(stderr=True)
     with console.status(f"scoring {len(wanted)} symbols ({model_timeframe(model).value} bars)"):
@@ -129,7 +129,7 @@ def backtest(
 ) -> None:
     """Backtest the model's predictions on its symbols over [start, end); kept with the model."""
     settings = Settings()
-    model = LocalModelStore.from_settings(settings).load(model_id)
+    model = model_store(settings).load(model_id)
     kind = ((model.metadata.get("config") or {}).get("label") or {}).get("kind", "classification")
     spec = BacktestSpec.for_timeframe(
         model_timeframe(model), strategy=strategy, cost_bps=cost_bps, kind=kind

@@ -77,9 +77,9 @@ from ml.train import (
     labelled_rows,
     walk_forward_splits,
 )
+from streamlines.aws import aws_session
 from streamlines.errors import UserError
 from streamlines.settings import Settings
-from streamlines.stack.services.aws import aws_session
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from ml.backtest import run_backtest as run_backtest_on
 from ml.config import TrainingConfig
 from ml.data import load_frames
 from ml.features import build_matrix, max_lookback
-from ml.models import LocalModelStore, ModelRecord
+from ml.models import ModelRecord, model_store
 from ml.predict import (
     PublishReport,
     ScoringInput,
@@ -85,7 +85,7 @@ def train_model(settings: Settings, config: TrainingConfig, step: Step = _quiet)
     step(f"training on {len(matrix):,} rows ({config.backend})")
     model = train(matrix, config, settings)
     step("saving the model")
-    record = LocalModelStore.from_settings(settings).save(model, config)
+    record = model_store(settings).save(model, config)
     log.info("trained model %s on %d rows: %s", record.model_id, len(matrix), record.metrics)
     return record
 
@@ -100,7 +100,7 @@ def predict_range(settings: Settings, model_id: str, symbols: list[str], start: 
                   end: datetime) -> PredictReport:  # fmt: skip
     """Score ``symbols``' bars in [start, end) with the model; write them to the predictions
     bucket and topic."""
-    model = LocalModelStore.from_settings(settings).load(model_id)
+    model = model_store(settings).load(model_id)
     scope = ScoringInput(tuple(symbols), start, end, model_timeframe(model))
     scored = score_range(settings, model, scope)
     events = to_events(scored, model_id, scope.timeframe, model_horizon(model))
@@ -112,7 +112,7 @@ def backtest_model(
 ) -> BacktestRecord:
     """Score the model's symbols over [start, end) and backtest its predictions; the result is
     kept with the model."""
-    store = LocalModelStore.from_settings(settings)
+    store = model_store(settings)
     model = store.load(model_id)
     symbols = _model_symbols(model)
     timeframe = model_timeframe(model)
@@ -125,14 +125,14 @@ def backtest_model(
         bars = frames[str(symbol)][["time", "close"]]
         inputs[str(symbol)] = rows[["time", "prediction"]].merge(bars, on="time", how="inner")
     result = run_backtest_on(inputs, spec)
-    return BacktestStore(store.root).save(model_id, start, end, result)
+    return BacktestStore(settings.model_store_dir).save(model_id, start, end, result)
 
 
 def export_model(settings: Settings, model_id: str, out: Path) -> Path:
     """A copy of the model's ``model.tar.gz`` at ``out`` (a file, or a folder to put it in)."""
-    record = LocalModelStore.from_settings(settings).get(model_id)
+    local = model_store(settings).load(model_id).path  # an S3 store's is its local copy
     target = out / ARTIFACT_NAME if out.is_dir() else out
-    shutil.copyfile(record.path, target)
+    shutil.copyfile(local, target)
     return target
 
 

@@ -6,6 +6,7 @@ Build it in ``main()`` (``Settings()``), never at import time, and pass it down.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
 
     # Narwhal (`streamlines ml`): where models are kept, where predictions go.
     models_dir: Path | None = None  # default: <home>/models
+    # local: models in models_dir; s3: on S3 (the `aws` endpoint's) at
+    # s3://<models_s3_bucket>/<models_s3_prefix>/<model id>/model.tar.gz, cached in models_dir.
+    model_store: Literal["local", "s3"] = "local"
+    models_s3_bucket: str = "streamlines-models"
+    models_s3_prefix: str = "narwhal/models"
     predictions_bucket: str = BUCKET_PREDICTIONS
     predictions_topic: str = TOPIC_PREDICTIONS
 

@@ -16,9 +16,9 @@ from ml.artifacts import load_artifact, predict, write_artifact
 from ml.backends import train_with_backend
 from ml.config import parse_config
 from ml.sagemaker_runner import split_s3_uri
+from streamlines.aws import aws_session
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
-from streamlines.stack.services.aws import aws_session
 from tests.support.ml_matrix import FEATURES, matrix
 
 # Plain xgboost guesses the format of a model file named without an extension (UBJSON).

@@ -1,8 +1,10 @@
-"""The local model store: save, get, list, load and delete models trained on GOOG."""
+"""The model stores, local and on S3 (an in-process moto server): save, get, list, load and
+delete models trained on GOOG."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +13,14 @@ import pytest
 import xgboost as xgb
 
 import ml.artifacts as artifacts
+from ml.artifacts import predict
 from ml.config import TrainingConfig, parse_config
-from ml.models import LocalModelStore, ModelStore
+from ml.models import LocalModelStore, ModelStore, S3ModelStore, model_store
 from ml.train import TrainedModel, train_local
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from tests.support.ml_matrix import FEATURES, matrix
+from tests.support.moto_server import moto_endpoint
 
 ID = re.compile(r"^goog-store-\d{8}T\d{6}-[0-9a-f]{6}$")
 
@@ -138,3 +142,49 @@ def test_the_default_root_is_under_the_settings_home(
 def test_the_local_store_is_a_model_store(store: LocalModelStore) -> None:
     typed: ModelStore = store  # mypy checks the protocol
     assert typed.list_models() == []
+
+
+# ------------------------------------------------------------------------------ the S3 store
+
+
+@pytest.fixture
+def s3_settings(tmp_path: Path) -> Iterator[Settings]:
+    with moto_endpoint() as url:
+        yield Settings(
+            aws_endpoint=url,
+            model_store="s3",
+            models_s3_bucket="narwhal-models-unit",
+            models_dir=tmp_path / "cache",
+        )
+
+
+def test_the_s3_store_keeps_the_same_artifact_on_s3_and_reads_it_back(
+    s3_settings: Settings, model: TrainedModel, config: TrainingConfig, goog: pd.DataFrame
+) -> None:
+    store = model_store(s3_settings)
+    assert isinstance(store, S3ModelStore)
+    record = store.save(model, config)
+    assert record.path == f"s3://narwhal-models-unit/narwhal/models/{record.model_id}/model.tar.gz"
+    # Another store (another process) with an empty cache finds it on S3 alone.
+    fresh = S3ModelStore.from_settings(
+        s3_settings.model_copy(update={"models_dir": s3_settings.model_store_dir / "other"})
+    )
+    assert [r.model_id for r in fresh.list_models()] == [record.model_id]
+    loaded = fresh.load(record.model_id)
+    np.testing.assert_array_equal(
+        predict(loaded, goog),
+        model.booster.predict(
+            xgb.DMatrix(
+                goog[list(model.feature_names)].to_numpy(), feature_names=list(model.feature_names)
+            )
+        ),
+    )
+    fresh.delete(record.model_id)
+    assert store.list_models() == []
+    with pytest.raises(UserError, match="unknown model"):
+        fresh.get(record.model_id)
+
+
+def test_the_s3_store_refuses_a_malformed_id_before_asking_s3(s3_settings: Settings) -> None:
+    with pytest.raises(UserError, match="is not a model id"):
+        model_store(s3_settings).get("../etc/passwd")

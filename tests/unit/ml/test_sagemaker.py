@@ -29,9 +29,9 @@ from ml.sagemaker import (
     wait_for_job,
 )
 from ml.train import TrainedModel, train_local
+from streamlines.aws import aws_session
 from streamlines.errors import UserError
 from streamlines.settings import Settings
-from streamlines.stack.services.aws import aws_session
 from tests.support.ml_matrix import FEATURES, matrix
 from tests.support.moto_server import moto_endpoint
 

@@ -26,8 +26,8 @@ from ml.sagemaker_runner import (
     split_s3_uri,
     train_from_job_dir,
 )
+from streamlines.aws import aws_session
 from streamlines.settings import Settings
-from streamlines.stack.services.aws import aws_session
 from tests.support.ml_matrix import FEATURES, matrix
 from tests.support.moto_server import moto_endpoint
 

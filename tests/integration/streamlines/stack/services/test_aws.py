@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 
+from streamlines.aws import aws_session
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
-from streamlines.stack.services.aws import aws_session
 
 
 def test_s3_put_then_get_returns_the_same_bytes(stack: Stack, settings: Settings, unique_name):
