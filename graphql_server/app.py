@@ -22,7 +22,12 @@ from graphql_server.corrections.store import CorrectionsStore
 from graphql_server.history.store import BarStore
 from graphql_server.indicators.store import IndicatorStore
 from graphql_server.jobs.registry import JobRegistry
-from graphql_server.ripples.live import KafkaFeed, LiveHub
+from graphql_server.models import live as predictions_live
+from graphql_server.models.catalog import ModelCatalog
+from graphql_server.models.live import PredictionsHub
+from graphql_server.models.store import PredictionStore
+from graphql_server.ripples import live as ripples_live
+from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.schema import build_schema
 from streamlines.settings import Settings
@@ -48,20 +53,33 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
 
 def create_app(settings: Settings) -> Starlette:
     hub = LiveHub()
+    predictions_hub = PredictionsHub()
     jobs = JobRegistry()
     stores = [
         AnalyticsStore(settings),
         BarStore(settings),
         IndicatorStore(settings),
         CorrectionsStore(settings),
+        PredictionStore(settings),
     ]
-    services: dict[type, object] = {LiveHub: hub, JobRegistry: jobs}
+    services: dict[type, object] = {
+        LiveHub: hub,
+        PredictionsHub: predictions_hub,
+        JobRegistry: jobs,
+        ModelCatalog: ModelCatalog(settings),
+    }
     services.update({type(store): store for store in stores})
     context = Context(settings, services)
-    feed = KafkaFeed(
+    feed = ripples_live.feed(
         hub,
         settings.kafka_bootstrap,
         settings.graphql_ripples_topic,
+        settings.graphql_prime_records,
+    )
+    predictions_feed = predictions_live.feed(
+        predictions_hub,
+        settings.kafka_bootstrap,
+        settings.predictions_topic,
         settings.graphql_prime_records,
     )
     graphql = StreamlinesGraphQL(context)
@@ -73,6 +91,8 @@ def create_app(settings: Settings) -> Starlette:
                 "kafka_feed": "reading" if feed.connected.is_set() else "waiting",
                 "subscriptions": len(hub.subscriptions),
                 "records_received": hub.counters.received,
+                "predictions_feed": "reading" if predictions_feed.connected.is_set() else "waiting",
+                "predictions_received": predictions_hub.counters.received,
             }
         )
 
@@ -82,18 +102,24 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         feed.start()
+        predictions_feed.start()
         log.info(
-            "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topic %s)",
+            "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topics %s and %s, "
+            "models in %s)",
             settings.host,
             settings.graphql_port,
             settings.graphql_analytics_bucket,
             settings.graphql_ripples_topic,
+            settings.predictions_topic,
+            settings.model_store_dir,
         )
         try:
             yield
         finally:
             hub.close()
+            predictions_hub.close()
             feed.stop()
+            predictions_feed.stop()
             jobs.close()
             for store in stores:
                 store.close()

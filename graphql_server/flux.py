@@ -50,7 +50,7 @@ class FluxRunner:
                 raise BackendUnavailable(
                     f"InfluxDB has no bucket {bucket!r}: start the stack (`streamlines stack "
                     "up`) or set the server's bucket settings (STREAMLINES_GRAPHQL_ANALYTICS_"
-                    "BUCKET, STREAMLINES_GATHER_BUCKET)"
+                    "BUCKET, STREAMLINES_GATHER_BUCKET, STREAMLINES_PREDICTIONS_BUCKET)"
                 ) from None
             log.warning("InfluxDB refused a query: %s %s", exc.status, exc.body)
             raise BackendUnavailable(

@@ -1,5 +1,5 @@
 """The GraphQL schema: the parts of each feature folder (ripples, history, indicators,
-corrections) and of the jobs, merged into the root types, with the shared scalars, the depth
+corrections, models) and of the jobs, merged into the root types, with the shared scalars, the depth
 limit and the masking of internal errors. ``graphql_server/schema.graphql`` is its SDL."""
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from graphql_server.history.queries import HistoryQuery
 from graphql_server.indicators.queries import IndicatorsQuery
 from graphql_server.jobs.queries import JobsQuery
 from graphql_server.jobs.subscriptions import JobsSubscription
+from graphql_server.models.mutations import ModelsMutation
+from graphql_server.models.queries import ModelsQuery
+from graphql_server.models.subscriptions import ModelsSubscription
 from graphql_server.ripples.queries import RipplesQuery
 from graphql_server.ripples.subscriptions import RipplesSubscription
 from graphql_server.scalars import SCALARS
@@ -27,10 +30,13 @@ MAX_QUERY_DEPTH = 8
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
-    "Query", (HistoryQuery, IndicatorsQuery, JobsQuery, CorrectionsQuery, RipplesQuery)
+    "Query",
+    (HistoryQuery, IndicatorsQuery, JobsQuery, CorrectionsQuery, RipplesQuery, ModelsQuery),
 )
-Mutation = merge_types("Mutation", (HistoryMutation, CorrectionsMutation))
-Subscription = merge_types("Subscription", (JobsSubscription, RipplesSubscription))
+Mutation = merge_types("Mutation", (HistoryMutation, CorrectionsMutation, ModelsMutation))
+Subscription = merge_types(
+    "Subscription", (JobsSubscription, RipplesSubscription, ModelsSubscription)
+)
 
 
 def build_schema() -> strawberry.Schema:

@@ -1,230 +1,28 @@
-"""Live analytics for subscriptions: one Kafka consumer for the whole server, fanned out.
-
-A background thread reads the ripples topic (from the end; at start it reads back the last
-``prime_records`` of each partition so the latest value of each symbol and metric is known) and
-hands records to the event loop, which keeps the latest record per (symbol, metric) and puts
-each record on the queue of every subscription that asked for it. A subscription whose client
-reads too slowly for its bounded queue is ended with an error rather than let grow without limit.
-"""
+"""The live ripples: the server's hub of analytics records (``graphql_server.live``), keyed by
+(symbol, metric), fed from the ripples topic (STREAMLINES_GRAPHQL_RIPPLES_TOPIC)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import threading
-from collections.abc import AsyncGenerator, Iterable
-from dataclasses import dataclass, field
-from functools import partial
+from graphql_server import live
+from graphql_server.live import SubscriberTooSlow
+from streamlines.contracts.events import AnalyticsRecord
 
-from kafka import KafkaConsumer, TopicPartition
-
-from streamlines.contracts.events import AnalyticsRecord, SchemaError
-
-log = logging.getLogger(__name__)
-
-_END = object()  # queue sentinel: the hub stopped
+__all__ = ["LiveHub", "SubscriberTooSlow"]
 
 
-class SubscriberTooSlow(Exception):
-    """The client did not keep up with the updates it subscribed to."""
+def _metric(record: AnalyticsRecord) -> str:
+    return record.metric
 
 
-@dataclass(eq=False)
-class Subscription:
-    symbols: frozenset[str]
-    metrics: frozenset[str] | None
-    queue: asyncio.Queue[object]
-    overflowed: bool = False
-
-    def wants(self, record: AnalyticsRecord) -> bool:
-        return record.symbol in self.symbols and (
-            self.metrics is None or record.metric in self.metrics
-        )
-
-
-@dataclass
-class HubCounters:
-    received: int = 0
-    rejected: int = 0
-    delivered: int = 0
-    dropped_subscribers: int = 0
-    by_symbol: dict[str, int] = field(default_factory=dict)
-
-
-class LiveHub:
-    """Fan-out of analytics records to subscriptions, with the latest record per key."""
+class LiveHub(live.LiveHub[AnalyticsRecord]):
+    """The latest analytics record per (symbol, metric); subscriptions filter on metrics."""
 
     def __init__(self, queue_size: int = 10_000) -> None:
-        self.queue_size = queue_size
-        self.latest: dict[tuple[str, str], AnalyticsRecord] = {}
-        self.subscriptions: set[Subscription] = set()
-        self.counters = HubCounters()
-
-    def publish(self, records: Iterable[AnalyticsRecord], *, live: bool = True) -> None:
-        """Take records in (on the event loop); ``live=False`` only updates the latest values."""
-        for record in records:
-            self.counters.received += 1
-            key = (record.symbol, record.metric)
-            current = self.latest.get(key)
-            if current is None or record.t_ns >= current.t_ns:
-                self.latest[key] = record
-            if not live:
-                continue
-            for sub in list(self.subscriptions):
-                if sub.overflowed or not sub.wants(record):
-                    continue
-                try:
-                    sub.queue.put_nowait(record)
-                    self.counters.delivered += 1
-                except asyncio.QueueFull:
-                    sub.overflowed = True
-                    self.counters.dropped_subscribers += 1
-                    log.warning("ending a subscription to %s: client too slow", sorted(sub.symbols))
-
-    def close(self) -> None:
-        """End every subscription (server shutdown)."""
-        for sub in self.subscriptions:
-            try:
-                sub.queue.put_nowait(_END)
-            except asyncio.QueueFull:
-                sub.overflowed = True
-
-    async def subscribe(
-        self, symbols: Iterable[str], metrics: Iterable[str] | None = None
-    ) -> AsyncGenerator[AnalyticsRecord, None]:
-        """The latest record of each wanted (symbol, metric) first (oldest first), then each new
-        one as it arrives. Raises SubscriberTooSlow when the client falls too far behind."""
-        batches = self.subscribe_batches(symbols, metrics, max_batch=1)
-        try:
-            async for batch in batches:
-                for record in batch:
-                    yield record
-        finally:
-            await batches.aclose()  # unsubscribe now, not when garbage-collected
-
-    async def subscribe_batches(
-        self, symbols: Iterable[str], metrics: Iterable[str] | None = None, max_batch: int = 1000
-    ) -> AsyncGenerator[list[AnalyticsRecord], None]:
-        """As ``subscribe``, in lists: the latest values as the first list, then whatever has
-        arrived since the last list (at most ``max_batch``), without waiting for more."""
-        sub = Subscription(
-            frozenset(symbols),
-            None if metrics is None else frozenset(metrics),
-            asyncio.Queue(self.queue_size),
-        )
-        # Snapshot and registration happen without an await in between: nothing is missed
-        # or sent twice between the latest values and the live ones.
-        snapshot = sorted(
-            (r for r in self.latest.values() if sub.wants(r)), key=lambda r: (r.t_ns, r.metric)
-        )
-        self.subscriptions.add(sub)
-        try:
-            for start in range(0, len(snapshot), max_batch):
-                yield snapshot[start : start + max_batch]
-            while True:
-                if sub.overflowed and sub.queue.empty():
-                    raise SubscriberTooSlow(
-                        f"more than {self.queue_size} updates were waiting for this client: "
-                        "subscribe to fewer symbols or metrics, use the batched subscription, "
-                        "or read faster"
-                    )
-                batch = [await sub.queue.get()]
-                while len(batch) < max_batch and not sub.queue.empty():
-                    batch.append(sub.queue.get_nowait())
-                ended = _END in batch
-                records = [r for r in batch if r is not _END]
-                if records:
-                    yield records  # type: ignore[misc]
-                if ended:
-                    return
-        finally:
-            self.subscriptions.discard(sub)
+        super().__init__(_metric, queue_size)
 
 
-class KafkaFeed:
-    """Reads an analytics topic into a LiveHub from a background thread."""
-
-    def __init__(self, hub: LiveHub, bootstrap: str, topic: str, prime_records: int) -> None:
-        self.hub = hub
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.prime_records = prime_records
-        self.connected = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="ripples-feed", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._consume()
-            except Exception:
-                log.warning("reading %s failed; retrying in 2 s", self.topic, exc_info=True)
-                self._stop.wait(2)
-
-    def _consume(self) -> None:
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
-            enable_auto_commit=False,
-            group_id=None,
-            fetch_max_wait_ms=50,
-            max_poll_records=5_000,
-        )
-        try:
-            partitions = self._wait_for_partitions(consumer)
-            if partitions is None:
-                return
-            assigned = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-            consumer.assign(assigned)
-            ends = consumer.end_offsets(assigned)
-            begins = consumer.beginning_offsets(assigned)
-            for tp in assigned:
-                consumer.seek(tp, max(begins[tp], ends[tp] - self.prime_records))
-            pending = {tp for tp in assigned if ends[tp] > begins[tp]}
-            log.info("reading %s (%d partitions) for subscriptions", self.topic, len(assigned))
-            self.connected.set()
-            while not self._stop.is_set():
-                batches = consumer.poll(timeout_ms=200)
-                for tp, batch in batches.items():
-                    priming = tp in pending
-                    self._hand_over(batch, live=not priming)
-                    if priming and consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
-                for tp in list(pending):  # a partition whose tail was all compacted away
-                    if consumer.position(tp) >= ends[tp]:
-                        pending.discard(tp)
-        finally:
-            consumer.close()
-
-    def _wait_for_partitions(self, consumer) -> set[int] | None:  # noqa: ANN001
-        said = False
-        while not self._stop.is_set():
-            partitions = consumer.partitions_for_topic(self.topic)
-            if partitions:
-                return partitions
-            if not said:
-                log.info("waiting for topic %s to exist", self.topic)
-                said = True
-            self._stop.wait(1)
-        return None
-
-    def _hand_over(self, batch: list, *, live: bool) -> None:
-        records: list[AnalyticsRecord] = []
-        for raw in batch:
-            try:
-                records.append(AnalyticsRecord.from_wire(raw.value))
-            except SchemaError as exc:
-                self.hub.counters.rejected += 1
-                log.debug("skipping a record of %s: %s", self.topic, exc.reason)
-        if records and self._loop is not None:
-            self._loop.call_soon_threadsafe(partial(self.hub.publish, records, live=live))
+def feed(
+    hub: LiveHub, bootstrap: str, topic: str, prime_records: int
+) -> live.KafkaFeed[AnalyticsRecord]:
+    """The feed of ``hub`` from an analytics topic."""
+    return live.KafkaFeed(hub, bootstrap, topic, prime_records, AnalyticsRecord)

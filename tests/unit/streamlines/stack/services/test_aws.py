@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
+from streamlines.aws import EMULATOR_ACCESS_KEY, aws_session
 from streamlines.settings import Settings
 from streamlines.stack.manager import SERVICE_NAMES
-from streamlines.aws import EMULATOR_ACCESS_KEY, aws_session
 from streamlines.stack.services.aws import AwsService
 from tests.support.moto_server import moto_endpoint
 
