@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from connectors.gather.cli import parse_symbols, parse_time
 from ml import service
 from ml.backtest import BacktestSpec
 from ml.config import LabelSpec, TrainingConfig, load_config, parse_config
 from ml.features_catalogue import DEFAULT_FEATURES
 from ml.models import model_store
 from ml.predict import model_timeframe
+from streamlines.cli_args import parse_symbols, parse_time
 from streamlines.console import make_console
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError

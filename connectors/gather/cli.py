@@ -9,21 +9,10 @@ from typing import Annotated
 
 import typer
 
+from streamlines.cli_args import parse_symbols, parse_time
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError
 from streamlines.settings import Settings
-
-
-def parse_time(text: str, option: str) -> datetime:
-    """A date (midnight UTC) or an ISO 8601 / RFC 3339 time; naive means UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UserError(
-            f"{option} {text!r} is not a date or time",
-            "use a date like 2012-01-03 or a UTC time like 2012-01-03T14:30:00Z",
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def parse_at(text: str) -> dtime:
@@ -35,13 +24,6 @@ def parse_at(text: str) -> dtime:
         raise UserError(
             f"--at {text!r} is not a time of day", "use HH:MM in UTC, e.g. --at 05:15"
         ) from None
-
-
-def parse_symbols(text: str | None) -> list[str]:
-    if text is None:
-        return []
-    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
-    return list(dict.fromkeys(symbols))
 
 
 def gather(

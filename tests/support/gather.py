@@ -12,8 +12,8 @@ from typing import Any
 from influxdb_client import InfluxDBClient
 
 from connectors.alpaca.normalize import event_time_ns
-from connectors.gather.cli import parse_time
 from connectors.gather.service import Job, Report, run_jobs
+from streamlines.cli_args import parse_time
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.settings import Settings
 from tests.support.replay import ReplayServer

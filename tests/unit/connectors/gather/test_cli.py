@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from datetime import time as dtime
 
 import pytest
 from typer.testing import CliRunner
 
-from connectors.gather.cli import parse_at, parse_symbols, parse_time
+from connectors.gather.cli import parse_at
 from streamlines.cli import app
 from streamlines.errors import UserError
 
@@ -40,20 +40,6 @@ def test_help_names_the_options():
         "1Min",
     ):
         assert option in result.output  # fmt: skip
-
-
-def test_times_are_utc_dates_or_times():
-    assert parse_time("2012-01-03", "--start") == datetime(2012, 1, 3, tzinfo=UTC)
-    assert parse_time("2012-01-03T14:30:00Z", "--end") == datetime(2012, 1, 3, 14, 30, tzinfo=UTC)
-    assert parse_time("2012-01-03T09:30:00-05:00", "--end") == datetime(
-        2012, 1, 3, 14, 30, tzinfo=UTC
-    )
-    with pytest.raises(UserError, match="--start 'yesterday' is not a date or time"):
-        parse_time("yesterday", "--start")
-
-
-def test_symbols_are_upper_case_and_unique():
-    assert parse_symbols(" goog, btc/usd,GOOG,, ") == ["GOOG", "BTC/USD"]
 
 
 @pytest.mark.parametrize(
