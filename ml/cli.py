@@ -3,23 +3,30 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from ml import service
-from ml.backtest import BacktestSpec
 from ml.config import LabelSpec, TrainingConfig, load_config, parse_config
 from ml.features_catalogue import DEFAULT_FEATURES
-from ml.models import model_store
-from ml.predict import model_timeframe
 from streamlines.cli_args import parse_symbols, parse_time
 from streamlines.console import make_console
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError
 from streamlines.settings import Settings
+
+STRATEGIES = ("long_flat", "long_short")
+
+
+def _service() -> ModuleType:
+    """``ml.service``, imported when a command runs: it loads xgboost, pandas and
+    influxdb_client (~0.35 s), which every other `streamlines` command would pay at start."""
+    return importlib.import_module("ml.service")
+
 
 app = typer.Typer(
     help="Narwhal: features, XGBoost models, predictions and backtests.", no_args_is_help=True
@@ -62,8 +69,8 @@ def features(
         )
     console = make_console(stderr=True)
     with console.status("loading bars and indicators from InfluxDB"):
-        matrix = service.feature_matrix(Settings(), chosen)
-    written = service.write_matrix(matrix, out)
+        matrix = _service().feature_matrix(Settings(), chosen)
+    written = _service().write_matrix(matrix, out)
     console.print(f"wrote {len(matrix):,} rows x {len(chosen.features)} features to {written}")
 
 
@@ -80,7 +87,7 @@ def train(
         chosen = parse_config({**chosen.to_json(), "backend": backend})
     console = make_console(stderr=True)
     with console.status("training") as status:
-        record = service.train_model(Settings(), chosen, step=status.update)
+        record = _service().train_model(Settings(), chosen, step=status.update)
     console.print(f"model {record.model_id}: {_metrics_text(record.metrics)}")
     typer.echo(record.model_id)
 
@@ -89,7 +96,7 @@ def train(
 def models() -> None:
     """List the models in the store, oldest first, with their validation metrics."""
     table = Table("model id", "name", "created", "metrics")
-    for record in model_store(Settings()).list_models():
+    for record in _service().list_models(Settings()):
         table.add_row(record.model_id, record.name, f"{record.created_at:%Y-%m-%d %H:%M}",
                       _metrics_text(record.metrics))  # fmt: skip
     make_console().print(table)
@@ -106,12 +113,11 @@ def predict(
 ) -> None:
     """Score bars in [start, end) into the predictions bucket and topic (a re-run overwrites)."""
     settings = Settings()
-    model = model_store(settings).load(model_id)
-    wanted = parse_symbols(symbols) or list((model.metadata.get("config") or {}).get("symbols", []))
     console = make_console(stderr=True)
-    with console.status(f"scoring {len(wanted)} symbols ({model_timeframe(model).value} bars)"):
-        report = service.predict_range(settings, model_id, wanted, parse_time(start, "--start"),
-                                       parse_time(end, "--end"))  # fmt: skip
+    with console.status(f"scoring the bars of model {model_id}"):
+        report = _service().predict_range(settings, model_id, parse_symbols(symbols),
+                                          parse_time(start, "--start"),
+                                          parse_time(end, "--end"))  # fmt: skip
     console.print(
         f"{report.published.predictions:,} predictions: {report.published.points_written:,} "
         f"points in {settings.predictions_bucket}, {report.published.records_sent:,} records "
@@ -128,13 +134,12 @@ def backtest(
     cost_bps: Annotated[float, typer.Option(help="Cost per unit of turnover, in bp.")] = 5.0,
 ) -> None:
     """Backtest the model's predictions on its symbols over [start, end); kept with the model."""
+    if strategy not in STRATEGIES:
+        raise UserError(f"--strategy {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
     settings = Settings()
-    model = model_store(settings).load(model_id)
-    kind = ((model.metadata.get("config") or {}).get("label") or {}).get("kind", "classification")
-    spec = BacktestSpec.for_timeframe(
-        model_timeframe(model), strategy=strategy, cost_bps=cost_bps, kind=kind
-    )
+    service = _service()
     with make_console(stderr=True).status("scoring and backtesting"):
+        spec = service.backtest_spec(settings, model_id, strategy, cost_bps)
         record = service.backtest_model(settings, model_id, parse_time(start, "--start"),
                                         parse_time(end, "--end"), spec)  # fmt: skip
     table = Table("metric", "strategy", "buy and hold", title=f"backtest {record.backtest_id}")
@@ -151,7 +156,7 @@ def export(
     out: Annotated[Path, typer.Option(help="File or folder to write model.tar.gz to.")],
 ) -> None:
     """Copy the model's model.tar.gz (loadable by plain xgboost and SageMaker's XGBoost)."""
-    typer.echo(service.export_model(Settings(), model_id, out))
+    typer.echo(_service().export_model(Settings(), model_id, out))
 
 
 def _metrics_text(metrics: dict[str, object]) -> str:

@@ -32,11 +32,7 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
 from ml.features import INDICATOR_COLUMNS, SPREAD_COLUMN
-from streamlines.contracts.influx import (
-    MEASUREMENT_BARS,
-    MEASUREMENT_CURRENTS,
-    MEASUREMENT_RIPPLES,
-)
+from streamlines.contracts.influx import MEASUREMENT_BARS, MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
 from streamlines.contracts.metrics import METRIC_SPREAD, indicator_metric
 from streamlines.contracts.time import datetime_to_ns, utc
 from streamlines.contracts.timeframes import BarTimeframe

@@ -22,7 +22,7 @@ from ml.artifacts import LoadedModel, predict
 from ml.data import load_frames
 from ml.features import max_lookback, scoring_matrix
 from streamlines.contracts.events import Prediction
-from streamlines.contracts.influx import prediction_point
+from streamlines.contracts.points import prediction_point
 from streamlines.contracts.time import datetime_to_ns, utc
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError

@@ -67,7 +67,6 @@ from ml.config import TrainingConfig
 from ml.sagemaker_runner import TrainingJobFailed, run_training_job, split_s3_uri
 from ml.train import (
     OBJECTIVES,
-    STOPPING_METRIC,
     Fold,
     FoldResult,
     TrainedModel,
@@ -76,6 +75,7 @@ from ml.train import (
     importance,
     labelled_rows,
     walk_forward_splits,
+    xgboost_params,
 )
 from streamlines.aws import aws_session
 from streamlines.errors import UserError
@@ -120,25 +120,13 @@ def job_name(model_id: str) -> str:
 
 
 def algorithm_hyperparameters(config: TrainingConfig) -> dict[str, Any]:
-    """``config``'s hyperparameters by the built-in algorithm's names (typed values)."""
-    hp = config.hyperparameters
-    params: dict[str, Any] = {
-        "num_round": hp.num_round,
-        "max_depth": hp.max_depth,
-        "eta": hp.eta,
-        "gamma": hp.gamma,
-        "min_child_weight": hp.min_child_weight,
-        "subsample": hp.subsample,
-        "colsample_bytree": hp.colsample_bytree,
-        "lambda": hp.lambda_,
-        "alpha": hp.alpha,
-        "seed": hp.seed,
-        "tree_method": "hist",
-        "objective": OBJECTIVES[config.label.kind],
-        "eval_metric": STOPPING_METRIC[config.label.kind],
-    }
-    if hp.early_stopping_rounds is not None:
-        params["early_stopping_rounds"] = hp.early_stopping_rounds
+    """``config``'s hyperparameters by the built-in algorithm's names (typed values): the
+    booster parameters local training uses, with ``num_round`` and ``early_stopping_rounds``,
+    which the algorithm takes as hyperparameters too."""
+    params = {k: v for k, v in xgboost_params(config).items() if k != "verbosity"}
+    params["num_round"] = config.hyperparameters.num_round
+    if config.hyperparameters.early_stopping_rounds is not None:
+        params["early_stopping_rounds"] = config.hyperparameters.early_stopping_rounds
     return params
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from ml.artifacts import ARTIFACT_NAME, LoadedModel
-from ml.backtest import BacktestSpec
+from ml.backtest import BacktestSpec, Strategy
 from ml.backtest import run_backtest as run_backtest_on
 from ml.config import TrainingConfig
 from ml.data import load_frames
@@ -98,10 +98,11 @@ class PredictReport:
 
 def predict_range(settings: Settings, model_id: str, symbols: list[str], start: datetime,
                   end: datetime) -> PredictReport:  # fmt: skip
-    """Score ``symbols``' bars in [start, end) with the model; write them to the predictions
-    bucket and topic."""
+    """Score ``symbols``' bars (none given: the model's own symbols) in [start, end) with the
+    model; write them to the predictions bucket and topic."""
     model = model_store(settings).load(model_id)
-    scope = ScoringInput(tuple(symbols), start, end, model_timeframe(model))
+    scope = ScoringInput(tuple(symbols or _model_symbols(model)), start, end,
+                         model_timeframe(model))  # fmt: skip
     scored = score_range(settings, model, scope)
     events = to_events(scored, model_id, scope.timeframe, model_horizon(model))
     return PredictReport(model_id, publish(settings, events))
@@ -119,7 +120,7 @@ def backtest_model(
     frames = load_frames(settings, symbols, start, end, timeframe,
                          warmup_bars=max_lookback(model.feature_names))  # fmt: skip
     scored = score_frames(model, frames, start, end)
-    spec = spec or BacktestSpec.for_timeframe(timeframe, kind=_model_kind(model))
+    spec = spec or _spec(model, "long_flat", 0.0)
     inputs = {}
     for symbol, rows in scored.groupby("symbol", sort=True):
         bars = frames[str(symbol)][["time", "close"]]
@@ -143,7 +144,23 @@ def _model_symbols(model: LoadedModel) -> list[str]:
     return list(symbols)
 
 
-def _model_kind(model: LoadedModel) -> str:
-    return str(
-        ((model.metadata.get("config") or {}).get("label") or {}).get("kind", "classification")
+def backtest_spec(settings: Settings, model_id: str, strategy: Strategy,
+                  cost_bps: float) -> BacktestSpec:  # fmt: skip
+    """The spec of a backtest of the model: its timeframe's periods per year and its label's
+    kind (which sets the threshold), with this strategy and cost."""
+    return _spec(model_store(settings).load(model_id), strategy, cost_bps)
+
+
+def _spec(model: LoadedModel, strategy: Strategy, cost_bps: float) -> BacktestSpec:
+    label = (model.metadata.get("config") or {}).get("label") or {}
+    return BacktestSpec.for_timeframe(
+        model_timeframe(model),
+        strategy=strategy,
+        cost_bps=cost_bps,
+        kind=label.get("kind", "classification"),
     )
+
+
+def list_models(settings: Settings) -> list[ModelRecord]:
+    """The models of the configured store, oldest first."""
+    return model_store(settings).list_models()

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from streamlines.contracts.influx import BUCKET_PREDICTIONS
+from streamlines.contracts.influx import BUCKET_PREDICTIONS, BUCKETS
 from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     influx_username: str = "streamlines"
     influx_password: SecretStr = SecretStr("streamlines-local")
     influx_token: SecretStr = SecretStr("streamlines-local-token")
-    influx_buckets: tuple[str, ...] = ("market", "analytics", "predictions")
+    influx_buckets: tuple[str, ...] = BUCKETS
     # Shard group length (seconds) of buckets that hold years of history; the others keep
     # InfluxDB's default (7 days when data is kept forever). At 7 days a write of backfilled
     # bars spanning years touches hundreds of shards and times out; at 10 years it is fast.

@@ -31,7 +31,7 @@ from connectors.gather.progress import GatherProgress
 from connectors.sinks.influx import InfluxWriter
 from connectors.sinks.kafka import KafkaSink, ensure_topics
 from streamlines.contracts.events import HistoryBar
-from streamlines.contracts.influx import bar_line
+from streamlines.contracts.points import bar_line
 from streamlines.contracts.time import datetime_to_ns
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.contracts.topics import dead_letter_topic

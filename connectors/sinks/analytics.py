@@ -27,8 +27,8 @@ from streamlines.contracts.influx import (
     ANALYTICS_MEASUREMENTS,
     BUCKET_ANALYTICS,
     MEASUREMENT_BUCKETS,
-    record_point,
 )
+from streamlines.contracts.points import record_point
 from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.errors import UserError
 from streamlines.settings import Settings

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from connectors.sinks.analytics import run_sink
 from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.settings import Settings
 
@@ -38,6 +37,10 @@ def sink_influx(
     ] = None,
 ) -> None:
     """Copy an analytics topic into InfluxDB (overwriting, never duplicating, on replays)."""
+    # Imported on use: the Kafka and InfluxDB clients take ~0.25 s, which every other
+    # `streamlines` command would pay at start.
+    from connectors.sinks.analytics import run_sink
+
     counters = run_sink(
         Settings(), topic, bucket, group_id, exit_when_idle, measurement=measurement
     )

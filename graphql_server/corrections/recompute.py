@@ -31,8 +31,9 @@ from graphql_server.flux import influx_client
 from graphql_server.jobs.registry import JobHandle, JobState, Work
 from graphql_server.validation import TimeRange
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar, SchemaError
-from streamlines.contracts.influx import MEASUREMENT_CURRENTS, analytics_point
+from streamlines.contracts.influx import MEASUREMENT_CURRENTS
 from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME
+from streamlines.contracts.points import analytics_point
 from streamlines.contracts.time import rfc3339_ns
 from streamlines.errors import UserError
 from streamlines.settings import Settings

@@ -17,7 +17,7 @@ from graphql_server.errors import QueryError
 from ml import service
 from ml.artifacts import ARTIFACT_NAME
 from ml.backtest import BacktestSpec, Strategy
-from ml.config import TrainingConfig, parse_config
+from ml.config import TrainingConfig
 from ml.models import ModelRecord, ModelStore, model_store
 from ml.results import BacktestRecord, BacktestStore
 from streamlines.errors import UserError
@@ -80,10 +80,7 @@ class ModelCatalog:
     def backtest_spec(self, model_id: str, strategy: Strategy, cost_bps: float) -> BacktestSpec:
         """The spec of a backtest of the model: its timeframe's periods per year and its
         label's kind (which sets the threshold), with this strategy and cost."""
-        config = parse_config(self.get(model_id).metadata["config"])
-        return BacktestSpec.for_timeframe(
-            config.timeframe, strategy=strategy, cost_bps=cost_bps, kind=config.label.kind
-        )
+        return service.backtest_spec(self.settings, model_id, strategy, cost_bps)
 
     def train(self, config: TrainingConfig, step: Callable[[str], None]) -> ModelRecord:
         return service.train_model(self.settings, config, step)

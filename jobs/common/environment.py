@@ -43,3 +43,11 @@ def build_environment(
         if not table_config.get(key, ""):
             table_config.set(key, value)
     return stream_env, table_env
+
+
+def execute(stream_env: StreamExecutionEnvironment, name: str, opts: RunOptions) -> None:
+    """Submit the job; with ``--bounded`` or ``--local`` wait until it has finished (a bounded
+    run is over when this returns; a local mini-cluster lives only as long as this process)."""
+    client = stream_env.execute_async(name)
+    if opts.bounded or opts.local:
+        client.get_job_execution_result().result()

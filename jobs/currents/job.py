@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from jobs.common.environment import build_environment
+from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import existing_topics
 from jobs.currents.options import Options, parse_args
 from jobs.currents.process import KEY_TYPE, RecursiveIndicators, output_type, series_key
@@ -43,9 +43,7 @@ def run(opts: Options) -> None:
         statement_set.add_insert_sql(insert)
     statement_set.add_insert(SINK_TABLE, table_env.from_data_stream(recursive))
     statement_set.attach_as_datastream()
-    client = stream_env.execute_async(job_name(opts))
-    if opts.bounded or opts.local:
-        client.get_job_execution_result().result()
+    execute(stream_env, job_name(opts), opts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from pyflink.common import Types
 
-from jobs.common.environment import build_environment
+from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import existing_topics
 from jobs.narwhal.options import Options, parse_args
 from jobs.narwhal.process import StreamFeatures, features_type, symbol_key
@@ -80,9 +80,7 @@ def run(opts: Options, settings: Settings) -> None:
     statement_set = table_env.create_statement_set()
     statement_set.add_insert_sql(SINK_INSERT)
     statement_set.attach_as_datastream()
-    client = stream_env.execute_async(job_name(opts))
-    if opts.bounded or opts.local:
-        client.get_job_execution_result().result()
+    execute(stream_env, job_name(opts), opts)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,4 +1,5 @@
-"""What Stream Lines stores in InfluxDB: buckets, measurements, tags and the point builders.
+"""What Stream Lines stores in InfluxDB: buckets, measurements and tags (the point builders that
+write them are ``streamlines.contracts.points``).
 
 - bucket ``market``, measurement ``bars``: gathered bars, tags ``symbol``, ``timeframe``, time =
   the bar's start (``bar_line``); measurement ``bar_deletions``: the audit of deleted bars.
@@ -14,9 +15,6 @@ Every point's time comes from the data, so writing the same record again overwri
 
 from __future__ import annotations
 
-from influxdb_client import Point
-
-from streamlines.contracts.events import AnalyticsRecord, HistoryBar, Prediction
 from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_PREDICTIONS, TOPIC_RIPPLES
 
 BUCKET_MARKET = "market"
@@ -54,58 +52,3 @@ BAR_FLOAT_FIELDS = (
     "dividend", "split_factor",
 )  # fmt: skip
 BAR_INT_FIELDS = ("trade_count",)
-_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
-
-
-def _tag(value: str) -> str:
-    return value.translate(_TAG_ESCAPES)
-
-
-def bar_line(bar: HistoryBar) -> str:
-    """A gathered bar as one line of InfluxDB line protocol (nanosecond precision).
-
-    Built directly (``influxdb_client.Point`` costs about ten times as much per bar); float
-    fields are always written as floats, because InfluxDB refuses a field whose type changes
-    (an integral volume would otherwise become an integer field). ``dividend`` and
-    ``split_factor`` only when known.
-    """
-    fields = [
-        f"{name}={float(value)!r}"
-        for name in BAR_FLOAT_FIELDS
-        if (value := getattr(bar, name)) is not None
-    ]
-    if bar.trade_count is not None:
-        fields.append(f"trade_count={bar.trade_count}i")
-    series = f"{MEASUREMENT_BARS},symbol={_tag(bar.symbol)},timeframe={_tag(bar.timeframe)}"
-    return f"{series} {','.join(fields)} {bar.t_ns}"
-
-
-def record_point(payload: bytes | str, measurement: str) -> Point:
-    """The point of one record of an analytics topic stored as ``measurement``: a
-    ``Prediction`` for ``predictions``, an ``AnalyticsRecord`` otherwise. Raises
-    ``SchemaError`` (with the reason) for a record that does not fit."""
-    if measurement == MEASUREMENT_PREDICTIONS:
-        return prediction_point(Prediction.from_wire(payload))
-    return analytics_point(AnalyticsRecord.from_wire(payload), measurement)
-
-
-def analytics_point(record: AnalyticsRecord, measurement: str) -> Point:
-    """An analytics record as one point: tags symbol and metric, its non-null values."""
-    point = Point(measurement).tag("symbol", record.symbol).tag("metric", record.metric)
-    for name, value in record.values.items():
-        if value is not None:
-            point = point.field(name, value)
-    return point.time(record.t_ns)
-
-
-def prediction_point(prediction: Prediction) -> Point:
-    """A prediction as one point in measurement ``predictions``."""
-    return (
-        Point(MEASUREMENT_PREDICTIONS)
-        .tag("symbol", prediction.symbol)
-        .tag("model_id", prediction.model_id)
-        .tag("timeframe", prediction.timeframe)
-        .field("value", float(prediction.value))
-        .field("horizon", int(prediction.horizon))
-        .time(prediction.t_ns)
-    )

@@ -15,7 +15,8 @@ from connectors.sinks.influx import InfluxWriter
 from graphql_server.client import GraphQLClientError, query, subscribe
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
-from streamlines.contracts.influx import MEASUREMENT_RIPPLES, analytics_point
+from streamlines.contracts.influx import MEASUREMENT_RIPPLES
+from streamlines.contracts.points import analytics_point
 
 T0 = 1_325_601_000_000_000_000  # 2012-01-03T14:30:00Z
 BAR = {"open": 580.1, "high": 581.0, "low": 579.55, "close": 580.75, "volume": 1200.0,

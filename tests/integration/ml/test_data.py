@@ -17,13 +17,9 @@ from influxdb_client import InfluxDBClient
 from ml.data import load_frames
 from ml.features import INDICATOR_COLUMNS, INPUT_COLUMNS
 from streamlines.contracts.events import AnalyticsRecord
-from streamlines.contracts.influx import (
-    MEASUREMENT_CURRENTS,
-    MEASUREMENT_RIPPLES,
-    analytics_point,
-    bar_line,
-)
+from streamlines.contracts.influx import MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
 from streamlines.contracts.metrics import METRIC_SPREAD
+from streamlines.contracts.points import analytics_point, bar_line
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from tests.references import currents

@@ -26,12 +26,11 @@ from ml.config import parse_config
 from ml.data import load_frames
 from ml.models import LocalModelStore
 from streamlines.contracts.events import Prediction
-from streamlines.contracts.influx import MEASUREMENT_CURRENTS, analytics_point, bar_line
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from tests.references.backtest import assert_matches_reference
-from tests.support.ml_stores import goog_bars, history_bar, indicator_records, write_points
+from tests.support.ml_stores import fill_goog_stores, store_env
 from tests.support.processes import run_cli
 
 TRAIN = {"start": "2005-06-01", "end": "2011-01-01"}
@@ -54,37 +53,12 @@ def stores(
     unique_name: str,
     tmp_path: Path,
 ) -> Settings:
-    """The settings of this test's own buckets, topic and model folder, with GOOG's bars and
-    indicators written."""
-    market, analytics = make_bucket("market"), make_bucket("analytics")
-    bars = goog_bars(datetime(2013, 3, 2, tzinfo=UTC))
-    write_points(influx, market, [bar_line(history_bar(row)) for _, row in bars.iterrows()])
-    records = indicator_records(bars, "1Day")
-    write_points(influx, analytics, [analytics_point(r, MEASUREMENT_CURRENTS) for r in records])
-    return settings.model_copy(
-        update={
-            "gather_bucket": market,
-            "graphql_analytics_bucket": analytics,
-            "predictions_bucket": make_bucket("predictions"),
-            "predictions_topic": f"{unique_name}.predictions",
-            "models_dir": tmp_path / "models",
-        }
-    )
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    """The same settings for a `streamlines` child process."""
-    return {
-        "STREAMLINES_GATHER_BUCKET": settings.gather_bucket,
-        "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": settings.graphql_analytics_bucket,
-        "STREAMLINES_PREDICTIONS_BUCKET": settings.predictions_bucket,
-        "STREAMLINES_PREDICTIONS_TOPIC": settings.predictions_topic,
-        "STREAMLINES_MODELS_DIR": str(settings.model_store_dir),
-    }
+    """The settings of this test's own buckets, topics and model folder, GOOG written."""
+    return fill_goog_stores(influx, make_bucket, settings, unique_name, tmp_path / "models")
 
 
 def _cli(settings: Settings, *args: str) -> str:
-    done = run_cli(*args, env=_env(settings), timeout=600)
+    done = run_cli(*args, env=store_env(settings), timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     return done.stdout
 
@@ -168,7 +142,7 @@ def test_a_config_with_an_unknown_feature_is_refused_naming_the_field(
 ) -> None:
     config_file = tmp_path / "config.json"
     config_file.write_text(json.dumps({**CONFIG, "features": ["ret_1", "moon_phase"]}))
-    done = run_cli("ml", "train", str(config_file), env=_env(stores), timeout=120)
+    done = run_cli("ml", "train", str(config_file), env=store_env(stores), timeout=120)
     assert done.returncode == 1
     assert "field `features`: unknown feature(s) moon_phase" in done.stderr
     assert "Traceback" not in done.stderr

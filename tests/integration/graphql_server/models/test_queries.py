@@ -17,7 +17,6 @@ import tarfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +33,8 @@ from ml.models import LocalModelStore
 from ml.results import BacktestStore
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import Prediction
-from streamlines.contracts.influx import MEASUREMENT_CURRENTS, analytics_point, bar_line
 from streamlines.settings import Settings
-from tests.support.ml_stores import goog_bars, history_bar, indicator_records, write_points
+from tests.support.ml_stores import fill_goog_stores, store_env
 
 CONFIG = {
     "name": "goog-graphql",
@@ -59,36 +57,12 @@ def stores(
     unique_name: str,
     tmp_path: Path,
 ) -> Settings:
-    """The settings of this test's own buckets, topics and model folder, with GOOG's bars and
-    indicators written (as tests/integration/ml/test_service.py fills them)."""
-    market, analytics = make_bucket("market"), make_bucket("analytics")
-    bars = goog_bars(datetime(2013, 3, 2, tzinfo=UTC))
-    write_points(influx, market, [bar_line(history_bar(row)) for _, row in bars.iterrows()])
-    records = indicator_records(bars, "1Day")
-    write_points(influx, analytics, [analytics_point(r, MEASUREMENT_CURRENTS) for r in records])
-    return settings.model_copy(
-        update={
-            "gather_bucket": market,
-            "graphql_analytics_bucket": analytics,
-            "graphql_ripples_topic": f"{unique_name}.ripples",
-            "predictions_bucket": make_bucket("predictions"),
-            "predictions_topic": f"{unique_name}.predictions",
-            "models_dir": tmp_path / "models",
-        }
-    )
+    return fill_goog_stores(influx, make_bucket, settings, unique_name, tmp_path / "models")
 
 
 @pytest.fixture
 def server(stores: Settings, tmp_path: Path) -> Iterator[str]:
-    env = {
-        "STREAMLINES_GATHER_BUCKET": stores.gather_bucket,
-        "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": stores.graphql_analytics_bucket,
-        "STREAMLINES_GRAPHQL_RIPPLES_TOPIC": stores.graphql_ripples_topic,
-        "STREAMLINES_PREDICTIONS_BUCKET": stores.predictions_bucket,
-        "STREAMLINES_PREDICTIONS_TOPIC": stores.predictions_topic,
-        "STREAMLINES_MODELS_DIR": str(stores.model_store_dir),
-    }
-    with graphql_server_process(env, log_path=tmp_path / "graphql.log") as url:
+    with graphql_server_process(store_env(stores), log_path=tmp_path / "graphql.log") as url:
         yield url
 
 

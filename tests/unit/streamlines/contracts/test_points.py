@@ -1,12 +1,11 @@
-"""The InfluxDB point layouts: a gathered bar (``bar_line``), an analytics record
-(``analytics_point``)."""
+"""streamlines.contracts.points: the points written for bars and analytics records."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar
-from streamlines.contracts.influx import analytics_point, bar_line
+from streamlines.contracts.points import analytics_point, bar_line
 
 
 def _bar(**changes: Any) -> HistoryBar:
