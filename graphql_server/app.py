@@ -15,8 +15,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
+from graphql_server.auth import AuthError, authenticate, connection_token
 from graphql_server.context import Context
 from graphql_server.corrections.store import CorrectionsStore
 from graphql_server.history.store import BarStore
@@ -30,6 +32,12 @@ from graphql_server.ripples import live as ripples_live
 from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.schema import build_schema
+from streamlines.metadata.accounts import Accounts
+from streamlines.metadata.audit import DeletionAudit
+from streamlines.metadata.configs import TrainingConfigs
+from streamlines.metadata.database import Database, open_database, safe_url
+from streamlines.metadata.jobs import JobStore
+from streamlines.metadata.ownership import Ownership
 from streamlines.settings import Settings
 from streamlines.stack.ports import ensure_port_free
 
@@ -40,7 +48,7 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, context: Context) -> None:
         super().__init__(
             build_schema(),
-            graphql_ide="graphiql",
+            graphql_ide="graphiql" if context.settings.graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.app_context = context
@@ -50,8 +58,30 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
     ) -> dict[str, Any]:
         return {"request": request, "response": response, "app": self.app_context}
 
+    async def on_ws_connect(self, context: dict[str, Any]) -> None:
+        """Refuse a websocket whose ``connection_init`` carries a key that is not valid (close
+        code 4403); one without a key may still subscribe to public data."""
+        try:
+            token = connection_token(context.get("connection_params"))
+            authenticate(self.app_context.get(Accounts), token)
+        except AuthError as exc:
+            raise ConnectionRejectionError({"message": str(exc)}) from None
+
+
+def metadata_services(database: Database) -> dict[type, object]:
+    """The services over the metadata database, by class."""
+    return {
+        Database: database,
+        Accounts: Accounts(database),
+        TrainingConfigs: TrainingConfigs(database),
+        Ownership: Ownership(database),
+        JobStore: JobStore(database),
+        DeletionAudit: DeletionAudit(database),
+    }
+
 
 def create_app(settings: Settings) -> Starlette:
+    database = open_database(settings)
     hub = LiveHub()
     predictions_hub = PredictionsHub()
     jobs = JobRegistry()
@@ -69,6 +99,7 @@ def create_app(settings: Settings) -> Starlette:
         ModelCatalog: ModelCatalog(settings),
     }
     services.update({type(store): store for store in stores})
+    services.update(metadata_services(database))
     context = Context(settings, services)
     feed = ripples_live.feed(
         hub,
@@ -105,13 +136,14 @@ def create_app(settings: Settings) -> Starlette:
         predictions_feed.start()
         log.info(
             "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topics %s and %s, "
-            "models in %s)",
+            "models in %s, metadata in %s)",
             settings.host,
             settings.graphql_port,
             settings.graphql_analytics_bucket,
             settings.graphql_ripples_topic,
             settings.predictions_topic,
             settings.model_store_dir,
+            safe_url(database.url),
         )
         try:
             yield
@@ -123,6 +155,7 @@ def create_app(settings: Settings) -> Starlette:
             jobs.close()
             for store in stores:
                 store.close()
+            database.close()
 
     return Starlette(
         routes=[

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import urllib.error
 import urllib.request
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, Self
@@ -20,23 +21,47 @@ class GraphQLClientError(Exception):
     """The server answered with errors (their messages, joined) or broke the protocol."""
 
 
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    """The header that sends an API key (none without one)."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def post(
+    url: str,
+    document: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    api_key: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """POST one query or mutation; the HTTP status and the whole JSON answer (errors too)."""
+    body = json.dumps({"query": document, "variables": variables or {}}).encode()
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", **auth_headers(api_key), **(headers or {})},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # 4xx answers carry GraphQL errors too
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            return exc.code, {"errors": [{"message": raw.decode(errors="replace")}]}
+
+
 def query(
     url: str,
     document: str,
     variables: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
-    """POST one query or mutation (with extra HTTP ``headers``, e.g. X-Streamlines-User);
+    """POST one query or mutation (as the user of ``api_key``, with extra HTTP ``headers``);
     returns ``data``, raises GraphQLClientError when the answer has errors."""
-    body = json.dumps({"query": document, "variables": variables or {}}).encode()
-    request = urllib.request.Request(
-        url,
-        data=body,
-        headers={"Content-Type": "application/json", **(headers or {})},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer = json.loads(response.read())
+    _status, answer = post(url, document, variables, headers, api_key)
     if answer.get("errors"):
         raise GraphQLClientError("; ".join(e["message"] for e in answer["errors"]))
     return answer["data"]
@@ -47,12 +72,21 @@ async def subscribe(
     document: str,
     variables: dict[str, Any] | None = None,
     connect_timeout: float = 10.0,
+    api_key: str | None = None,
 ) -> AsyncGenerator[dict[str, Any], None]:
-    """Each ``data`` the subscription sends, until the server completes it."""
+    """Each ``data`` the subscription sends (as the user of ``api_key``, sent in the
+    ``connection_init`` payload), until the server completes it."""
     ws_url = "ws" + url.removeprefix("http")
     async with websockets.connect(ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-        ack = json.loads(await asyncio.wait_for(ws.recv(), connect_timeout))
+        init = {"type": "connection_init", "payload": auth_headers(api_key)}
+        await ws.send(json.dumps(init))
+        try:
+            ack = json.loads(await asyncio.wait_for(ws.recv(), connect_timeout))
+        except websockets.ConnectionClosed as exc:
+            raise GraphQLClientError(
+                f"the server closed the connection ({exc.rcvd.code if exc.rcvd else '-'}: "
+                f"{exc.rcvd.reason if exc.rcvd else ''})"
+            ) from None
         if ack.get("type") != "connection_ack":
             raise GraphQLClientError(f"expected connection_ack, got {ack}")
         payload = {"query": document, "variables": variables or {}}
@@ -86,8 +120,10 @@ class SubscriptionReader:
         document: str,
         on_data: Callable[[dict[str, Any]], None],
         variables: dict[str, Any] | None = None,
+        api_key: str | None = None,
     ) -> None:
         self.url, self.document, self.variables = url, document, variables
+        self.api_key = api_key
         self.on_data = on_data
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -96,7 +132,8 @@ class SubscriptionReader:
         )
 
     async def _read(self) -> None:
-        async for data in subscribe(self.url, self.document, self.variables):
+        async for data in subscribe(self.url, self.document, self.variables,
+                                    api_key=self.api_key):  # fmt: skip
             self.on_data(data)
         raise GraphQLClientError("the server completed the subscription")
 

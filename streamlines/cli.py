@@ -16,6 +16,7 @@ from ml.cli import app as ml_app
 from streamlines.demo.cli import demo
 from streamlines.errors import reporting_user_errors
 from streamlines.logs import configure_logging
+from streamlines.metadata.cli import db_app, keys_app, users_app
 from streamlines.stack.cli import app as stack_app
 from streamlines.submit.cli import app as jobs_app
 
@@ -31,6 +32,9 @@ app.add_typer(sink_app, name="sink")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(graphql_app, name="graphql")
 app.add_typer(ml_app, name="ml")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
 app.command()(demo)
 app.command("ingest")(ingest)
 app.command("gather")(gather)

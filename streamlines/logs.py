@@ -14,5 +14,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("kafka", "urllib3", "botocore", "influxdb_client"):
+    for noisy in ("kafka", "urllib3", "botocore", "influxdb_client", "alembic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # Which defaults apply. "local" (the local stack on this machine): market data and
+    # analytics readable without a key, GraphiQL on, the built-in local passwords accepted.
+    # "production": every default secret is refused, GraphiQL and public data are off unless
+    # enabled. The GraphQL server refuses a default secret on a non-loopback address whatever
+    # the profile.
+    profile: Literal["local", "production"] = "local"
+
     # Where built binaries, downloaded jars and the uv cache live (reused across runs).
     home: Path = Field(default_factory=_default_home)
     # Where the local stack keeps its data, logs and pid files; defaults to <home>/stack.
@@ -146,6 +153,18 @@ class Settings(BaseSettings):
     gather_backoff_max: float = 60.0
     gather_request_timeout: float = 60.0
 
+    # The metadata database: users, API keys, training configs, models' and backtests' owners,
+    # jobs, the deletion audit. None: SQLite in <home>/streamlines.db (embedded, nothing to
+    # start). A PostgreSQL URL, e.g. postgresql+psycopg://user:password@host:5432/db (the local
+    # stack's: `streamlines stack env`), for a shared server. Migrated (Alembic) on first use.
+    database_url: str | None = None
+    # The local stack's PostgreSQL (service `postgres`, Debian's package, run natively). Not
+    # 5432: a system PostgreSQL may hold it.
+    postgres_port: int = 5433
+    postgres_user: str = "streamlines"
+    postgres_password: SecretStr = SecretStr("streamlines-local")
+    postgres_db: str = "streamlines"
+
     # GraphQL server (`streamlines graphql serve`): where it listens, what it reads, its limits.
     graphql_port: int = 8000
     graphql_analytics_bucket: str = "analytics"
@@ -161,6 +180,21 @@ class Settings(BaseSettings):
     # e.g. ["--sma", "10,30"]; none = the job's defaults).
     graphql_currents_topic: str = TOPIC_CURRENTS
     graphql_currents_args: tuple[str, ...] = ()
+    # Access. Public data: market data and analytics readable without a key (None: on in the
+    # local profile, off in production). Every mutation, and all that users own (configs,
+    # models, backtests, jobs), needs `Authorization: Bearer <key>` whatever this says.
+    graphql_public_data: bool | None = None
+    # GraphiQL in the browser at /graphql (None: on in the local profile, off in production).
+    graphql_graphiql: bool | None = None
+    # Per key (or per client address without one): requests per minute (a token bucket of
+    # this size, refilled evenly), jobs queued or running at once, open subscriptions.
+    graphql_rate_limit_per_minute: int = 600
+    graphql_max_running_jobs: int = 2
+    graphql_max_subscriptions: int = 20
+    # Per query: its cost (each field 1, times the `limit`/list sizes it asks for, see
+    # graphql_server/limits.py) and its aliases.
+    graphql_max_query_cost: int = 5_000
+    graphql_max_aliases: int = 20
 
     # Narwhal (`streamlines ml`): where models are kept, where predictions go.
     models_dir: Path | None = None  # default: <home>/models
@@ -171,6 +205,32 @@ class Settings(BaseSettings):
     models_s3_prefix: str = "narwhal/models"
     predictions_bucket: str = BUCKET_PREDICTIONS
     predictions_topic: str = TOPIC_PREDICTIONS
+
+    @property
+    def local_profile(self) -> bool:
+        return self.profile == "local"
+
+    @property
+    def public_data(self) -> bool:
+        return self.local_profile if self.graphql_public_data is None else self.graphql_public_data
+
+    @property
+    def graphiql(self) -> bool:
+        return self.local_profile if self.graphql_graphiql is None else self.graphql_graphiql
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata database's SQLAlchemy URL (``database_url``, else SQLite in home)."""
+        return self.database_url or f"sqlite:///{self.home / 'streamlines.db'}"
+
+    @property
+    def postgres_url(self) -> str:
+        """The local stack's PostgreSQL database, as a SQLAlchemy URL (psycopg 3)."""
+        password = self.postgres_password.get_secret_value()
+        return (
+            f"postgresql+psycopg://{self.postgres_user}:{password}@{self.host}:"
+            f"{self.postgres_port}/{self.postgres_db}"
+        )
 
     @property
     def model_store_dir(self) -> Path:

@@ -24,8 +24,9 @@ from rich.console import Console
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
 
-# Fixtures that start a replay server (replay_server, replay), for the tests that need one.
-pytest_plugins = ["tests.support.replay"]
+# Fixtures that start a replay server (replay_server, replay), and fresh metadata databases
+# with users and keys (metadata_url, keys, ...), for the tests that need them.
+pytest_plugins = ["tests.support.replay", "tests.support.metadata"]
 
 
 TIERS = ("unit", "integration", "e2e")

@@ -13,6 +13,7 @@ from graphql_server.flux import Row
 from graphql_server.ripples.store import Point
 from graphql_server.schema import build_schema
 from graphql_server.validation import TimeRange
+from streamlines.metadata.accounts import Principal
 from streamlines.settings import Settings
 
 T0 = 1_325_601_000_000_000_000  # 2012-01-03T14:30:00Z
@@ -20,26 +21,42 @@ DAY = 86_400 * 10**9
 DAY_T0 = 1_325_566_800_000_000_000  # 2012-01-03T05:00:00Z, a daily bar's start
 
 
+# Who the in-process requests act as (the keys themselves: tests/integration).
+ALICE = Principal(user_id=1, name="alice", is_admin=False, key_prefix="aaaaaaaaaa")
+BOB = Principal(user_id=2, name="bob", is_admin=False, key_prefix="bbbbbbbbbb")
+ROOT = Principal(user_id=3, name="root", is_admin=True, key_prefix="rrrrrrrrrr")
+
+
 def execute(
     query: str,
     services: dict[type, object],
     settings: Settings | None = None,
+    principal: Principal | None = ALICE,
     **variables: Any,
 ) -> ExecutionResult:
     """One query or mutation against a context holding ``services`` (fakes, by the class of
-    the service each stands for)."""
+    the service each stands for), as ``principal`` (None: without a key)."""
     context = Context(settings or Settings(), services)
     return asyncio.run(
-        build_schema().execute(query, variable_values=variables, context_value={"app": context})
+        build_schema().execute(
+            query,
+            variable_values=variables,
+            context_value={"app": context, "principal": principal},
+        )
     )
 
 
 async def subscribe(
-    query: str, services: dict[type, object], settings: Settings | None = None
+    query: str,
+    services: dict[type, object],
+    settings: Settings | None = None,
+    principal: Principal | None = ALICE,
 ) -> Any:
     """The stream of a subscription's results (await it in a running event loop)."""
     context = Context(settings or Settings(), services)
-    return await build_schema().subscribe(query, context_value={"app": context})
+    return await build_schema().subscribe(
+        query, context_value={"app": context, "principal": principal}
+    )
 
 
 class FakeRows:
