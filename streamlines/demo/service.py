@@ -217,6 +217,8 @@ def _print_urls(settings: Settings) -> None:
         f"  InfluxDB       {settings.influx_url}  (org {settings.influx_org}, bucket analytics)\n"
         f"  GraphQL        {settings.graphql_url}  (GraphiQL in a browser; subscriptions "
         "over graphql-transport-ws)\n"
+        "                 market data needs no key here; for mutations and models: "
+        "`streamlines users add NAME` then `streamlines keys create NAME`\n"
         f"  Flink UI       {settings.flink_rest_url}\n"
         f"  Kinesis        {settings.kinesis_endpoint}\n"
         f"  Alpaca replay  {settings.replay_url}\n"

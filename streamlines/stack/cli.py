@@ -14,7 +14,7 @@ from streamlines.settings import Settings
 from streamlines.stack.manager import SERVICE_NAMES, Stack
 from streamlines.stack.report import print_status, shell_exports
 
-app = typer.Typer(help="Run the local services (Kafka, InfluxDB, Flink, Kinesis) as processes.",
+app = typer.Typer(help="Run the local services (Kafka, InfluxDB, Flink, PostgreSQL…) as processes.",
                   no_args_is_help=True)  # fmt: skip
 SERVICES_HELP = f"Services to act on (default: all of {', '.join(SERVICE_NAMES)})."
 Services = Annotated[list[str] | None, typer.Argument(help=SERVICES_HELP, show_default=False)]

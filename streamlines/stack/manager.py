@@ -20,6 +20,7 @@ from streamlines.stack.services.flink import FlinkService
 from streamlines.stack.services.influxdb import InfluxDBService
 from streamlines.stack.services.kafka import KafkaService
 from streamlines.stack.services.kinesis import KinesisService
+from streamlines.stack.services.postgres import PostgresService
 from streamlines.stack.services.replay import ReplayService
 
 # Start order: the lighter services first, Flink (two JVMs) last.
@@ -28,6 +29,7 @@ SERVICE_TYPES: tuple[type[Service], ...] = (
     InfluxDBService,
     KinesisService,
     AwsService,
+    PostgresService,
     FlinkService,
     ReplayService,
 )

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
+
+
+class Identity(TypedDict):
+    """Popen's arguments that run a child as another user: its uid, primary gid, no others."""
+
+    user: int | None
+    group: int | None
+    extra_groups: list[int] | None
+
+
+def identity(user: str | None) -> Identity:
+    """Run as ``user`` (by name), or as ourselves for None. Switching needs root."""
+    if user is None:
+        return Identity(user=None, group=None, extra_groups=None)
+    account = pwd.getpwnam(user)
+    # No extra groups: the child must not keep root's supplementary groups.
+    return Identity(user=account.pw_uid, group=account.pw_gid, extra_groups=[])
 
 
 @dataclass(frozen=True)
@@ -17,6 +36,8 @@ class ManagedProcess:
     name: str
     run_dir: Path
     log_dir: Path
+    # What stop() sends first; some servers shut down faster on another (PostgreSQL: SIGINT).
+    stop_signal: int = signal.SIGTERM
 
     @property
     def pid_file(self) -> Path:
@@ -46,7 +67,9 @@ class ManagedProcess:
         command: Sequence[str | os.PathLike[str]],
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        user: str | None = None,
     ) -> int:
+        """Start ``command`` detached; as ``user`` if given (that needs root)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
@@ -62,6 +85,7 @@ class ManagedProcess:
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
                 start_new_session=True,  # its own process group: stop() signals the whole tree
+                **identity(user),
             )
         self.pid_file.write_text(f"{proc.pid} {_start_time(proc.pid)}")
         return proc.pid
@@ -72,7 +96,7 @@ class ManagedProcess:
         if pid is None or not _alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return False
-        _signal_group(pid, signal.SIGTERM)
+        _signal_group(pid, self.stop_signal)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)

@@ -21,7 +21,7 @@ def _wait_dead(pid: int) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize("service", ["kinesis", "aws", "flink"])
+@pytest.mark.parametrize("service", ["kinesis", "aws", "postgres", "flink"])
 def test_killed_service_is_down_then_up_again(stack, service):
     process = stack.services[service].processes()[-1]  # flink: the TaskManager only
     pid = process.pid()

@@ -88,5 +88,7 @@ def test_a_taken_port_is_reported_before_starting(stack):
 
 
 def test_unknown_service_names_the_known_ones(stack):
-    with pytest.raises(UserError, match="choose from kafka, influxdb, kinesis, aws, flink, replay"):
+    with pytest.raises(
+        UserError, match="choose from kafka, influxdb, kinesis, aws, postgres, flink, replay"
+    ):
         stack.select(["kafak"])

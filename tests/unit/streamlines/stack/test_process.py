@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +61,36 @@ def test_a_pid_file_naming_another_process_is_ignored(proc):
 
 def test_log_tail_before_any_start(proc):
     assert proc.log_tail() == "(no log yet)"
+
+
+def test_stop_sends_the_processs_own_stop_signal(tmp_path):
+    # Ignores SIGTERM: only the configured SIGINT ends it before the SIGKILL fallback.
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "def stop(*_): print('got SIGINT', flush=True); sys.exit(0)\n"
+        "signal.signal(signal.SIGINT, stop)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = ManagedProcess("interruptible", tmp_path / "run", tmp_path / "logs", signal.SIGINT)
+    proc.start([sys.executable, "-c", script])
+    deadline = time.monotonic() + 10
+    while "ready" not in proc.log_tail() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.stop(timeout=5) is True
+    assert "got SIGINT" in proc.log_tail()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
+def test_a_process_started_as_another_user_runs_as_that_user_only(proc):
+    nobody = pwd.getpwnam("nobody")
+    pid = proc.start(["sleep", "60"], user="nobody")
+    status = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    assert status["Uid"].split()[0] == str(nobody.pw_uid)
+    assert status["Gid"].split()[0] == str(nobody.pw_gid)
+    assert status["Groups"].split() == []  # root's supplementary groups are dropped
+    assert proc.is_running()
+    assert proc.stop(timeout=5) is True
