@@ -1,5 +1,5 @@
-"""The ASGI application: GraphQL (with GraphiQL) at /graphql, over HTTP and websockets
-(graphql-transport-ws, and the older graphql-ws), and /healthz; ``serve`` runs it."""
+"""The ASGI application: GraphQL (with GraphiQL when enabled) at /graphql, over HTTP and
+websockets (graphql-transport-ws, and the older graphql-ws), and /healthz; ``serve`` runs it."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -21,6 +23,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from graphql_server.auth import AuthError, authenticate, connection_token
 from graphql_server.context import Context
 from graphql_server.corrections.store import CorrectionsStore
+from graphql_server.errors import decode_request_body
+from graphql_server.exposure import check_secrets_for
 from graphql_server.history.store import BarStore
 from graphql_server.indicators.store import IndicatorStore
 from graphql_server.jobs.registry import JobRegistry
@@ -28,10 +32,12 @@ from graphql_server.models import live as predictions_live
 from graphql_server.models.catalog import ModelCatalog
 from graphql_server.models.live import PredictionsHub
 from graphql_server.models.store import PredictionStore
+from graphql_server.rate_limit import RateLimiter
 from graphql_server.ripples import live as ripples_live
 from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.schema import build_schema
+from graphql_server.subscription_slots import SubscriptionSlots
 from streamlines.metadata.accounts import Accounts
 from streamlines.metadata.audit import DeletionAudit
 from streamlines.metadata.configs import TrainingConfigs
@@ -43,6 +49,11 @@ from streamlines.stack.ports import ensure_port_free
 
 log = logging.getLogger(__name__)
 
+GRAPHIQL_OFF = (
+    "GraphiQL is off on this server (STREAMLINES_GRAPHQL_GRAPHIQL; on by default in the local "
+    "profile only): POST your queries to this URL"
+)
+
 
 class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, context: Context) -> None:
@@ -52,6 +63,26 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.app_context = context
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A body that is not UTF-8, nests too deep or is not an object is a 400 with a clear
+        message, not a 500 (the fuzz test sends such bodies)."""
+        return decode_request_body(data)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """As Strawberry's, except that a request it refuses before any GraphQL (a body that is
+        not JSON, no query, GraphiQL asked for while off) gets a GraphQL error as JSON too."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as exc:
+            message = GRAPHIQL_OFF if exc.status_code == 404 else exc.reason
+            response = JSONResponse(
+                {"data": None, "errors": [{"message": message}]}, status_code=exc.status_code
+            )
+        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket | None
@@ -84,7 +115,8 @@ def create_app(settings: Settings) -> Starlette:
     database = open_database(settings)
     hub = LiveHub()
     predictions_hub = PredictionsHub()
-    jobs = JobRegistry()
+    jobs = JobRegistry(store=JobStore(database), max_running=settings.graphql_max_running_jobs)
+    jobs.mark_interrupted()  # what the last server left queued or running (logged)
     stores = [
         AnalyticsStore(settings),
         BarStore(settings),
@@ -97,6 +129,9 @@ def create_app(settings: Settings) -> Starlette:
         PredictionsHub: predictions_hub,
         JobRegistry: jobs,
         ModelCatalog: ModelCatalog(settings),
+        # the per-client limits (graphql_server.limits)
+        RateLimiter: RateLimiter(settings.graphql_rate_limit_per_minute),
+        SubscriptionSlots: SubscriptionSlots(settings.graphql_max_subscriptions),
     }
     services.update({type(store): store for store in stores})
     services.update(metadata_services(database))
@@ -169,7 +204,9 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def serve(settings: Settings, log_level: str) -> None:
-    """Serve the app at the settings' host and GraphQL port until Ctrl-C."""
+    """Serve the app at the settings' host and GraphQL port until Ctrl-C (refused, before
+    anything binds, with a default secret on a non-loopback address)."""
+    check_secrets_for(settings)
     ensure_port_free(
         settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from streamlines.settings import Settings
+from streamlines.settings import load_settings
 
 app = typer.Typer(help="The GraphQL query path.", no_args_is_help=True)
 
@@ -23,12 +23,14 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve queries on InfluxDB and live subscriptions on the ripples topic until Ctrl-C."""
+    """Serve queries on InfluxDB and live subscriptions on the ripples topic until Ctrl-C.
+
+    Refused on a non-loopback --host while a secret is the local stack's default."""
     # The server imports in about 1 s (strawberry, uvicorn, the stores): on use, so that
     # `streamlines --help` stays fast.
     from graphql_server.app import serve as serve_app
 
-    settings = Settings()
+    settings = load_settings()
     updates: dict[str, object] = {}
     if host is not None:
         updates["host"] = host

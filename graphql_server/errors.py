@@ -3,9 +3,11 @@ masking of every other error: the client gets "internal server error", the log t
 
 from __future__ import annotations
 
+import json
 import logging
 
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
@@ -26,14 +28,39 @@ class BackendUnavailable(QueryError):
 
 
 def is_internal(error: GraphQLError) -> bool:
-    """An error the client must not see: raised by the server's code, not a ``QueryError``."""
+    """An error the client must not see: raised by the server's code, not a ``QueryError``.
+
+    Before execution (no path), an error caused by another ``GraphQLError`` is the client's:
+    graphql-core and strawberry wrap so a variable's value they refused (``Variable '$v' has
+    invalid value: ...``). During execution it is the server's (a value it cannot serialize)."""
     original = error.original_error
-    return original is not None and not isinstance(original, QueryError)
+    if original is None or isinstance(original, QueryError):
+        return False
+    return not (isinstance(original, GraphQLError) and error.path is None)
 
 
 def mask_errors() -> MaskErrors:
     """The extension that replaces the message of every internal error."""
     return MaskErrors(should_mask_error=is_internal, error_message=INTERNAL_ERROR_MESSAGE)
+
+
+REQUEST_BODY_HINT = 'send a JSON object such as {"query": "{ symbols }", "variables": {}}'
+
+
+def decode_request_body(data: str | bytes) -> object:
+    """The JSON of a GraphQL request's body (an object, or a list: a batch); anything else is
+    refused with HTTP 400 and a message (the view's own decoding answers 500 to a body that is
+    not UTF-8, nested too deep for the decoder, or ``null``)."""
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError: ValueErrors
+        raise HTTPException(
+            400,
+            f"the request body is not JSON in UTF-8 (or is nested too deeply): {REQUEST_BODY_HINT}",
+        ) from None
+    if not isinstance(value, dict | list):
+        raise HTTPException(400, f"the request body is not a JSON object: {REQUEST_BODY_HINT}")
+    return value
 
 
 class LoggedErrorsSchema(strawberry.Schema):

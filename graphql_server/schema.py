@@ -1,6 +1,7 @@
 """The GraphQL schema: the parts of each feature folder (ripples, history, indicators,
-corrections, models) and of the jobs, merged into the root types, with the shared scalars, the depth
-limit and the masking of internal errors. ``graphql_server/schema.graphql`` is its SDL."""
+corrections, models) and of the jobs, merged into the root types, with the shared scalars, the
+limits (depth here, the others in ``graphql_server.limits``) and the masking of internal errors.
+``graphql_server/schema.graphql`` is its SDL."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from graphql_server.history.queries import HistoryQuery
 from graphql_server.indicators.queries import IndicatorsQuery
 from graphql_server.jobs.queries import JobsQuery
 from graphql_server.jobs.subscriptions import JobsSubscription
+from graphql_server.limits import ClientLimits, DocumentLimits
+from graphql_server.models.configs import ConfigsMutation, ConfigsQuery
 from graphql_server.models.mutations import ModelsMutation
 from graphql_server.models.queries import ModelsQuery
 from graphql_server.models.subscriptions import ModelsSubscription
@@ -31,9 +34,12 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
     "Query",
-    (HistoryQuery, IndicatorsQuery, JobsQuery, CorrectionsQuery, RipplesQuery, ModelsQuery),
+    (HistoryQuery, IndicatorsQuery, JobsQuery, CorrectionsQuery, RipplesQuery, ModelsQuery,
+     ConfigsQuery),
+)  # fmt: skip
+Mutation = merge_types(
+    "Mutation", (HistoryMutation, CorrectionsMutation, ModelsMutation, ConfigsMutation)
 )
-Mutation = merge_types("Mutation", (HistoryMutation, CorrectionsMutation, ModelsMutation))
 Subscription = merge_types(
     "Subscription", (JobsSubscription, RipplesSubscription, ModelsSubscription)
 )
@@ -45,7 +51,12 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
-        extensions=[lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH), mask_errors],
+        extensions=[
+            ClientLimits,
+            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            DocumentLimits,
+            mask_errors,
+        ],
     )
 
 

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from graphql_server.errors import QueryError
 from streamlines.contracts.time import datetime_to_ns, ns_to_datetime, utc
+from streamlines.contracts.timeframes import BarTimeframe
 
 # Stocks (GOOG, BRK.B), index-like names of the replay data (SP500) and crypto pairs (BTC/USD).
 SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,14}(/[A-Z0-9]{1,10})?$")
 MAX_SUBSCRIPTION_SYMBOLS = 100
 
 
+MAX_ECHOED_CHARS = 40
+
+
+def shown(value: str) -> str:
+    """A client's value quoted in an error message, cut short (it may be 10,000 characters)."""
+    if len(value) <= MAX_ECHOED_CHARS:
+        return repr(value)
+    return f"{value[:MAX_ECHOED_CHARS]!r}... ({len(value):,} characters)"
+
+
 def symbol(value: str) -> str:
     if not SYMBOL_PATTERN.fullmatch(value):
         raise QueryError(
-            f"invalid symbol {value!r}: use an upper-case ticker such as GOOG or a pair such as "
-            "BTC/USD (the `symbols` query lists what the store has)"
+            f"invalid symbol {shown(value)}: use an upper-case ticker such as GOOG or a pair "
+            "such as BTC/USD (the `symbols` query lists what the store has)"
         )
     return value
 
@@ -76,6 +87,42 @@ def time_range(start: datetime, end: datetime, max_days: float | None) -> TimeRa
             "STREAMLINES_GRAPHQL_MAX_RANGE_DAYS)"
         )
     return TimeRange(start, end)
+
+
+def bar_range(
+    start: datetime,
+    end: datetime | None,
+    timeframe: BarTimeframe,
+    max_bars: int,
+    now: datetime | None = None,
+) -> TimeRange:
+    """[start, end) in UTC (no end: everything from start on), refused when the part of it up to
+    ``now`` spans more than ``max_bars`` bars of ``timeframe``: daily bars may ask for
+    centuries, minute bars for weeks. Bars after now do not exist yet, so an open or future end
+    costs nothing."""
+    window = time_range(start, end or FAR_FUTURE, None)
+    until = min(window.end, utc(now or datetime.now(UTC)))
+    longest = timeframe.length * max_bars
+    if until - window.start > longest:
+        bars = (until - window.start) // timeframe.length
+        raise QueryError(
+            f"the range from {window.start.isoformat()} to "
+            f"{'now' if end is None else window.end.isoformat()} spans {bars:,} {timeframe.value} "
+            f"bars, more than the {max_bars:,} one query may ask for: split it into queries of "
+            f"at most {_duration(longest)} each (the server's limit is "
+            "STREAMLINES_GRAPHQL_MAX_POINTS bars)"
+        )
+    return window
+
+
+def _duration(span: timedelta) -> str:
+    """``span`` in whole days, hours or minutes (rounded down), e.g. "69 days"."""
+    for unit, name in ((timedelta(days=1), "day"), (timedelta(hours=1), "hour")):
+        if span >= unit:
+            count = span // unit
+            return f"{count:,} {name}{'s' if count != 1 else ''}"
+    minutes = span // timedelta(minutes=1)
+    return f"{minutes:,} minute{'s' if minutes != 1 else ''}"
 
 
 def limit(value: int | None, max_points: int) -> int:

@@ -40,6 +40,10 @@ MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}-\d{8}T\d{6}-[0-9a-f]{6}
 LIST_HINT = "see the model ids with `streamlines ml models` (ModelStore.list_models())"
 
 
+class UnknownModel(UserError):
+    """No model with this (well-formed) id in the store."""
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     model_id: str
@@ -118,7 +122,7 @@ class LocalModelStore:
             )
         path = self.root / model_id / ARTIFACT_NAME
         if not path.is_file():
-            raise UserError(f"unknown model {model_id!r} in {self.root}", LIST_HINT)
+            raise UnknownModel(f"unknown model {model_id!r} in {self.root}", LIST_HINT)
         return path
 
 
@@ -208,8 +212,8 @@ class S3ModelStore:
         except ClientError as exc:
             partial.unlink(missing_ok=True)
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
-                raise UserError(f"unknown model {model_id!r} in {self.uri(model_id)}",
-                                LIST_HINT) from None  # fmt: skip
+                raise UnknownModel(f"unknown model {model_id!r} in {self.uri(model_id)}",
+                                   LIST_HINT) from None  # fmt: skip
             raise _aws_error("download", exc) from None
         partial.replace(path)
         return path

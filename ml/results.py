@@ -13,9 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from ml.backtest import BacktestResult, result_from_json
+from ml.models import MODEL_ID
 from streamlines.errors import UserError
 
 BACKTEST_ID = re.compile(r"^bt-\d{8}T\d{6}-[0-9a-f]{6}$")
+
+
+class UnknownBacktest(UserError):
+    """No backtest with this (well-formed) id."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class BacktestStore:
             raise UserError(f"{backtest_id!r} is not a backtest id (bt-<yyyymmddThhmmss>-<hex>)")
         found = sorted(self.root.glob(f"*/backtests/{backtest_id}.json"))
         if not found:
-            raise UserError(
+            raise UnknownBacktest(
                 f"no backtest {backtest_id!r}", "list them with `streamlines ml backtests MODEL_ID`"
             )
         return _read(found[0])
@@ -71,6 +76,22 @@ class BacktestStore:
     def list_for(self, model_id: str) -> list[BacktestRecord]:
         folder = self.root / model_id / "backtests"
         return [_read(path) for path in sorted(folder.glob("bt-*.json"))]
+
+    def delete_for(self, model_id: str) -> list[str]:
+        """Delete the model's backtests; the ids of those deleted."""
+        if not MODEL_ID.match(model_id):
+            raise UserError(f"{model_id!r} is not a model id (<config name>-<yyyymmddThhmmss>-"
+                            "<6 hex>)")  # fmt: skip
+        folder = self.root / model_id / "backtests"
+        deleted = []
+        for path in sorted(folder.glob("bt-*.json")):
+            path.unlink()
+            deleted.append(path.stem)
+        for leftover in folder.glob("*.tmp"):  # a save cut short
+            leftover.unlink()
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        return deleted
 
 
 def _read(path: Path) -> BacktestRecord:

@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from connectors.gather.cli import gather
 from connectors.ingest.cli import ingest
@@ -17,6 +18,7 @@ from streamlines.demo.cli import demo
 from streamlines.errors import reporting_user_errors
 from streamlines.logs import configure_logging
 from streamlines.metadata.cli import db_app, keys_app, users_app
+from streamlines.settings import settings_error
 from streamlines.stack.cli import app as stack_app
 from streamlines.submit.cli import app as jobs_app
 
@@ -55,6 +57,9 @@ def main() -> None:
             app()
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except ValidationError as exc:  # a command's Settings(): a setting that is not valid
+        typer.echo(f"error: {settings_error(exc)}", err=True)
+        raise SystemExit(1) from None
     except Exception as exc:
         logging.getLogger("streamlines").debug("unexpected error", exc_info=True)
         typer.echo(

@@ -6,9 +6,10 @@ Build it in ``main()`` (``Settings()``), never at import time, and pass it down.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streamlines.contracts.influx import BUCKET_PREDICTIONS, BUCKETS
@@ -21,6 +22,11 @@ from streamlines.contracts.topics import (
     TOPIC_RIPPLES,
     TOPIC_TRADES,
 )
+from streamlines.errors import UserError
+
+# The secrets with a built-in default (the local stack's, public in this source): refused in the
+# production profile, and by a GraphQL server on a non-loopback address.
+DEFAULT_SECRET_SETTINGS = ("influx_password", "influx_token", "postgres_password")
 
 
 def _default_home() -> Path:
@@ -192,8 +198,10 @@ class Settings(BaseSettings):
     graphql_max_running_jobs: int = 2
     graphql_max_subscriptions: int = 20
     # Per query: its cost (each field 1, times the `limit`/list sizes it asks for, see
-    # graphql_server/limits.py) and its aliases.
-    graphql_max_query_cost: int = 5_000
+    # graphql_server/query_cost.py) and its aliases. 200,000: a 20,000-bar series of ten
+    # fields, or models with their backtests, pass; nesting lists in lists to blow up the work
+    # does not (the points each query returns are capped by graphql_max_points anyway).
+    graphql_max_query_cost: int = 200_000
     graphql_max_aliases: int = 20
 
     # Narwhal (`streamlines ml`): where models are kept, where predictions go.
@@ -205,6 +213,33 @@ class Settings(BaseSettings):
     models_s3_prefix: str = "narwhal/models"
     predictions_bucket: str = BUCKET_PREDICTIONS
     predictions_topic: str = TOPIC_PREDICTIONS
+
+    @model_validator(mode="after")
+    def _no_default_secrets_in_production(self) -> Self:
+        defaults = self.default_secrets() if self.profile == "production" else []
+        if defaults:
+            raise ValueError(
+                f"{', '.join(defaults)} {'is' if len(defaults) == 1 else 'are'} the local "
+                f"stack's default{'' if len(defaults) == 1 else 's'}: set a secret of your own "
+                "for the production profile"
+            )
+        return self
+
+    def default_secrets(self) -> list[str]:
+        """The variables whose secret is still the built-in default (the local stack's), by
+        name, e.g. STREAMLINES_INFLUX_TOKEN (and the database URL's password)."""
+        found = [
+            f"STREAMLINES_{name.upper()}"
+            for name in DEFAULT_SECRET_SETTINGS
+            if getattr(self, name).get_secret_value()
+            == type(self).model_fields[name].default.get_secret_value()
+        ]
+        default_postgres = type(self).model_fields["postgres_password"].default
+        if self.database_url and _url_password(self.database_url) == (
+            default_postgres.get_secret_value()
+        ):
+            found.append("STREAMLINES_DATABASE_URL's password")
+        return found
 
     @property
     def local_profile(self) -> bool:
@@ -275,3 +310,31 @@ class Settings(BaseSettings):
     @property
     def replay_url(self) -> str:
         return f"http://{self.host}:{self.replay_port}"
+
+
+def _url_password(url: str) -> str | None:
+    password = urlsplit(url).password
+    return None if password is None else unquote(password)
+
+
+def settings_error(exc: ValidationError) -> UserError:
+    """A settings validation error as a UserError that names each variable at fault."""
+    problems = []
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        where = ".".join(str(part) for part in error["loc"])
+        text = str(cause) if cause is not None else error["msg"]
+        problems.append(f"STREAMLINES_{where.upper()}: {text}" if where else text)
+    return UserError(
+        "the settings are not valid: " + "; ".join(problems),
+        hint="set the STREAMLINES_* variables named, in the environment or in .env",
+    )
+
+
+def load_settings() -> Settings:
+    """``Settings()``, with a setting that is not valid (say, a default secret in production)
+    reported as a UserError that names it, not as pydantic's traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise settings_error(exc) from None

@@ -64,6 +64,23 @@ def delete_topics_starting_with(bootstrap: str, prefix: str) -> None:
         admin.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_metadata_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Servers the tests start get a metadata database of this session, not the user's
+    (~/.cache/streamlines/streamlines.db): a server marks the jobs it finds running as
+    interrupted, which would hit a demo's running jobs. Tests that need their own pass
+    STREAMLINES_DATABASE_URL to the server."""
+    if "STREAMLINES_DATABASE_URL" in os.environ:
+        yield
+        return
+    folder = tmp_path_factory.mktemp("metadata")
+    os.environ["STREAMLINES_DATABASE_URL"] = f"sqlite:///{folder / 'metadata.db'}"
+    try:
+        yield
+    finally:
+        os.environ.pop("STREAMLINES_DATABASE_URL", None)
+
+
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     return Settings()

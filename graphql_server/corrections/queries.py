@@ -1,4 +1,4 @@
-"""The audit query: who deleted which bars, when and why."""
+"""The audit query: who deleted which bars, when and why (any key may read it)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import require_key
 from graphql_server.context import service
-from graphql_server.corrections.store import CorrectionsStore
 from graphql_server.corrections.types import BarDeletion
+from streamlines.metadata.audit import DeletionAudit
 
 MAX_DELETIONS = 10_000
 
@@ -21,7 +22,8 @@ class CorrectionsQuery:
     async def bar_deletions(
         self, info: Info, symbol: str | None = None, limit: int = 100
     ) -> list[BarDeletion]:
+        require_key(info)
         wanted = None if symbol is None else validation.symbol(symbol)
-        store = service(info, CorrectionsStore)
-        rows = await asyncio.to_thread(store.deletions, wanted, max(1, min(limit, MAX_DELETIONS)))
-        return [BarDeletion.from_row(row) for row in rows]
+        audit = service(info, DeletionAudit)
+        records = await asyncio.to_thread(audit.recent, max(1, min(limit, MAX_DELETIONS)), wanted)
+        return [BarDeletion.from_record(record) for record in records]

@@ -1,29 +1,12 @@
-"""Reads for corrections: the audit of deleted bars (measurement ``bar_deletions`` in the market
-bucket), how many bars a deletion removes, and what a recompute reads and replaces (the stored
-bars, the currents metrics a symbol has)."""
+"""Reads for corrections: how many bars a deletion removes, and what a recompute reads and
+replaces (the stored bars, the currents metrics a symbol has). The audit of deletions is in the
+metadata database (``streamlines.metadata.audit``)."""
 
 from __future__ import annotations
 
-from graphql_server.flux import FluxStore, Row, rows
+from graphql_server.flux import FluxStore
 from graphql_server.validation import TimeRange
-from streamlines.contracts.influx import (
-    MEASUREMENT_BAR_DELETIONS,
-    MEASUREMENT_BARS,
-    MEASUREMENT_CURRENTS,
-)
-
-# Audit records of deleted bars, newest first.
-DELETIONS_FLUX = """
-from(bucket: bucket_name)
-  |> range(start: time(v: 0))
-  |> filter(fn: (r) => r._measurement == measurement)
-  |> filter(fn: (r) => symbol == "" or r.symbol == symbol)
-  |> pivot(rowKey: ["_time", "symbol", "timeframe"], columnKey: ["_field"], valueColumn: "_value")
-  |> group()
-  |> sort(columns: ["_time"], desc: true)
-  |> limit(n: max_rows)
-  |> map(fn: (r) => ({r with t_ns: int(v: r._time)}))
-"""
+from streamlines.contracts.influx import MEASUREMENT_BARS, MEASUREMENT_CURRENTS
 
 # How many bars of one series start in [start, stop).
 COUNT_BARS_FLUX = """
@@ -51,15 +34,6 @@ END_OF_TIME_NS = 2**62  # 2116: later than any bar
 
 
 class CorrectionsStore(FluxStore):
-    def deletions(self, symbol: str | None, max_rows: int) -> list[Row]:
-        params = {
-            "bucket_name": self.market_bucket,
-            "measurement": MEASUREMENT_BAR_DELETIONS,
-            "symbol": symbol or "",
-            "max_rows": max_rows,
-        }
-        return rows(self._flux.run(DELETIONS_FLUX, params, self.market_bucket))
-
     def count_bars(self, symbol: str, timeframe: str, window: TimeRange) -> int:
         params = {
             "bucket_name": self.market_bucket,

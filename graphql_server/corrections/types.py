@@ -6,10 +6,8 @@ from datetime import datetime
 
 import strawberry
 
-from graphql_server.corrections.delete import Deletion
-from graphql_server.flux import Row
 from graphql_server.jobs.types import Job
-from streamlines.contracts.time import ns_to_datetime
+from streamlines.metadata.audit import DeletionRecord
 
 
 @strawberry.type(description="Who deleted which bars, when and why (the audit record).")
@@ -18,39 +16,24 @@ class BarDeletion:
     timeframe: str
     start: datetime = strawberry.field(description="First deleted bar start (inclusive).")
     end: datetime = strawberry.field(description="Exclusive end of the deleted range.")
-    who: str
+    who: str = strawberry.field(description="The user whose key deleted them.")
     reason: str
     deleted: int = strawberry.field(description="Bars deleted.")
     at: datetime = strawberry.field(description="When.")
     recompute_job: str
 
     @classmethod
-    def from_deletion(cls, d: Deletion) -> BarDeletion:
+    def from_record(cls, record: DeletionRecord) -> BarDeletion:
         return cls(
-            symbol=d.symbol,
-            timeframe=d.timeframe,
-            start=d.window.start,
-            end=d.window.end,
-            who=d.who,
-            reason=d.reason,
-            deleted=d.deleted,
-            at=ns_to_datetime(d.at_ns),
-            recompute_job=d.recompute_job,
-        )
-
-    @classmethod
-    def from_row(cls, row: Row) -> BarDeletion:
-        v = row.values
-        return cls(
-            symbol=row.symbol,
-            timeframe=row.timeframe,
-            start=ns_to_datetime(int(v.get("start_ns", 0))),
-            end=ns_to_datetime(int(v.get("end_ns", 0))),
-            who=str(v.get("who", "")),
-            reason=str(v.get("reason", "")),
-            deleted=int(v.get("deleted", 0)),
-            at=ns_to_datetime(row.t_ns),
-            recompute_job=str(v.get("recompute_job", "")),
+            symbol=record.symbol,
+            timeframe=record.timeframe,
+            start=record.start,
+            end=record.end,
+            who=record.who,
+            reason=record.reason,
+            deleted=record.deleted,
+            at=record.deleted_at,
+            recompute_job=record.recompute_job,
         )
 
 

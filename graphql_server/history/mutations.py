@@ -1,4 +1,5 @@
-"""The gather mutations: backfill a range, append the latest bars; each returns its job."""
+"""The gather mutations: backfill a range, append the latest bars; each needs a key and returns
+its job, owned by the key's user."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import require_key
 from graphql_server.context import context
 from graphql_server.history import gather
 from graphql_server.jobs.registry import JobRegistry
@@ -34,6 +36,7 @@ class HistoryMutation:
         end: datetime,
         timeframe: BarTimeframe = BarTimeframe.DAY_1,
     ) -> Job:
+        principal = require_key(info)
         ctx = context(info)
         wanted = validation.symbols(symbols, validation.MAX_JOB_SYMBOLS)
         window = validation.time_range(start, end, None)
@@ -42,7 +45,8 @@ class HistoryMutation:
             f"backfill {timeframe.value} bars of {len(wanted)} symbols ({_names(wanted)}) from "
             f"{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}"
         )
-        return Job.from_snapshot(ctx.get(JobRegistry).start("backfill", description, work))
+        job = ctx.get(JobRegistry).start("backfill", description, work, owner_id=principal.user_id)
+        return Job.from_snapshot(job)
 
     @strawberry.mutation(
         description="Append the bars completed since each symbol's last stored one (every "
@@ -55,10 +59,14 @@ class HistoryMutation:
         symbols: list[str] | None = None,
         timeframe: BarTimeframe = BarTimeframe.DAY_1,
     ) -> Job:
+        principal = require_key(info)
         ctx = context(info)
         wanted = validation.symbols(symbols, validation.MAX_JOB_SYMBOLS) if symbols else []
         work = gather.append_latest(ctx.settings, wanted, timeframe)
         description = (
             f"append the latest {timeframe.value} bars of {_names(wanted) or 'every symbol'}"
         )
-        return Job.from_snapshot(ctx.get(JobRegistry).start("append_latest", description, work))
+        job = ctx.get(JobRegistry).start(
+            "append_latest", description, work, owner_id=principal.user_id
+        )
+        return Job.from_snapshot(job)

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import public_read
 from graphql_server.context import context
 from graphql_server.errors import QueryError
 from graphql_server.flux import rows_within_limit
@@ -34,7 +35,8 @@ MAX_RANKING = 10_000
 class IndicatorsQuery:
     @strawberry.field(
         description="Indicators of a symbol at bars starting in [start, end), one columnar "
-        "series per name (computed by the currents job on the price, the adjusted close)."
+        "series per name (computed by the currents job on the price, the adjusted close). At "
+        "most STREAMLINES_GRAPHQL_MAX_POINTS bars of the timeframe (up to now) per query."
     )
     async def indicators(
         self,
@@ -45,11 +47,12 @@ class IndicatorsQuery:
         end: datetime | None = None,
         timeframe: BarTimeframe = BarTimeframe.DAY_1,
     ) -> list[IndicatorSeries]:
+        public_read(info)
         ctx = context(info)
         symbol = validation.symbol(symbol)
         if not names:
             raise QueryError("no indicator names: pass some, e.g. names: [SMA, RSI]")
-        window = validation.time_range(start, end or validation.FAR_FUTURE, None)
+        window = validation.bar_range(start, end, timeframe, ctx.settings.graphql_max_points)
         store = ctx.get(IndicatorStore)
         result = []
         for name in dict.fromkeys(names):
@@ -64,7 +67,8 @@ class IndicatorsQuery:
     @strawberry.field(
         description="Moving-average crossover signals of these symbols at bars starting in "
         "[start, end) (no end: all from start on), oldest first: each flip, and the first "
-        "known state of each pair."
+        "known state of each pair. At most STREAMLINES_GRAPHQL_MAX_POINTS bars of the "
+        "timeframe (up to now) per query."
     )
     async def signals(
         self,
@@ -74,9 +78,10 @@ class IndicatorsQuery:
         end: datetime | None = None,
         timeframe: BarTimeframe = BarTimeframe.DAY_1,
     ) -> list[Signal]:
+        public_read(info)
         ctx = context(info)
         wanted = validation.symbols(symbols)
-        window = validation.time_range(start, end or validation.FAR_FUTURE, None)
+        window = validation.bar_range(start, end, timeframe, ctx.settings.graphql_max_points)
         rows = await rows_within_limit(
             ctx.settings.graphql_max_points, "signals", ctx.get(IndicatorStore).signals, wanted,
             timeframe.value, window,
@@ -94,6 +99,7 @@ class IndicatorsQuery:
         limit: int = 20,
         by: VolatilityMeasure = VolatilityMeasure.REL_STD,
     ) -> VolatilityRanking | None:
+        public_read(info)
         if not 1 <= limit <= MAX_RANKING:
             raise QueryError(f"limit {limit}: use a number from 1 to {MAX_RANKING}")
         lookback = int(VOLATILITY_LOOKBACK.total_seconds()) * NS_PER_SECOND

@@ -8,10 +8,12 @@ artifact, data missing in the stores): resolvers turn it into a ``QueryError`` w
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from graphql_server.errors import QueryError
 from ml import service
@@ -23,11 +25,22 @@ from ml.results import BacktestRecord, BacktestStore
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 
+T = TypeVar("T")
+
 
 def query_error(exc: UserError) -> QueryError:
     """The client's message of a UserError: what was wrong, then how to fix it."""
     message = str(exc.args[0]) if exc.args else "the request failed"
     return QueryError(f"{message} (fix: {exc.hint})" if exc.hint else message)
+
+
+async def ask(call: Callable[..., T], *args: object) -> T:
+    """``call(*args)`` on a worker thread (it reads files or the database); a UserError as a
+    QueryError."""
+    try:
+        return await asyncio.to_thread(call, *args)
+    except UserError as exc:
+        raise query_error(exc) from None
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,13 @@ class ModelCatalog:
 
     def backtest_record(self, backtest_id: str) -> BacktestRecord:
         return BacktestStore(self.settings.model_store_dir).get(backtest_id)
+
+    def delete(self, model_id: str) -> list[str]:
+        """Delete the model's backtests, then the model; the ids of the backtests deleted."""
+        self._store.get(model_id)  # an unknown model: nothing deleted
+        deleted = BacktestStore(self.settings.model_store_dir).delete_for(model_id)
+        self._store.delete(model_id)
+        return deleted
 
     def artifact(self, model_id: str) -> Artifact:
         local = self._store.load(model_id).path  # an S3 store's is its local copy

@@ -1,9 +1,9 @@
-"""Narwhal's mutations: train a model, score a range, backtest a model; each checks its
-arguments at once (a bad config or model id starts no job) and returns its job."""
+"""Narwhal's mutations: train a model, score a range, backtest a model, delete a model. Each
+needs a key and checks its arguments at once (a bad config or a model the key may not use
+starts no job); the jobs belong to the key's user, as do the models and backtests they make."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import strawberry
@@ -11,14 +11,20 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import require_key
 from graphql_server.context import context
+from graphql_server.errors import QueryError
 from graphql_server.jobs.registry import JobRegistry
 from graphql_server.jobs.types import Job
 from graphql_server.models import work
-from graphql_server.models.catalog import ModelCatalog, query_error
+from graphql_server.models.access import model_access
+from graphql_server.models.catalog import ModelCatalog, ask, query_error
 from graphql_server.models.types import BacktestStrategy
-from ml.config import parse_config
+from ml.config import TrainingConfig, parse_config
 from streamlines.errors import UserError
+from streamlines.metadata.accounts import Principal
+from streamlines.metadata.configs import TrainingConfigs
+from streamlines.metadata.ownership import Ownership
 
 
 def _names(symbols: list[str]) -> str:
@@ -26,33 +32,52 @@ def _names(symbols: list[str]) -> str:
     return ", ".join(symbols[:5]) + (", ..." if len(symbols) > 5 else "")
 
 
-async def _known_model(catalog: ModelCatalog, model_id: str) -> None:
-    """A QueryError unless the store has the model (ml's message: malformed or unknown id)."""
+async def _training_config(
+    info: Info, principal: Principal, config: JSON | None, config_id: int | None
+) -> TrainingConfig:
+    """The config to train: the document given, or the principal's saved one; checked."""
+    if (config is None) == (config_id is None):
+        raise QueryError(
+            "give exactly one of `config` (a training config document) and `configId` (one "
+            "of your saved configs: `trainingConfigs` lists them)"
+        )
+    if config_id is not None:
+        saved = await ask(context(info).get(TrainingConfigs).get, principal, config_id)
+        config = JSON(saved.document)
     try:
-        await asyncio.to_thread(catalog.get, model_id)
+        return parse_config(config)  # type: ignore[arg-type]  # a dict, or JSON text
     except UserError as exc:
         raise query_error(exc) from None
+
+
+@strawberry.type(description="A model deleted, with its backtests.")
+class DeletedModel:
+    id: str
+    backtests: list[str] = strawberry.field(description="The ids of its backtests deleted.")
 
 
 @strawberry.type
 class ModelsMutation:
     @strawberry.mutation(
-        description="Train a model from a training config (the JSON document of `streamlines "
-        "ml train`), checked first (a bad field is named, no job starts); returns the job at "
-        "once. Its result's model_id names the model."
+        description="Train a model from a training config: `config`, the JSON document of "
+        "`streamlines ml train`, or `configId`, one of your saved configs (one of the two). "
+        "Checked first (a bad field is named, no job starts); returns the job at once. Its "
+        "result's model_id names the model, which is yours."
     )
-    async def train_model(self, info: Info, config: JSON) -> Job:
+    async def train_model(
+        self, info: Info, config: JSON | None = None, config_id: int | None = None
+    ) -> Job:
+        principal = require_key(info)
         ctx = context(info)
-        try:
-            parsed = parse_config(config)  # type: ignore[arg-type]  # a dict, or JSON text
-        except UserError as exc:
-            raise query_error(exc) from None
+        parsed = await _training_config(info, principal, config, config_id)
         description = (
             f"train {parsed.name} on {len(parsed.symbols)} symbols ({_names(parsed.symbols)}) "
             f"from {parsed.start:%Y-%m-%d} to {parsed.end:%Y-%m-%d} ({parsed.backend})"
         )
-        job = work.train(ctx.get(ModelCatalog), parsed)
-        return Job.from_snapshot(ctx.get(JobRegistry).start("train_model", description, job))
+        job = work.train(ctx.get(ModelCatalog), parsed, ctx.get(Ownership), principal.user_id,
+                         config_id)  # fmt: skip
+        return Job.from_snapshot(ctx.get(JobRegistry).start(
+            "train_model", description, job, owner_id=principal.user_id))  # fmt: skip
 
     @strawberry.mutation(
         description="Score these symbols' bars starting in [start, end) with the model into "
@@ -61,23 +86,25 @@ class ModelsMutation:
     async def predict(
         self, info: Info, model_id: str, symbols: list[str], start: datetime, end: datetime
     ) -> Job:
+        principal = require_key(info)
         ctx = context(info)
         wanted = validation.symbols(symbols, validation.MAX_JOB_SYMBOLS)
         window = validation.time_range(start, end, None)
-        catalog = ctx.get(ModelCatalog)
-        await _known_model(catalog, model_id)
+        access = model_access(info, principal)
+        await ask(access.model, model_id)
         description = (
             f"predict {len(wanted)} symbols ({_names(wanted)}) with {model_id} from "
             f"{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}"
         )
-        job = work.predict(catalog, model_id, wanted, window.start, window.end)
-        return Job.from_snapshot(ctx.get(JobRegistry).start("predict", description, job))
+        job = work.predict(access.catalog, model_id, wanted, window.start, window.end)
+        return Job.from_snapshot(ctx.get(JobRegistry).start(
+            "predict", description, job, owner_id=principal.user_id))  # fmt: skip
 
     @strawberry.mutation(
         description="Backtest the model on its symbols' bars in [start, end): trade its "
         "predictions with this strategy and cost (basis points per unit of position traded) "
         "against buy-and-hold; returns the job at once. Its result's backtest_id names the "
-        "result (`backtestResult`)."
+        "result (`backtestResult`), which is yours."
     )
     async def backtest(
         self,
@@ -88,18 +115,26 @@ class ModelsMutation:
         strategy: BacktestStrategy = BacktestStrategy.LONG_FLAT,
         cost_bps: float = 5.0,
     ) -> Job:
+        principal = require_key(info)
         ctx = context(info)
         window = validation.time_range(start, end, None)
-        catalog = ctx.get(ModelCatalog)
-        try:
-            spec = await asyncio.to_thread(
-                catalog.backtest_spec, model_id, strategy.value, cost_bps
-            )
-        except UserError as exc:
-            raise query_error(exc) from None
+        access = model_access(info, principal)
+        await ask(access.model, model_id)
+        spec = await ask(access.catalog.backtest_spec, model_id, strategy.value, cost_bps)
         description = (
             f"backtest {model_id} ({strategy.value}, {cost_bps:g} bps) from "
             f"{window.start:%Y-%m-%d} to {window.end:%Y-%m-%d}"
         )
-        job = work.backtest(catalog, model_id, window.start, window.end, spec)
-        return Job.from_snapshot(ctx.get(JobRegistry).start("backtest", description, job))
+        job = work.backtest(access.catalog, model_id, window.start, window.end, spec,
+                            ctx.get(Ownership), principal.user_id)  # fmt: skip
+        return Job.from_snapshot(ctx.get(JobRegistry).start(
+            "backtest", description, job, owner_id=principal.user_id))  # fmt: skip
+
+    @strawberry.mutation(
+        description="Delete a model of yours (an administrator: anyone's, and the shared "
+        "ones) from the model store, with its backtests; its stored predictions stay."
+    )
+    async def delete_model(self, info: Info, id: str) -> DeletedModel:
+        access = model_access(info, require_key(info))
+        deleted = await ask(access.delete_model, id)
+        return DeletedModel(id=id, backtests=deleted)

@@ -1,61 +1,57 @@
 """Narwhal's queries: the models, one model, its stored predictions, a backtest's result and a
-model's artifact."""
+model's artifact. Each needs a key (the predictions of a shared model are market data: open
+when the server's data is public); someone else's private model or backtest is answered as an
+unknown id (``graphql_server.models.access``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
-from graphql_server.context import context, service
+from graphql_server.auth import public_read, require_key
+from graphql_server.context import context
 from graphql_server.errors import QueryError
-from graphql_server.models.catalog import ModelCatalog, query_error
+from graphql_server.models.access import model_access
+from graphql_server.models.catalog import ask
 from graphql_server.models.store import PredictionStore
 from graphql_server.models.types import BacktestResult, Model, ModelExport, PredictionPoint
-from streamlines.errors import UserError
-
-T = TypeVar("T")
-
-
-async def _ask(read: Callable[..., T], *args: object) -> T:
-    """``read(*args)`` on a worker thread (the store reads files); a UserError as a
-    QueryError."""
-    try:
-        return await asyncio.to_thread(read, *args)
-    except UserError as exc:
-        raise query_error(exc) from None
 
 
 @strawberry.type
 class ModelsQuery:
-    @strawberry.field(description="The trained models in the model store, oldest first.")
+    @strawberry.field(
+        description="The trained models your key may use, oldest first: the shared ones and "
+        "your own (an administrator's key: all)."
+    )
     async def models(self, info: Info) -> list[Model]:
-        records = await _ask(service(info, ModelCatalog).list_models)
-        return [Model.from_record(r) for r in records]
+        access = model_access(info, require_key(info))
+        return [Model.from_owned(m) for m in await ask(access.models)]
 
     @strawberry.field(
         description="One model: its config, metrics per fold and their mean, features and "
         "their importance, data range and backtests."
     )
     async def model(self, info: Info, id: str) -> Model | None:
-        return Model.from_record(await _ask(service(info, ModelCatalog).get, id))
+        access = model_access(info, require_key(info))
+        return Model.from_owned(await ask(access.model, id))
 
     @strawberry.field(
         description="The model's stored predictions for the symbol's bars starting in "
-        "[start, end), oldest first (`predict` writes them, as does the narwhal job)."
+        "[start, end), oldest first (`predict` writes them, as does the narwhal job). A private "
+        "model's need its owner's key."
     )
     async def predictions(
         self, info: Info, symbol: str, start: datetime, end: datetime, model_id: str
     ) -> list[PredictionPoint]:
         ctx = context(info)
+        access = model_access(info, public_read(info))
         symbol = validation.symbol(symbol)
         window = validation.time_range(start, end, None)
-        await _ask(ctx.get(ModelCatalog).get, model_id)
+        await ask(access.model, model_id)
         max_points = ctx.settings.graphql_max_points
         found = await asyncio.to_thread(
             ctx.get(PredictionStore).predictions, symbol, model_id, window, max_points + 1
@@ -73,8 +69,8 @@ class ModelsQuery:
         "each symbol."
     )
     async def backtest_result(self, info: Info, id: str) -> BacktestResult | None:
-        return BacktestResult.from_record(await _ask(service(info, ModelCatalog).backtest_record,
-                                                     id))  # fmt: skip
+        access = model_access(info, require_key(info))
+        return BacktestResult.from_record(await ask(access.backtest, id))
 
     @strawberry.field(
         description="The model's artifact, model.tar.gz (the layout of SageMaker's built-in "
@@ -82,4 +78,6 @@ class ModelsQuery:
         "sha256."
     )
     async def export_model(self, info: Info, id: str) -> ModelExport | None:
-        return ModelExport.from_artifact(await _ask(service(info, ModelCatalog).artifact, id))
+        access = model_access(info, require_key(info))
+        await ask(access.model, id)
+        return ModelExport.from_artifact(await ask(access.catalog.artifact, id))

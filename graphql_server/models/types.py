@@ -3,7 +3,6 @@ and an exported artifact."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from datetime import datetime
 from enum import Enum
@@ -13,16 +12,15 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from graphql_server.context import service
-from graphql_server.models.catalog import Artifact, ModelCatalog, query_error
+from graphql_server.auth import viewer
+from graphql_server.models.access import OwnedModel, model_access
+from graphql_server.models.catalog import Artifact, ask
 from graphql_server.models.store import StoredPrediction
 from graphql_server.scalars import BigInt
 from ml.backtest import BacktestSpec, EquityCurve, Metrics, Performance
-from ml.models import ModelRecord
 from ml.results import BacktestRecord
 from streamlines.contracts.events import Prediction
 from streamlines.contracts.time import ns_to_datetime
-from streamlines.errors import UserError
 
 
 @strawberry.enum(description="How a backtest trades the predictions.")
@@ -212,6 +210,10 @@ class BacktestResult:
 class Model:
     id: str
     name: str
+    owner: str | None = strawberry.field(
+        description="The user who trained it through the server; null for a shared model "
+        "(trained outside the server: every key may use it)."
+    )
     created_at: datetime
     config: JSON = strawberry.field(description="The training config (JSON), as validated.")
     metrics: ModelMetrics
@@ -221,22 +223,22 @@ class Model:
     xgboost_version: str
     objective: str
 
-    @strawberry.field(description="The backtests of this model, oldest first.")
+    @strawberry.field(description="The backtests of this model your key may read (yours, and "
+                      "those run outside the server), oldest first.")  # fmt: skip
     async def backtests(self, info: Info) -> list[BacktestSummary]:
-        try:
-            records = await asyncio.to_thread(service(info, ModelCatalog).backtests, self.id)
-        except UserError as exc:
-            raise query_error(exc) from None
+        records = await ask(model_access(info, viewer(info)).backtests, self.id)
         return [BacktestSummary.from_record(r) for r in records]
 
     @classmethod
-    def from_record(cls, record: ModelRecord) -> Model:
+    def from_owned(cls, owned: OwnedModel) -> Model:
+        record = owned.record
         meta = record.metadata
         metrics = meta.get("metrics") or {}
         data = meta.get("data_range") or {}
         return cls(
             id=record.model_id,
             name=record.name,
+            owner=owned.owner.name if owned.owner else None,
             created_at=record.created_at,
             config=JSON(meta.get("config") or {}),
             metrics=ModelMetrics(

@@ -1,6 +1,7 @@
 """The jobs of ``trainModel``, ``predict`` and ``backtest``: ``ml.service``'s operations (through
 the ``ModelCatalog``) run in the server's job registry, with their phases as progress and what
-they made as the job's result."""
+they made as the job's result. The model or backtest made belongs to the job's owner (recorded
+before the job finishes)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from graphql_server.jobs.registry import JobHandle, Work
 from graphql_server.models.catalog import ModelCatalog
 from ml.backtest import BacktestSpec
 from ml.config import TrainingConfig
+from streamlines.metadata.ownership import Ownership
 
 # ml.service.train_model's steps, in order (its step callback names each as it begins).
 TRAIN_STEPS = 3
@@ -24,8 +26,10 @@ def _finite(metrics: dict[str, object]) -> dict[str, float]:
     }  # fmt: skip
 
 
-def train(catalog: ModelCatalog, config: TrainingConfig) -> Work:
-    """Train ``config``'s model and keep it in the store; the result names the model."""
+def train(catalog: ModelCatalog, config: TrainingConfig, ownership: Ownership, owner_id: int,
+          config_id: int | None = None) -> Work:  # fmt: skip
+    """Train ``config``'s model, keep it in the store as ``owner_id``'s (trained from their
+    saved config ``config_id``, if from one); the result names the model."""
 
     def work(handle: JobHandle) -> None:
         steps = 0
@@ -37,6 +41,11 @@ def train(catalog: ModelCatalog, config: TrainingConfig) -> Work:
             steps += 1
 
         record = catalog.train(config, step)
+        try:
+            ownership.record_model(record.model_id, owner_id, config_id)
+        except Exception:
+            catalog.delete(record.model_id)  # without an owner it would be shared with all
+            raise
         handle.update(done=TRAIN_STEPS,
                       result={"model_id": record.model_id, **_finite(record.metrics)})  # fmt: skip
 
@@ -65,13 +74,15 @@ def predict(catalog: ModelCatalog, model_id: str, symbols: list[str], start: dat
 
 
 def backtest(catalog: ModelCatalog, model_id: str, start: datetime, end: datetime,
-             spec: BacktestSpec) -> Work:  # fmt: skip
-    """Score the model's symbols over [start, end) and backtest them; the result holds the
-    backtest's id (``backtestResult(id)``) and the portfolio's headline metrics."""
+             spec: BacktestSpec, ownership: Ownership, owner_id: int) -> Work:  # fmt: skip
+    """Score the model's symbols over [start, end) and backtest them, as ``owner_id``'s
+    backtest; the result holds its id (``backtestResult(id)``) and the portfolio's headline
+    metrics."""
 
     def work(handle: JobHandle) -> None:
         handle.update(phase="scoring and backtesting", total=1, done=0)
         record = catalog.backtest(model_id, start, end, spec)
+        ownership.record_backtest(record.backtest_id, model_id, owner_id)
         portfolio = record.result.portfolio
         handle.add_items(portfolio.strategy.bars)
         handle.update(

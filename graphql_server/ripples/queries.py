@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import public_read
 from graphql_server.context import context
 from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.ripples.types import Bar, RippleMetric, RipplePoint, Timeframe
@@ -19,6 +20,7 @@ from streamlines.contracts.time import NS_PER_MICROSECOND
 class RipplesQuery:
     @strawberry.field(description="Symbols the analytics store has data for.")
     async def symbols(self, info: Info) -> list[str]:
+        public_read(info)
         return await asyncio.to_thread(context(info).get(AnalyticsStore).symbols)
 
     @strawberry.field(
@@ -34,6 +36,7 @@ class RipplesQuery:
         end: datetime,
         limit: int | None = None,
     ) -> list[Bar]:
+        public_read(info)
         ctx = context(info)
         symbol = validation.symbol(symbol)
         window = validation.time_range(start, end, ctx.settings.graphql_max_range_days)
@@ -59,6 +62,7 @@ class RipplesQuery:
         end: datetime,
         limit: int | None = None,
     ) -> list[RipplePoint]:
+        public_read(info)
         ctx = context(info)
         symbol = validation.symbol(symbol)
         window = validation.time_range(start, end, ctx.settings.graphql_max_range_days)

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_server import validation
+from graphql_server.auth import public_read
 from graphql_server.context import service
 from graphql_server.errors import QueryError
 from graphql_server.ripples.live import LiveHub, SubscriberTooSlow
@@ -25,6 +26,7 @@ class RipplesSubscription:
     async def ripples(
         self, info: Info, symbols: list[str], metrics: list[RippleMetric] | None = None
     ) -> AsyncGenerator[RipplePoint, None]:
+        public_read(info)
         wanted = validation.symbols(symbols)
         names = None if metrics is None else [m.value for m in metrics]
         try:
@@ -45,6 +47,7 @@ class RipplesSubscription:
         metrics: list[RippleMetric] | None = None,
         max_batch: int = 1000,
     ) -> AsyncGenerator[RippleBatch, None]:
+        public_read(info)
         wanted = validation.symbols(symbols)
         if not 1 <= max_batch <= MAX_BATCH:
             raise QueryError(f"maxBatch {max_batch}: use a number from 1 to {MAX_BATCH}")

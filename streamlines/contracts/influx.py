@@ -2,7 +2,8 @@
 write them are ``streamlines.contracts.points``).
 
 - bucket ``market``, measurement ``bars``: gathered bars, tags ``symbol``, ``timeframe``, time =
-  the bar's start (``bar_line``); measurement ``bar_deletions``: the audit of deleted bars.
+  the bar's start (``bar_line``). (The audit of deleted bars is in the metadata database:
+  ``streamlines.metadata.audit``.)
 - bucket ``analytics``, measurements ``ripples`` and ``currents``: the records of the analytics
   topics, tags ``symbol``, ``metric``, fields = the record's values, time = its ``t_ns``
   (``analytics_point``).
@@ -23,7 +24,6 @@ BUCKET_PREDICTIONS = "predictions"
 BUCKETS = (BUCKET_MARKET, BUCKET_ANALYTICS, BUCKET_PREDICTIONS)
 
 MEASUREMENT_BARS = "bars"
-MEASUREMENT_BAR_DELETIONS = "bar_deletions"
 MEASUREMENT_RIPPLES = "ripples"
 MEASUREMENT_CURRENTS = "currents"
 MEASUREMENT_PREDICTIONS = "predictions"

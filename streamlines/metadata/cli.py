@@ -71,9 +71,9 @@ def create_key(
 ) -> None:
     """Create an API key and print it: it is shown this once (only its hash is kept)."""
     new = _accounts().create_key(user, label)
-    console = make_console()
-    console.print(new.secret, soft_wrap=True, highlight=False)
-    console.print(
+    # The key alone on stdout, so that `KEY=$(streamlines keys create NAME)` holds just it.
+    make_console().print(new.secret, soft_wrap=True, highlight=False)
+    make_console(stderr=True).print(
         f"[dim]key {new.record.prefix} for {new.record.user}: store it now, it is not shown "
         "again. Send it as `Authorization: Bearer <key>`.[/dim]",
         highlight=False,

@@ -3,16 +3,21 @@ deleted by their owner (or an admin)."""
 
 from __future__ import annotations
 
+import threading
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from streamlines.errors import UserError
 from streamlines.metadata.accounts import Principal
 from streamlines.metadata.database import Database
 from streamlines.metadata.tables import TrainingConfig, User
+
+_SAVE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -38,9 +43,20 @@ def _not_found(config_id: int) -> UserError:
 class TrainingConfigs:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._saving = threading.Lock()
 
     def save(self, principal: Principal, name: str, document: dict[str, Any]) -> ConfigRecord:
         """A new version of the principal's config ``name`` (version 1 if it is new)."""
+        # Two saves at once would both take the next version: one waits here (this process),
+        # the unique constraint turns away the other process's, which tries the next one.
+        with self._saving:
+            for _ in range(_SAVE_ATTEMPTS - 1):
+                with suppress(IntegrityError):
+                    return self._save_next_version(principal, name, document)
+            return self._save_next_version(principal, name, document)
+
+    def _save_next_version(self, principal: Principal, name: str,
+                           document: dict[str, Any]) -> ConfigRecord:  # fmt: skip
         with self.database.session() as session:
             latest = session.scalar(
                 select(func.max(TrainingConfig.version)).where(

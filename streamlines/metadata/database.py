@@ -4,6 +4,7 @@ and the migration of its schema to the newest version (Alembic, on first use).""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +15,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from streamlines.errors import UserError
@@ -26,6 +28,14 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
+# The drivers installed with the project; a PostgreSQL URL that names none gets psycopg (3).
+_DRIVERS = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgresql": "postgresql+psycopg",
+            "postgresql+psycopg": "postgresql+psycopg"}  # fmt: skip
+_URL_FORMS = (
+    "set STREAMLINES_DATABASE_URL to sqlite:///PATH or "
+    "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE, or unset it to use SQLite in "
+    "STREAMLINES_HOME"
+)
 
 
 def alembic_config(url: str) -> Config:
@@ -44,30 +54,86 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs (also when it does not parse)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
+
+
+def database_url(url: str) -> URL:
+    """``url`` parsed, on a backend and driver the project has (SQLite or PostgreSQL through
+    psycopg); anything else is a UserError that says which URLs work."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UserError(f"{safe_url(url)!r} is not a database URL", _URL_FORMS) from None
+    driver = _DRIVERS.get(parsed.drivername)
+    if driver is None:
+        raise UserError(
+            f"the metadata database {safe_url(url)} is neither SQLite nor PostgreSQL (through "
+            "psycopg), the backends Stream Lines supports",
+            _URL_FORMS,
+        )
+    return parsed.set(drivername=driver)
+
+
+def make_engine(url: URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            _make_folder(Path(url.database).parent)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    from sqlalchemy.engine import make_url
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create {folder} for the metadata database: {exc.strerror or exc}",
+            f"make it writable, or {_URL_FORMS}",
+        ) from None
 
-    return make_url(url).render_as_string(hide_password=True)
+
+@contextmanager
+def _reporting_failures(url: str) -> Iterator[None]:
+    """The database's errors as a UserError that names it (without its password)."""
+    try:
+        yield
+    except DBAPIError as exc:
+        raise _unusable(url, exc) from None
+
+
+def _unusable(url: str, exc: DBAPIError) -> UserError:
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    if url.startswith("sqlite"):
+        return UserError(
+            f"the metadata database {url} cannot be opened: {detail}",
+            "point STREAMLINES_DATABASE_URL at a SQLite file this user may read and write (a "
+            "new one is created), or unset it to use SQLite in STREAMLINES_HOME",
+        )
+    if isinstance(exc, OperationalError):
+        return UserError(
+            f"the metadata database {safe_url(url)} did not answer: {detail}",
+            "check STREAMLINES_DATABASE_URL (host, port, user, password) and start the server "
+            "(`streamlines stack up postgres` for the local stack's PostgreSQL), or unset "
+            "STREAMLINES_DATABASE_URL to use SQLite",
+        )
+    return UserError(f"the metadata database {safe_url(url)} cannot be used: {detail}",
+                     _URL_FORMS)  # fmt: skip
 
 
 class Database:
     """The metadata database. ``open_database`` is the way to get one (migrated)."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.engine = make_engine(url)
+        parsed = database_url(url)
+        self.url = parsed.render_as_string(hide_password=False)
+        self.engine = make_engine(parsed)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -81,7 +147,8 @@ class Database:
         return safe_url(self.url)
 
     def current_revision(self) -> str | None:
-        with self.engine.connect() as connection:
+        """The schema's version (None: no schema yet); an unusable database is a UserError."""
+        with _reporting_failures(self.url), self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
@@ -94,7 +161,7 @@ class Database:
         log.info("migrating the metadata database %s to %s", safe_url(self.url),
                  self.head_revision())  # fmt: skip
         config = alembic_config(self.url)
-        with self.engine.begin() as connection:
+        with _reporting_failures(self.url), self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
@@ -104,19 +171,14 @@ class Database:
 
 def open_database(settings: Settings) -> Database:
     """The settings' metadata database, migrated to the newest schema (once per URL and
-    process). An unreachable database is a UserError that names it."""
+    process). A bad URL or an unreachable or unusable database is a UserError that names it."""
     database = Database(settings.metadata_url)
     try:
         with _migrate_lock:
             if database.url not in _migrated:
                 database.migrate()
                 _migrated.add(database.url)
-    except OperationalError as exc:
+    except UserError:
         database.close()
-        raise UserError(
-            f"the metadata database {safe_url(database.url)} did not answer: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}",
-            "start it (`streamlines stack up postgres` for the local stack's PostgreSQL) or "
-            "unset STREAMLINES_DATABASE_URL to use SQLite",
-        ) from None
+        raise
     return database

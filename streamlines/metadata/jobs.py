@@ -4,6 +4,7 @@ start, the jobs a stopped server left queued or running are marked interrupted."
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from streamlines.metadata.database import Database
-from streamlines.metadata.tables import Job, now
+from streamlines.metadata.tables import Job, User, now
 
 UNFINISHED_STATES = ("queued", "running")
 INTERRUPTED = "interrupted"
@@ -93,3 +94,11 @@ class JobStore:
                 row.finished_at = now()
                 row.errors = [*(row.errors or []), why]
             return len(rows)
+
+    def owner_names(self, owner_ids: Collection[int]) -> dict[int, str]:
+        """The user name of each of these user ids (a deleted user is left out)."""
+        if not owner_ids:
+            return {}
+        with self.database.session() as session:
+            rows = session.execute(select(User.id, User.name).where(User.id.in_(owner_ids)))
+            return {user_id: name for user_id, name in rows.all()}

@@ -4,13 +4,21 @@ shared: every key may read and use it, only admins may delete it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, select
 
 from streamlines.metadata.accounts import Principal
 from streamlines.metadata.database import Database
-from streamlines.metadata.tables import BacktestOwner, ModelOwner
+from streamlines.metadata.tables import BacktestOwner, ModelOwner, User
 
 SHARED = None  # the owner of a model with no owner row
+
+
+@dataclass(frozen=True)
+class Owner:
+    id: int
+    name: str
 
 
 class Ownership:
@@ -28,13 +36,36 @@ class Ownership:
 
     def model_owners(self) -> dict[str, int]:
         with self.database.session() as session:
-            return dict(session.execute(select(ModelOwner.model_id, ModelOwner.owner_id)).tuples())
+            # .all(): a Result has keys(), so dict() would take it for a mapping.
+            return dict(session.execute(select(ModelOwner.model_id, ModelOwner.owner_id)).all())
 
     def model_owner(self, model_id: str) -> int | None:
         with self.database.session() as session:
             return session.scalar(
                 select(ModelOwner.owner_id).where(ModelOwner.model_id == model_id)
             )
+
+    def model_owners_named(self) -> dict[str, Owner]:
+        """Each owned model's owner, with the user's name (a model missing here is shared)."""
+        with self.database.session() as session:
+            rows = session.execute(select(ModelOwner.model_id, User.id, User.name).join(User)).all()
+            return {model_id: Owner(user_id, name) for model_id, user_id, name in rows}
+
+    def model_owner_named(self, model_id: str) -> Owner | None:
+        """The model's owner with the user's name; None for a shared model."""
+        with self.database.session() as session:
+            row = session.execute(
+                select(User.id, User.name).join(ModelOwner).where(ModelOwner.model_id == model_id)
+            ).one_or_none()
+            return None if row is None else Owner(row.id, row.name)
+
+    def backtest_owners(self, model_id: str) -> dict[str, int]:
+        """The owner of each of the model's backtests that has one (the others are shared)."""
+        with self.database.session() as session:
+            query = select(BacktestOwner.backtest_id, BacktestOwner.owner_id).where(
+                BacktestOwner.model_id == model_id
+            )
+            return dict(session.execute(query).all())
 
     def backtest_owner(self, backtest_id: str) -> int | None:
         with self.database.session() as session:

@@ -6,7 +6,8 @@ deletion is audited, and the recomputed indicators equal pandas on the bars that
 
 Each test has its own market and analytics buckets and topics; the GraphQL server is a child
 process pointed at them. Data: the real GOOG daily bars (2004-2013) and, for the volatility
-ranking, 1-minute bars the replay server generates inside real daily/hourly bars.
+ranking, 1-minute bars the replay server generates inside real daily/hourly bars. The
+mutations and jobs are alice's (a key of a metadata database of the test's own).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS
 from streamlines.datasets import load_bars
 from tests.references.currents import assert_close, expected_indicators, volatility
+from tests.support.metadata import Keys
 
 INDICATORS = ["SMA", "EMA", "RSI", "BOLLINGER", "MACD"]
 DELETE_FROM, DELETE_TO = "2009-03-02", "2009-04-15"  # ~30 trading days in the middle
@@ -47,8 +49,9 @@ def store_names(stack, make_bucket, unique_name: str) -> dict:
 
 
 @pytest.fixture
-def server(store_names: dict, tmp_path) -> Iterator[str]:
+def server(store_names: dict, sqlite_keys: Keys, tmp_path) -> Iterator[str]:
     env = {
+        "STREAMLINES_DATABASE_URL": sqlite_keys.url,
         "STREAMLINES_GATHER_BUCKET": store_names["market"],
         "STREAMLINES_GATHER_TOPIC": store_names["history"],
         "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": store_names["analytics"],
@@ -61,7 +64,7 @@ def server(store_names: dict, tmp_path) -> Iterator[str]:
     print(log.read_text()[-5000:])
 
 
-def watch_job(url: str, job_id: str, timeout: float = 600) -> list[dict]:
+def watch_job(url: str, api_key: str, job_id: str, timeout: float = 600) -> list[dict]:
     """Every state the job subscription sends, until the job has finished."""
 
     async def collect() -> list[dict]:
@@ -69,22 +72,25 @@ def watch_job(url: str, job_id: str, timeout: float = 600) -> list[dict]:
         document = (
             "subscription($id: String!) { job(id: $id) { status phase done total items errors } }"
         )
-        async for data in subscribe(url, document, {"id": job_id}):
+        async for data in subscribe(url, document, {"id": job_id}, api_key=api_key):
             seen.append(data["job"])
         return seen
 
     return asyncio.run(asyncio.wait_for(collect(), timeout))
 
 
-def backfill(url: str, symbols: list[str], start: str, end: str, timeframe: str) -> dict:
+def backfill(
+    url: str, api_key: str, symbols: list[str], start: str, end: str, timeframe: str
+) -> dict:
     job = query(
         url,
         """mutation($s: [String!]!, $a: DateTime!, $b: DateTime!, $tf: BarTimeframe!) {
              backfill(symbols: $s, start: $a, end: $b, timeframe: $tf) { id status total } }""",
         {"s": symbols, "a": start, "b": end, "tf": timeframe},
+        api_key=api_key,
     )["backfill"]
     assert job["status"] in ("QUEUED", "RUNNING")
-    states = watch_job(url, job["id"])
+    states = watch_job(url, api_key, job["id"])
     assert [s["status"] for s in states][-1] == "SUCCEEDED", states
     assert any(s["status"] == "RUNNING" for s in states) or len(states) == 1
     assert states[-1]["done"] == states[-1]["total"] == len(symbols)
@@ -108,12 +114,21 @@ def run_currents(settings, names: dict) -> int:
     return counters.written
 
 
-def series(url: str, symbol: str, timeframe: str = "DAY_1") -> pd.Series:
+def series(
+    url: str,
+    symbol: str,
+    timeframe: str = "DAY_1",
+    start: str = "1990-01-01",
+    end: str | None = None,
+) -> pd.Series:
+    """The stored bars in [start, end) (a series query's range is limited to
+    STREAMLINES_GRAPHQL_MAX_POINTS bars of its timeframe: minute bars need a short one)."""
     data = query(
         url,
-        """query($s: String!, $tf: BarTimeframe!) { series(symbol: $s, start: "1990-01-01",
-             adjusted: true, timeframe: $tf) { data { tNs close adjClose volume } } }""",
-        {"s": symbol, "tf": timeframe},
+        """query($s: String!, $tf: BarTimeframe!, $a: DateTime!, $b: DateTime) {
+             series(symbol: $s, start: $a, end: $b, adjusted: true, timeframe: $tf) {
+               data { tNs close adjClose volume } } }""",
+        {"s": symbol, "tf": timeframe, "a": start, "b": end},
     )["series"]["data"]
     return pd.Series(data["adjClose"], index=[int(t) for t in data["tNs"]], dtype=float)
 
@@ -162,9 +177,12 @@ def ns(day: str) -> int:
     return int(pd.Timestamp(day, tz="UTC").value)
 
 
-def test_backfill_indicators_and_delete_with_recompute_match_pandas(settings, store_names, server):
+def test_backfill_indicators_and_delete_with_recompute_match_pandas(
+    settings, store_names, server, sqlite_keys
+):
+    alice = sqlite_keys.alice
     goog = load_bars("GOOG")
-    state = backfill(server, ["GOOG"], "2004-01-01", "2014-01-01", "DAY_1")
+    state = backfill(server, alice, ["GOOG"], "2004-01-01", "2014-01-01", "DAY_1")
     assert state["items"] == len(goog)
 
     close = series(server, "GOOG")
@@ -184,17 +202,15 @@ def test_backfill_indicators_and_delete_with_recompute_match_pandas(settings, st
              deletion { symbol timeframe start end who reason deleted recomputeJob }
              recompute { id status kind } } }""",
         {"a": DELETE_FROM, "b": DELETE_TO},
-        headers={"X-Streamlines-User": "alice@example.com"},
+        headers={"X-Streamlines-User": "mallory"},  # ignored: who is the key's user
+        api_key=alice,
     )["deleteBars"]
     deletion, job = result["deletion"], result["recompute"]
     assert deletion["deleted"] == len(doomed)
-    assert (deletion["who"], deletion["reason"]) == (
-        "alice@example.com",
-        "bad prints from the feed",
-    )
+    assert (deletion["who"], deletion["reason"]) == ("alice", "bad prints from the feed")
     assert deletion["recomputeJob"] == job["id"]
     assert job["kind"] == "recompute"
-    states = watch_job(server, job["id"])
+    states = watch_job(server, alice, job["id"])
     assert states[-1]["status"] == "SUCCEEDED", states
 
     remaining = series(server, "GOOG")
@@ -208,8 +224,9 @@ def test_backfill_indicators_and_delete_with_recompute_match_pandas(settings, st
     audit = query(
         server,
         '{ barDeletions(symbol: "GOOG") { symbol timeframe who reason deleted start end } }',
+        api_key=sqlite_keys.bob,
     )["barDeletions"]
-    assert audit == [{"symbol": "GOOG", "timeframe": "1Day", "who": "alice@example.com",
+    assert audit == [{"symbol": "GOOG", "timeframe": "1Day", "who": "alice",
                       "reason": "bad prints from the feed", "deleted": len(doomed),
                       "start": "2009-03-02T00:00:00+00:00",
                       "end": "2009-04-15T00:00:00+00:00"}]  # fmt: skip
@@ -225,9 +242,16 @@ def test_backfill_indicators_and_delete_with_recompute_match_pandas(settings, st
 MINUTE_SYMBOLS = ["SP500", "NASDAQ", "BTC/USD", "EUR/USD"]
 
 
-def test_volatility_ranking_equals_pandas_over_the_same_24_hours(settings, store_names, server):
-    backfill(server, MINUTE_SYMBOLS, "2018-01-16", "2018-01-17T23:59:00Z", "MINUTE_1")
-    bars = {symbol: series(server, symbol, "MINUTE_1") for symbol in MINUTE_SYMBOLS}
+def test_volatility_ranking_equals_pandas_over_the_same_24_hours(
+    settings, store_names, server, sqlite_keys
+):
+    backfill(
+        server, sqlite_keys.alice, MINUTE_SYMBOLS, "2018-01-16", "2018-01-17T23:59:00Z", "MINUTE_1"
+    )
+    bars = {
+        symbol: series(server, symbol, "MINUTE_1", "2018-01-16", "2018-01-18")
+        for symbol in MINUTE_SYMBOLS
+    }
     assert all(len(b) > 200 for b in bars.values()), {s: len(b) for s, b in bars.items()}
     run_currents(settings, store_names)
 
@@ -265,15 +289,18 @@ def test_volatility_ranking_equals_pandas_over_the_same_24_hours(settings, store
             )
 
 
-def test_append_latest_adds_only_the_bars_after_the_last_stored_one(server):
+def test_append_latest_adds_only_the_bars_after_the_last_stored_one(server, sqlite_keys):
+    alice = sqlite_keys.alice
     goog = load_bars("GOOG")
-    backfill(server, ["GOOG"], "2012-01-01", "2012-12-31", "DAY_1")
+    backfill(server, alice, ["GOOG"], "2012-01-01", "2012-12-31", "DAY_1")
     stored = series(server, "GOOG")
     assert len(stored) == ((goog.index >= "2012-01-01") & (goog.index < "2013-01-01")).sum()
 
-    job = query(server, "mutation { appendLatest(symbols: []) { id kind } }")["appendLatest"]
-    assert job["kind"] == "append_latest"
-    states = watch_job(server, job["id"])
+    job = query(server, "mutation { appendLatest(symbols: []) { id kind owner } }", api_key=alice)[
+        "appendLatest"
+    ]
+    assert (job["kind"], job["owner"]) == ("append_latest", "alice")
+    states = watch_job(server, alice, job["id"])
     assert states[-1]["status"] == "SUCCEEDED", states
     newer = goog[goog.index >= "2013-01-01"]  # the data set ends in 2013: all of it is complete
     assert states[-1]["items"] == len(newer)
@@ -281,6 +308,9 @@ def test_append_latest_adds_only_the_bars_after_the_last_stored_one(server):
     assert len(after) == len(stored) + len(newer)
     assert after.index[-1] == newer.index[-1].value
     polled = query(
-        server, "query($id: String!) { job(id: $id) { status progress errors } }", {"id": job["id"]}
+        server,
+        "query($id: String!) { job(id: $id) { status progress errors } }",
+        {"id": job["id"]},
+        api_key=alice,
     )["job"]
     assert polled == {"status": "SUCCEEDED", "progress": 1.0, "errors": []}

@@ -15,7 +15,7 @@ import xgboost as xgb
 import ml.artifacts as artifacts
 from ml.artifacts import predict
 from ml.config import TrainingConfig, parse_config
-from ml.models import LocalModelStore, ModelStore, S3ModelStore, model_store
+from ml.models import LocalModelStore, ModelStore, S3ModelStore, UnknownModel, model_store
 from ml.train import TrainedModel, train_local
 from streamlines.errors import UserError
 from streamlines.settings import Settings
@@ -100,12 +100,14 @@ def test_delete(store: LocalModelStore, model: TrainedModel, config: TrainingCon
     store.delete(gone.model_id)
     assert [r.model_id for r in store.list_models()] == [kept.model_id]
     assert sorted(p.name for p in store.root.iterdir()) == [kept.model_id]
-    with pytest.raises(UserError, match="unknown model"):
+    with pytest.raises(UnknownModel, match="unknown model"):
         store.delete(gone.model_id)
 
 
 def test_unknown_and_malformed_ids_are_refused_with_how_to_list(store: LocalModelStore) -> None:
-    with pytest.raises(UserError, match="unknown model 'goog-store-20240101T000000-abcdef'") as e:
+    with pytest.raises(
+        UnknownModel, match="unknown model 'goog-store-20240101T000000-abcdef'"
+    ) as e:
         store.get("goog-store-20240101T000000-abcdef")
     assert "list_models" in str(e.value)
     assert "streamlines ml models" in str(e.value)
@@ -181,8 +183,10 @@ def test_the_s3_store_keeps_the_same_artifact_on_s3_and_reads_it_back(
     )
     fresh.delete(record.model_id)
     assert store.list_models() == []
-    with pytest.raises(UserError, match="unknown model"):
+    with pytest.raises(UnknownModel, match="unknown model"):
         fresh.get(record.model_id)
+    with pytest.raises(UnknownModel, match="unknown model"):
+        fresh.delete(record.model_id)
 
 
 def test_the_s3_store_refuses_a_malformed_id_before_asking_s3(s3_settings: Settings) -> None:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from streamlines.settings import Settings
+from streamlines.errors import UserError
+from streamlines.settings import Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +63,51 @@ def test_an_aws_endpoint_that_is_none_of_those_is_refused(monkeypatch):
     monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "amazon")
     with pytest.raises(ValueError, match="use `local`"):
         Settings()
+
+
+def production(monkeypatch: pytest.MonkeyPatch, **secrets: str) -> None:
+    monkeypatch.setenv("STREAMLINES_PROFILE", "production")
+    for name, value in secrets.items():
+        monkeypatch.setenv(f"STREAMLINES_{name.upper()}", value)
+
+
+def test_the_local_profile_accepts_the_local_stacks_secrets():
+    s = Settings()
+    assert (s.local_profile, s.public_data, s.graphiql) == (True, True, True)
+    assert s.default_secrets() == [
+        "STREAMLINES_INFLUX_PASSWORD",
+        "STREAMLINES_INFLUX_TOKEN",
+        "STREAMLINES_POSTGRES_PASSWORD",
+    ]
+
+
+def test_production_refuses_each_default_secret_by_its_variable(monkeypatch):
+    production(monkeypatch, influx_password="own-1", postgres_password="own-2")
+    with pytest.raises(ValueError, match=(
+        "STREAMLINES_INFLUX_TOKEN is the local stack's default: set a secret of your own for "
+        "the production profile"
+    )):  # fmt: skip
+        Settings()
+    monkeypatch.setenv("STREAMLINES_INFLUX_TOKEN", "own-3")
+    s = Settings()
+    assert s.default_secrets() == []
+    assert (s.public_data, s.graphiql) == (False, False)
+    monkeypatch.setenv(
+        "STREAMLINES_DATABASE_URL", "postgresql+psycopg://streamlines:streamlines-local@db/x"
+    )
+    with pytest.raises(ValueError, match="STREAMLINES_DATABASE_URL's password is the local"):
+        Settings()
+
+
+def test_load_settings_reports_a_bad_setting_as_a_user_error(monkeypatch):
+    production(monkeypatch)
+    with pytest.raises(UserError) as refused:
+        load_settings()
+    assert str(refused.value).startswith(
+        "the settings are not valid: STREAMLINES_INFLUX_PASSWORD, STREAMLINES_INFLUX_TOKEN, "
+        "STREAMLINES_POSTGRES_PASSWORD are the local stack's defaults"
+    )
+    monkeypatch.setenv("STREAMLINES_PROFILE", "local")
+    monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "amazon")
+    with pytest.raises(UserError, match="STREAMLINES_AWS_ENDPOINT: 'amazon': use `local`"):
+        load_settings()

@@ -4,7 +4,7 @@ trained through ``trainModel`` (its job polled to success); ``predict`` scores t
 predictions ``predictions(...)`` returns equal plain xgboost's on the exported feature matrix,
 with the booster taken from the ``exportModel`` bytes; the subscription starts with the latest
 prediction and streams the next; ``backtestResult`` is what ``ml`` stored; a bad config is
-refused naming the field."""
+refused naming the field. Everything is done with alice's key (the model is hers)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from ml.results import BacktestStore
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import Prediction
 from streamlines.settings import Settings
+from tests.support.metadata import Keys
 from tests.support.ml_stores import fill_goog_stores, store_env
 
 CONFIG = {
@@ -61,24 +62,27 @@ def stores(
 
 
 @pytest.fixture
-def server(stores: Settings, tmp_path: Path) -> Iterator[str]:
-    with graphql_server_process(store_env(stores), log_path=tmp_path / "graphql.log") as url:
+def server(stores: Settings, sqlite_keys: Keys, tmp_path: Path) -> Iterator[str]:
+    env = {**store_env(stores), "STREAMLINES_DATABASE_URL": sqlite_keys.url}
+    with graphql_server_process(env, log_path=tmp_path / "graphql.log") as url:
         yield url
 
 
-def finished_job(url: str, job_id: str, timeout: float = 600) -> dict[str, Any]:
+def finished_job(url: str, job_id: str, key: str, timeout: float = 600) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = query(url, f'{{ job(id: "{job_id}") {JOB} }}')["job"]
+        job = query(url, f'{{ job(id: "{job_id}") {JOB} }}', api_key=key)["job"]
         if job["status"] not in ("QUEUED", "RUNNING"):
             return job
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
 
 
-def run_job(url: str, mutation: str, name: str, variables: dict[str, Any]) -> dict[str, Any]:
-    job = query(url, mutation, variables)[name]
-    done = finished_job(url, job["id"])
+def run_job(
+    url: str, mutation: str, name: str, variables: dict[str, Any], key: str
+) -> dict[str, Any]:
+    job = query(url, mutation, variables, api_key=key)[name]
+    done = finished_job(url, job["id"], key)
     assert done["status"] == "SUCCEEDED", done
     return done["result"]
 
@@ -101,11 +105,12 @@ def booster_from_export(export: dict[str, Any]) -> xgb.Booster:
 
 
 def test_train_predict_export_subscribe_and_backtest_through_graphql(
-    stores: Settings, server: str
+    stores: Settings, server: str, sqlite_keys: Keys
 ) -> None:
+    key = sqlite_keys.alice
     trained = run_job(
         server, f"mutation($c: JSON!) {{ trainModel(config: $c) {JOB} }}", "trainModel",
-        {"c": CONFIG},
+        {"c": CONFIG}, key,
     )  # fmt: skip
     model_id = trained["model_id"]
     record = LocalModelStore.from_settings(stores).get(model_id)
@@ -115,12 +120,15 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
              metrics { mean folds { fold metrics } } importance { feature gain }
              dataRange { rows } } }""",
         {"id": model_id},
+        api_key=key,
     )["model"]
     assert model["featureNames"] == record.metadata["feature_names"]
     assert model["metrics"]["mean"] == record.metadata["metrics"]["mean"]
     assert len(model["metrics"]["folds"]) == 3
     assert {g["feature"]: g["gain"] for g in model["importance"]} == record.metadata["importance"]
-    assert query(server, "{ models { id } }")["models"] == [{"id": model_id}]
+    assert query(server, "{ models { id owner } }", api_key=key)["models"] == [
+        {"id": model_id, "owner": "alice"}
+    ]
 
     predicted = run_job(
         server,
@@ -128,12 +136,14 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
               predict(modelId: $m, symbols: ["GOOG"], start: $a, end: $b) {JOB} }}""",
         "predict",
         {"m": model_id, "a": SCORE["start"], "b": SCORE["end"]},
+        key,
     )
     points = query(
         server,
         """query($m: String!, $a: DateTime!, $b: DateTime!) {
              predictions(symbol: "GOOG", start: $a, end: $b, modelId: $m) { tNs value } }""",
         {"m": model_id, "a": SCORE["start"], "b": SCORE["end"]},
+        api_key=key,
     )["predictions"]
     assert len(points) == predicted["predictions"] > 450  # two years of trading days
     by_time = {int(p["tNs"]): p["value"] for p in points}
@@ -143,6 +153,7 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
         server,
         "query($m: String!) { exportModel(id: $m) { fileName sha256 contentBase64 } }",
         {"m": model_id},
+        api_key=key,
     )["exportModel"]
     assert export["fileName"] == "model.tar.gz"
     booster = booster_from_export(export)
@@ -161,7 +172,7 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
         if health(server)["predictions_received"] >= len(points):
             break
         time.sleep(0.1)
-    received = asyncio.run(asyncio.wait_for(live_predictions(server, stores, model_id), 60))
+    received = asyncio.run(asyncio.wait_for(live_predictions(server, stores, model_id, key), 60))
     assert received == [
         {"tNs": str(latest), "value": by_time[latest], "modelId": model_id},
         {"tNs": str(latest + 86_400 * 10**9), "value": 0.875, "modelId": model_id},
@@ -173,6 +184,7 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
               backtest(modelId: $m, start: $a, end: $b, costBps: 5) {JOB} }}""",
         "backtest",
         {"m": model_id, "a": SCORE["start"], "b": SCORE["end"]},
+        key,
     )
     kept = BacktestStore(stores.model_store_dir).get(backtested["backtest_id"])
     result = query(
@@ -183,6 +195,7 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
                          buyAndHold { totalReturn } strategyEquity { tNs value } }
              symbols { symbol strategy { totalReturn } } } }""",
         {"id": backtested["backtest_id"]},
+        api_key=key,
     )["backtestResult"]
     portfolio = kept.result.portfolio
     assert (result["id"], result["modelId"]) == (kept.backtest_id, model_id)
@@ -207,11 +220,12 @@ def test_train_predict_export_subscribe_and_backtest_through_graphql(
     assert backtested["total_return"] == portfolio.strategy.total_return
 
 
-async def live_predictions(server: str, stores: Settings, model_id: str) -> list[dict]:
+async def live_predictions(server: str, stores: Settings, model_id: str,
+                           key: str) -> list[dict]:  # fmt: skip
     document = f"""subscription {{ predictions(symbols: ["GOOG"], modelId: "{model_id}") {{
                      tNs value modelId }} }}"""
     received: list[dict] = []
-    stream = subscribe(server, document)
+    stream = subscribe(server, document, api_key=key)
     async for data in stream:
         received.append(data["predictions"])
         if len(received) == 1:
@@ -234,15 +248,20 @@ def publish_one(stores: Settings, model_id: str, t_ns: int) -> None:
         producer.close()
 
 
-def test_an_invalid_config_is_refused_naming_the_field(stores: Settings, server: str) -> None:
+def test_an_invalid_config_is_refused_naming_the_field(
+    stores: Settings, server: str, sqlite_keys: Keys
+) -> None:
+    key = sqlite_keys.alice
     bad = {**CONFIG, "features": ["ret_1", "moon_phase"]}
     with pytest.raises(
         GraphQLClientError, match=r"field `features`: unknown feature\(s\) moon_phase"
     ):
-        query(server, "mutation($c: JSON!) { trainModel(config: $c) { id } }", {"c": bad})
-    assert query(server, "{ jobs { id } }")["jobs"] == []
+        query(server, "mutation($c: JSON!) { trainModel(config: $c) { id } }", {"c": bad},
+              api_key=key)  # fmt: skip
+    assert query(server, "{ jobs { id } }", api_key=sqlite_keys.root)["jobs"] == []
     with pytest.raises(
         GraphQLClientError, match="unknown model 'goog-graphql-20200101T000000-abcdef'"
     ):
-        query(server, '{ model(id: "goog-graphql-20200101T000000-abcdef") { id } }')
+        query(server, '{ model(id: "goog-graphql-20200101T000000-abcdef") { id } }',
+              api_key=key)  # fmt: skip
     assert not stores.model_store_dir.exists() or not any(stores.model_store_dir.iterdir())

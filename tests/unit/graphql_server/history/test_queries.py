@@ -30,7 +30,8 @@ def bar(k: int) -> Row:
 
 def test_series_comes_as_columns_with_the_adjusted_ones_only_when_asked():
     bars = FakeBars([bar(0), bar(1), bar(2)])
-    q = """{ series(symbol: "GOOG", start: "2012-01-01", adjusted: %s) { symbol timeframe adjusted
+    q = """{ series(symbol: "GOOG", start: "2012-01-01", end: "2012-04-01", adjusted: %s) {
+             symbol timeframe adjusted
              data { time tNs open close volume tradeCount adjClose adjFactor dividend } } }"""
     raw = run(q % "false", bars)
     assert raw.errors is None, raw.errors
@@ -55,7 +56,7 @@ def test_series_comes_as_columns_with_the_adjusted_ones_only_when_asked():
 
 def test_a_series_longer_than_the_limit_is_refused_with_what_to_do():
     result = run(
-        '{ series(symbol: "GOOG", start: "2012-01-01") { symbol } }',
+        '{ series(symbol: "GOOG", start: "2012-01-01", end: "2012-01-04") { symbol } }',
         FakeBars([bar(k) for k in range(4)]),
         max_points=3,
     )
@@ -75,3 +76,20 @@ def test_bad_arguments_are_refused_before_anything_runs():
         assert result.errors, query
         assert message in result.errors[0].message, (query, result.errors)
     assert bars.calls == []
+
+
+def test_a_range_over_the_most_bars_is_refused_before_the_store_is_asked():
+    bars = FakeBars()
+    result = run('{ series(symbol: "GOOG", start: "2012-01-01", end: "2012-06-01", '
+                 "timeframe: DAY_1) { symbol } }", bars)  # fmt: skip
+    assert "spans 152 1Day bars, more than the 100" in result.errors[0].message
+    assert "split it into queries of at most 100 days each" in result.errors[0].message
+    assert bars.calls == []
+
+
+def test_without_a_key_the_series_is_read_only_when_data_is_public():
+    query = '{ series(symbol: "GOOG", start: "2012-01-01", end: "2012-01-05") { symbol } }'
+    for public, codes in ((True, []), (False, [{"code": "UNAUTHENTICATED"}])):
+        result = execute(query, {BarStore: FakeBars()}, Settings(graphql_public_data=public),
+                         principal=None)  # fmt: skip
+        assert [e.extensions for e in result.errors or []] == codes

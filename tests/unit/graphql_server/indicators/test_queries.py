@@ -36,7 +36,7 @@ def test_indicators_are_columns_per_name_with_null_while_warming_up():
     store = FakeIndicators(rows)
     result = run(
         """{ indicators(symbol: "GOOG", names: [SMA, RSI, SMA], start: "2012-01-01",
-             timeframe: DAY_1) { name metric tNs values } }""",
+             end: "2012-04-01", timeframe: DAY_1) { name metric tNs values } }""",
         store,
     )
     assert result.errors is None, result.errors
@@ -54,7 +54,7 @@ def test_signals_say_direction_and_whether_it_flipped():
             metric="cross_sma50_sma200_1Day"),
     ]  # fmt: skip
     result = run(
-        """{ signals(symbols: ["GOOG"], start: "2012-01-01T00:00:00Z") {
+        """{ signals(symbols: ["GOOG"], start: "2012-01-01T00:00:00Z", end: "2012-04-01") {
              symbol name direction flipped fast slow time } }""",
         FakeIndicators(rows),
     )
@@ -98,3 +98,30 @@ def test_bad_arguments_are_refused_before_anything_runs():
         assert result.errors, query
         assert message in result.errors[0].message, (query, result.errors)
     assert store.calls == []
+
+
+def test_ranges_over_the_most_bars_are_refused_before_the_store_is_asked():
+    store = FakeIndicators()
+    for query in (
+        '{ indicators(symbol: "GOOG", names: [SMA], start: "2024-01-01T00:00:00Z", '
+        'end: "2024-01-01T02:00:00Z", timeframe: MINUTE_1) { metric } }',
+        '{ signals(symbols: ["GOOG"], start: "2024-01-01T00:00:00Z", '
+        'end: "2024-01-01T02:00:00Z", timeframe: MINUTE_1) { symbol } }',
+    ):
+        message = run(query, store).errors[0].message
+        assert "spans 120 1Min bars, more than the 100" in message, message
+    assert store.calls == []
+
+
+def test_without_a_key_the_currents_are_read_only_when_data_is_public():
+    queries = (
+        '{ indicators(symbol: "GOOG", names: [SMA], start: "2012-01-01", end: "2012-02-01") '
+        "{ metric } }",
+        '{ signals(symbols: ["GOOG"], start: "2012-01-01", end: "2012-02-01") { symbol } }',
+        '{ volatilityRanking(at: "2012-01-03T00:00:00Z") { tNs } }',
+    )
+    for query in queries:
+        for public, codes in ((True, []), (False, [{"code": "UNAUTHENTICATED"}])):
+            result = execute(query, {IndicatorStore: FakeIndicators()},
+                             Settings(graphql_public_data=public), principal=None)  # fmt: skip
+            assert [e.extensions for e in result.errors or []] == codes, query

@@ -4,11 +4,13 @@ model, UserErrors as client messages."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
 from graphql_server.models.catalog import ModelCatalog, query_error
+from ml.models import UnknownModel
 from streamlines.errors import UserError
 from tests.unit.graphql_server.models.conftest import Stored
 
@@ -48,3 +50,24 @@ def test_a_user_error_becomes_the_clients_message_with_the_fix() -> None:
         "unknown model 'x' (fix: list them)"
     )
     assert str(query_error(UserError("no backtest 'y'"))) == "no backtest 'y'"
+
+
+def test_delete_removes_the_models_backtests_then_the_model(own_stored: Stored) -> None:
+    catalog = ModelCatalog(own_stored.settings)
+    model_id = own_stored.model.model_id
+    assert catalog.delete(model_id) == [own_stored.backtest.backtest_id]
+    assert catalog.list_models() == []
+    assert list(own_stored.settings.model_store_dir.iterdir()) == []
+    with pytest.raises(UnknownModel):
+        catalog.delete(model_id)
+
+
+def test_deleting_an_unknown_model_deletes_nothing(own_stored: Stored) -> None:
+    # backtests left of a model whose artifact is gone: the model is unknown, they stay
+    root = own_stored.settings.model_store_dir
+    orphan = "goog-gql-20200101T000000-abcdef"
+    shutil.copytree(root / own_stored.model.model_id / "backtests", root / orphan / "backtests")
+    catalog = ModelCatalog(own_stored.settings)
+    with pytest.raises(UnknownModel):
+        catalog.delete(orphan)
+    assert (root / orphan / "backtests" / f"{own_stored.backtest.backtest_id}.json").is_file()

@@ -12,8 +12,8 @@ import pytest
 from graphql_server.jobs.registry import JobRegistry, JobState
 from graphql_server.models.catalog import ModelCatalog
 from streamlines.errors import UserError
-from tests.support.graphql import execute
-from tests.unit.graphql_server.models.conftest import CONFIG, Stored
+from tests.support.graphql import ALICE, execute
+from tests.unit.graphql_server.models.conftest import CONFIG, Metadata, Stored
 from tests.unit.graphql_server.models.fakes import FakeCatalog
 
 JOB = "{ id kind status description result }"
@@ -28,17 +28,20 @@ def finished(jobs: JobRegistry, job_id: str) -> Any:
     raise AssertionError(f"job {job_id} did not finish")
 
 
-def mutate(stored: Stored, query: str, catalog: FakeCatalog | None = None, **variables: Any):
+def mutate(stored: Stored, metadata: Metadata, query: str, catalog: FakeCatalog | None = None,
+           **variables: Any):  # fmt: skip
     jobs = JobRegistry()
     catalog = catalog or FakeCatalog(stored)
-    result = execute(query, {ModelCatalog: catalog, JobRegistry: jobs}, stored.settings,
-                     **variables)  # fmt: skip
+    services = {ModelCatalog: catalog, JobRegistry: jobs, **metadata.services()}
+    result = execute(query, services, stored.settings, **variables)
     return result, jobs, catalog
 
 
-def test_train_model_validates_the_config_then_trains_in_a_job(stored: Stored) -> None:
+def test_train_model_validates_the_config_then_trains_in_a_job(
+    stored: Stored, metadata: Metadata
+) -> None:
     result, jobs, catalog = mutate(
-        stored, f"mutation($c: JSON!) {{ trainModel(config: $c) {JOB} }}", c=CONFIG
+        stored, metadata, f"mutation($c: JSON!) {{ trainModel(config: $c) {JOB} }}", c=CONFIG
     )
     assert result.errors is None
     job = result.data["trainModel"]
@@ -52,6 +55,9 @@ def test_train_model_validates_the_config_then_trains_in_a_job(stored: Stored) -
     assert call == "train"
     assert config.features == CONFIG["features"]
     assert (done.done, done.total) == (3, 3)
+    # the job and the model are the key's user's
+    assert done.owner_id == ALICE.user_id
+    assert metadata.ownership.model_owner(stored.model.model_id) == ALICE.user_id
 
 
 @pytest.mark.parametrize(
@@ -66,10 +72,10 @@ def test_train_model_validates_the_config_then_trains_in_a_job(stored: Stored) -
     ],
 )
 def test_an_invalid_config_is_refused_naming_the_field_and_starts_no_job(
-    stored: Stored, config: Any, field: str
+    stored: Stored, metadata: Metadata, config: Any, field: str
 ) -> None:
     result, jobs, catalog = mutate(
-        stored, "mutation($c: JSON!) { trainModel(config: $c) { id } }", c=config
+        stored, metadata, "mutation($c: JSON!) { trainModel(config: $c) { id } }", c=config
     )
     assert result.errors, config
     message = result.errors[0].message
@@ -79,9 +85,10 @@ def test_an_invalid_config_is_refused_naming_the_field_and_starts_no_job(
     assert catalog.calls == []
 
 
-def test_predict_scores_in_a_job(stored: Stored) -> None:
+def test_predict_scores_in_a_job(stored: Stored, metadata: Metadata) -> None:
     result, jobs, catalog = mutate(
         stored,
+        metadata,
         f"""mutation($m: String!) {{ predict(modelId: $m, symbols: ["GOOG", "GOOG"],
               start: "2011-01-03", end: "2013-01-01") {JOB} }}""",
         m=stored.model.model_id,
@@ -96,9 +103,12 @@ def test_predict_scores_in_a_job(stored: Stored) -> None:
     assert catalog.calls == [("predict", stored.model.model_id, ["GOOG"], start, end)]
 
 
-def test_backtest_builds_the_spec_from_the_model_and_the_arguments(stored: Stored) -> None:
+def test_backtest_builds_the_spec_from_the_model_and_the_arguments(
+    stored: Stored, metadata: Metadata
+) -> None:
     result, jobs, catalog = mutate(
         stored,
+        metadata,
         f"""mutation($m: String!) {{ backtest(modelId: $m, start: "2011-01-03",
               end: "2013-01-01", strategy: LONG_SHORT, costBps: 2.5) {JOB} }}""",
         m=stored.model.model_id,
@@ -122,9 +132,10 @@ def test_backtest_builds_the_spec_from_the_model_and_the_arguments(stored: Store
     )
 
 
-def test_backtest_defaults_to_long_flat_at_5_bps(stored: Stored) -> None:
+def test_backtest_defaults_to_long_flat_at_5_bps(stored: Stored, metadata: Metadata) -> None:
     result, jobs, catalog = mutate(
         stored,
+        metadata,
         """mutation($m: String!) { backtest(modelId: $m, start: "2011-01-03",
              end: "2013-01-01") { id } }""",
         m=stored.model.model_id,
@@ -149,18 +160,23 @@ def test_backtest_defaults_to_long_flat_at_5_bps(stored: Stored) -> None:
          'end: "2013-01-01") { id } }', "no symbols"),
     ],
 )  # fmt: skip
-def test_bad_arguments_start_no_job(stored: Stored, query: str, message: str) -> None:
-    result, jobs, catalog = mutate(stored, query.replace("MODEL", stored.model.model_id))
+def test_bad_arguments_start_no_job(
+    stored: Stored, metadata: Metadata, query: str, message: str
+) -> None:
+    result, jobs, catalog = mutate(stored, metadata, query.replace("MODEL", stored.model.model_id))
     assert result.errors, query
     assert message in result.errors[0].message
     assert jobs.recent(10) == []
     assert catalog.calls == []
 
 
-def test_a_failure_in_the_work_fails_the_job_with_the_message(stored: Stored) -> None:
+def test_a_failure_in_the_work_fails_the_job_with_the_message(
+    stored: Stored, metadata: Metadata
+) -> None:
     catalog = FakeCatalog(stored, fail=UserError("no bars of GOOG in the range", "gather them"))
     result, jobs, _ = mutate(
         stored,
+        metadata,
         """mutation($m: String!) { predict(modelId: $m, symbols: ["GOOG"], start: "2011-01-03",
              end: "2013-01-01") { id } }""",
         catalog,

@@ -15,7 +15,7 @@ from graphql_server.models.store import PredictionStore, StoredPrediction
 from graphql_server.validation import TimeRange
 from ml.backtest import Metrics
 from tests.support.graphql import DAY, DAY_T0, execute
-from tests.unit.graphql_server.models.conftest import Stored
+from tests.unit.graphql_server.models.conftest import Metadata, Stored
 
 
 class FakePredictions:
@@ -33,30 +33,36 @@ class FakePredictions:
         ]
 
 
-def run(stored: Stored, query: str, store: FakePredictions | None = None, **variables):
+def run(stored: Stored, metadata: Metadata, query: str, store: FakePredictions | None = None,
+        **variables):  # fmt: skip
     services: dict[type, object] = {
         ModelCatalog: ModelCatalog(stored.settings),
         PredictionStore: store or FakePredictions(),
+        **metadata.services(),
     }
     return execute(query, services, stored.settings, **variables)
 
 
-def test_models_lists_the_stored_model(stored: Stored) -> None:
-    result = run(stored, "{ models { id name createdAt xgboostVersion } }")
+def test_models_lists_the_stored_model(stored: Stored, metadata: Metadata) -> None:
+    result = run(stored, metadata, "{ models { id name owner createdAt xgboostVersion } }")
     assert result.errors is None
     (model,) = result.data["models"]
     meta = stored.model.metadata
     assert model == {
         "id": stored.model.model_id,
         "name": "goog-gql",
+        "owner": None,  # trained outside the server: shared
         "createdAt": stored.model.created_at.isoformat(),
         "xgboostVersion": meta["xgboost_version"],
     }
 
 
-def test_model_has_config_metrics_per_fold_importance_range_and_backtests(stored: Stored) -> None:
+def test_model_has_config_metrics_per_fold_importance_range_and_backtests(
+    stored: Stored, metadata: Metadata
+) -> None:
     result = run(
         stored,
+        metadata,
         """query($id: String!) { model(id: $id) {
              config featureNames objective
              metrics { mean folds { fold trainRows validationRows validationFirst bestIteration
@@ -97,13 +103,14 @@ def test_model_has_config_metrics_per_fold_importance_range_and_backtests(stored
     assert backtest["buyAndHold"]["totalReturn"] == portfolio.buy_and_hold.total_return
 
 
-def test_backtest_result_is_what_ml_stored(stored: Stored) -> None:
+def test_backtest_result_is_what_ml_stored(stored: Stored, metadata: Metadata) -> None:
     metric_fields = "totalReturn annualizedReturn annualizedVolatility sharpe sortino " \
                     "maxDrawdown hitRate turnover exposure bars"  # fmt: skip
     book = f"""symbol strategy {{ {metric_fields} }} buyAndHold {{ {metric_fields} }}
                strategyEquity {{ time tNs value }} buyAndHoldEquity {{ tNs value }}"""
     result = run(
         stored,
+        metadata,
         f"""query($id: String!) {{ backtestResult(id: $id) {{
               id modelId start end spec {{ strategy costBps }}
               portfolio {{ {book} }} symbols {{ {book} }} }} }}""",
@@ -135,9 +142,12 @@ def test_backtest_result_is_what_ml_stored(stored: Stored) -> None:
     assert len(equity["time"]) == len(equity["value"]) == record.result.portfolio.strategy.bars + 1
 
 
-def test_export_model_gives_the_artifact_as_base64_with_its_checksum(stored: Stored) -> None:
+def test_export_model_gives_the_artifact_as_base64_with_its_checksum(
+    stored: Stored, metadata: Metadata
+) -> None:
     result = run(
         stored,
+        metadata,
         "query($id: String!) { exportModel(id: $id) { modelId fileName sizeBytes sha256 "
         "contentBase64 } }",
         id=stored.model.model_id,
@@ -150,10 +160,13 @@ def test_export_model_gives_the_artifact_as_base64_with_its_checksum(stored: Sto
     assert (export["fileName"], export["sizeBytes"]) == ("model.tar.gz", len(data))
 
 
-def test_predictions_come_from_the_store_with_the_arguments_checked(stored: Stored) -> None:
+def test_predictions_come_from_the_store_with_the_arguments_checked(
+    stored: Stored, metadata: Metadata
+) -> None:
     store = FakePredictions()
     result = run(
         stored,
+        metadata,
         """query($id: String!) { predictions(symbol: "GOOG", start: "2012-01-03",
              end: "2012-02-01", modelId: $id) { symbol modelId tNs time timeframe horizon
              value } }""",
@@ -172,11 +185,12 @@ def test_predictions_come_from_the_store_with_the_arguments_checked(stored: Stor
     assert max_rows == stored.settings.graphql_max_points + 1
 
 
-def test_more_predictions_than_the_limit_is_an_error(stored: Stored) -> None:
+def test_more_predictions_than_the_limit_is_an_error(stored: Stored, metadata: Metadata) -> None:
     settings = stored.settings.model_copy(update={"graphql_max_points": 3})
     services: dict[type, object] = {
         ModelCatalog: ModelCatalog(settings),
         PredictionStore: FakePredictions(10),
+        **metadata.services(),
     }
     result = execute(
         """query($id: String!) { predictions(symbol: "GOOG", start: "2012-01-03",
@@ -215,10 +229,10 @@ def test_more_predictions_than_the_limit_is_an_error(stored: Stored) -> None:
     ],
 )
 def test_bad_ids_and_arguments_are_messages_not_traces(
-    stored: Stored, query: str, message: str
+    stored: Stored, metadata: Metadata, query: str, message: str
 ) -> None:
     store = FakePredictions()
-    result = run(stored, query, store)
+    result = run(stored, metadata, query, store)
     assert result.errors, query
     assert message in result.errors[0].message
     assert "internal server error" not in result.errors[0].message

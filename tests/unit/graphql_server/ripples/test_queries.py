@@ -64,3 +64,23 @@ def test_bad_arguments_come_back_as_clear_errors_without_a_call_to_the_store():
     assert store.calls == []
     unknown = run('{ ripples(symbol: "GOOG", metric: VOLUME, start: "x", end: "y") { tNs } }')
     assert "VOLUME" in unknown.errors[0].message
+
+
+def test_without_a_key_the_data_is_read_only_when_it_is_public():
+    queries = [
+        "{ symbols }",
+        """{ bars(symbol: "GOOG", timeframe: MINUTE_1, start: "2012-01-03T14:30:00Z",
+                  end: "2012-01-03T15:30:00Z") { tNs } }""",
+        """{ ripples(symbol: "GOOG", metric: BAR_1S, start: "2012-01-03T14:30:00Z",
+                     end: "2012-01-03T14:31:00Z") { tNs } }""",
+    ]
+    services = {AnalyticsStore: FakeRipplesStore(), LiveHub: LiveHub()}
+    for query in queries:
+        public = execute(query, services, Settings(graphql_public_data=True), principal=None)
+        assert public.errors is None, public.errors
+        private = execute(query, services, Settings(graphql_public_data=False), principal=None)
+        (error,) = private.errors or []
+        assert error.extensions == {"code": "UNAUTHENTICATED"}
+        assert "this needs an API key" in error.message
+        with_key = execute(query, services, Settings(graphql_public_data=False))
+        assert with_key.errors is None

@@ -5,6 +5,7 @@ import asyncio
 from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.settings import Settings
 from tests.support.graphql import T0, FakeRipplesStore, subscribe
 
 
@@ -68,3 +69,23 @@ def test_batch_size_is_checked():
         return result.errors[0].message
 
     assert "maxBatch 0: use a number from 1 to 5000" in asyncio.run(scenario())
+
+
+def test_without_a_key_private_ripples_are_refused():
+    async def first_error(public: bool) -> object:
+        stream = await subscribe(
+            'subscription { ripples(symbols: ["GOOG"]) { tNs } }',
+            {AnalyticsStore: FakeRipplesStore(), LiveHub: LiveHub()},
+            Settings(graphql_public_data=public),
+            principal=None,
+        )
+        try:
+            result = await asyncio.wait_for(anext(stream), 0.5)
+        except TimeoutError:
+            return None  # open, waiting for data
+        finally:
+            await stream.aclose()
+        return result.errors[0].extensions
+
+    assert asyncio.run(first_error(False)) == {"code": "UNAUTHENTICATED"}
+    assert asyncio.run(first_error(True)) is None
