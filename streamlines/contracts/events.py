@@ -1,4 +1,5 @@
-"""The one event schema: trades, quotes and bars as they travel between the project's parts.
+"""The one event schema: trades, quotes, bars and fundamentals as they travel between the
+project's parts.
 
 Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Event time is
 ``t_ns``, UTC nanoseconds since the epoch, taken from the source's own timestamp (Alpaca's
@@ -8,7 +9,7 @@ Wire format: one JSON object per Kafka/Kinesis record, keyed by ``symbol``. Even
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Self
+from typing import ClassVar, Literal, Self, get_args
 
 from pydantic import (
     BaseModel,
@@ -23,6 +24,7 @@ from streamlines.contracts.time import ns_to_datetime
 from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
+    TOPIC_FUNDAMENTALS,
     TOPIC_PREDICTIONS,
     TOPIC_QUOTES,
     TOPIC_RIPPLES,
@@ -184,6 +186,81 @@ class Prediction(Event):
     timeframe: str = Field(min_length=1, max_length=16)
     horizon: int = Field(ge=1)
     value: float = Field(allow_inf_nan=False)
+
+
+# What a fundamental's ``value`` is, per ``fact`` (money is per share, in the listing's currency):
+# - earnings_ttm: earnings per share over the trailing twelve months (may be negative);
+# - dividend_ttm: dividends per share over the trailing twelve months (>= 0);
+# - sales_ttm: sales (revenue) per share over the trailing twelve months (>= 0);
+# - shares_outstanding: the number of shares outstanding (> 0);
+# - earnings_announcement: the EPS reported at the announcement (``t_ns`` = its date; may be
+#   negative), with the consensus in ``estimate`` when known;
+# - dividend: cash per share going ex on ``t_ns`` (>= 0);
+# - split: new shares per old share, effective on ``t_ns`` (> 0; 2.0 for a 2-for-1 split).
+FundamentalFact = Literal[
+    "earnings_ttm",
+    "dividend_ttm",
+    "sales_ttm",
+    "shares_outstanding",
+    "earnings_announcement",
+    "dividend",
+    "split",
+]
+FUNDAMENTAL_FACTS: tuple[str, ...] = get_args(FundamentalFact)
+_NOT_NEGATIVE = frozenset({"dividend_ttm", "sales_ttm", "dividend"})
+_POSITIVE = frozenset({"shares_outstanding", "split"})
+
+
+class Fundamental(Event):
+    """One fundamental fact of a symbol (``market.fundamentals``): ``fact`` says what ``value``
+    is (``FundamentalFact`` above lists the closed set and each one's unit). ``t_ns`` is the
+    time the value becomes valid (event time: an announcement's date, a split's effective
+    date, the time a figure was published), so a replay never sees a value before it was
+    known; ``period_end_ns`` is the end of the fiscal period the figure covers, when it has one,
+    and is never after ``t_ns``. ``source`` names where the value came from (e.g. ``shiller``,
+    ``HistoricalEarningsData``).
+
+    ``(symbol, fact, t_ns)`` identifies the record, so a rewrite overwrites it. A second record
+    for the same key with a different value is a conflict this schema cannot see (it needs the
+    first one): that check is the consuming job's, with its state. ``fundamental_problem``
+    adds the check that needs the current time (nothing valid from the future).
+    """
+
+    kind: ClassVar[str] = "fundamental"
+    topic: ClassVar[str] = TOPIC_FUNDAMENTALS
+
+    fact: FundamentalFact
+    value: float = Field(allow_inf_nan=False)
+    source: str = Field(min_length=1, max_length=64)
+    estimate: float | None = Field(default=None, allow_inf_nan=False)
+    period_end_ns: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _value_fits_the_fact(self) -> Fundamental:
+        if self.fact in _POSITIVE and not self.value > 0:
+            raise ValueError(f"value of {self.fact} must be positive, got {self.value}")
+        if self.fact in _NOT_NEGATIVE and self.value < 0:
+            raise ValueError(f"value of {self.fact} must not be negative, got {self.value}")
+        if self.period_end_ns is not None and self.period_end_ns > self.t_ns:
+            raise ValueError(
+                "period_end_ns is after t_ns: a figure is valid only once its period ends"
+            )
+        return self
+
+
+def fundamental_problem(payload: bytes | str, now_ns: int) -> str | None:
+    """Why the wire record ``payload`` is not a valid fundamental at ``now_ns`` (UTC
+    nanoseconds), or None when it is: the schema's reason (a missing or unknown field, a
+    non-finite value, a negative share count, ...) or a ``t_ns`` in the future. Pure, for the
+    dead-letter path: the reason goes with the record to ``dead_letter_topic(TOPIC_FUNDAMENTALS)``.
+    """
+    try:
+        fundamental = Fundamental.from_wire(payload)
+    except SchemaError as exc:
+        return exc.reason
+    if fundamental.t_ns > now_ns:
+        return f"invalid fundamental: t_ns: {fundamental.t_ns} is after now ({now_ns})"
+    return None
 
 
 def _reason(kind: str, exc: ValidationError) -> str:

@@ -4,6 +4,9 @@ write them are ``streamlines.contracts.points``).
 - bucket ``market``, measurement ``bars``: gathered bars, tags ``symbol``, ``timeframe``, time =
   the bar's start (``bar_line``). (The audit of deleted bars is in the metadata database:
   ``streamlines.metadata.audit``.)
+- bucket ``market``, measurement ``fundamentals``: the records of ``market.fundamentals``, tags
+  ``symbol``, ``fact``, fields ``value``, ``source`` and ``estimate``, ``period_end_ns`` when
+  known, time = the time the value is valid from (``fundamental_point``).
 - bucket ``analytics``, measurements ``ripples`` and ``currents``: the records of the analytics
   topics, tags ``symbol``, ``metric``, fields = the record's values, time = its ``t_ns``
   (``analytics_point``).
@@ -24,6 +27,7 @@ BUCKET_PREDICTIONS = "predictions"
 BUCKETS = (BUCKET_MARKET, BUCKET_ANALYTICS, BUCKET_PREDICTIONS)
 
 MEASUREMENT_BARS = "bars"
+MEASUREMENT_FUNDAMENTALS = "fundamentals"
 MEASUREMENT_RIPPLES = "ripples"
 MEASUREMENT_CURRENTS = "currents"
 MEASUREMENT_PREDICTIONS = "predictions"
@@ -35,6 +39,7 @@ ANALYTICS_MEASUREMENTS = {
     TOPIC_PREDICTIONS: MEASUREMENT_PREDICTIONS,
 }
 MEASUREMENT_BUCKETS = {
+    MEASUREMENT_FUNDAMENTALS: BUCKET_MARKET,
     MEASUREMENT_RIPPLES: BUCKET_ANALYTICS,
     MEASUREMENT_CURRENTS: BUCKET_ANALYTICS,
     MEASUREMENT_PREDICTIONS: BUCKET_PREDICTIONS,
@@ -43,7 +48,7 @@ MEASUREMENT_BUCKETS = {
 # Row columns of a Flux result that are not fields of the stored record.
 NOT_FIELDS = frozenset(
     {"result", "table", "_start", "_stop", "_time", "_measurement", "symbol", "metric",
-     "timeframe", "t_ns"}
+     "timeframe", "fact", "t_ns"}
 )  # fmt: skip
 
 BAR_FLOAT_FIELDS = (

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from influxdb_client import Point
 
-from streamlines.contracts.events import AnalyticsRecord, HistoryBar, Prediction
+from streamlines.contracts.events import AnalyticsRecord, Fundamental, HistoryBar, Prediction
 from streamlines.contracts.influx import (
     BAR_FLOAT_FIELDS,
     MEASUREMENT_BARS,
+    MEASUREMENT_FUNDAMENTALS,
     MEASUREMENT_PREDICTIONS,
 )
 
@@ -68,3 +69,23 @@ def prediction_point(prediction: Prediction) -> Point:
         .field("horizon", int(prediction.horizon))
         .time(prediction.t_ns)
     )
+
+
+def fundamental_point(fundamental: Fundamental) -> Point:
+    """A fundamental as one point in measurement ``fundamentals``: tags symbol and fact, time =
+    the time it is valid from, so ``(symbol, fact, t_ns)`` is one point and a rewrite (a replay,
+    a corrected figure) overwrites it. ``source`` is a field, not a tag: a second source for the
+    same fact and time replaces the first instead of adding a series. Numbers are always written
+    as floats (``period_end_ns`` as an integer): InfluxDB refuses a field whose type changes."""
+    point = (
+        Point(MEASUREMENT_FUNDAMENTALS)
+        .tag("symbol", fundamental.symbol)
+        .tag("fact", fundamental.fact)
+        .field("value", float(fundamental.value))
+        .field("source", fundamental.source)
+    )
+    if fundamental.estimate is not None:
+        point = point.field("estimate", float(fundamental.estimate))
+    if fundamental.period_end_ns is not None:
+        point = point.field("period_end_ns", int(fundamental.period_end_ns))
+    return point.time(fundamental.t_ns)

@@ -6,6 +6,8 @@ TOPIC_TRADES = "market.trades"
 TOPIC_QUOTES = "market.quotes"
 TOPIC_BARS = "market.bars"
 TOPIC_BARS_HISTORY = "market.bars.history"
+# Fundamentals (earnings, dividends, shares, splits, announcements), each from when valid.
+TOPIC_FUNDAMENTALS = "market.fundamentals"
 TOPIC_RIPPLES = "analytics.ripples"
 TOPIC_CURRENTS = "analytics.currents"
 TOPIC_PREDICTIONS = "analytics.predictions"

@@ -1,8 +1,19 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from streamlines.contracts.events import Bar, HistoryBar, Quote, SchemaError, Trade
+from streamlines.contracts.events import (
+    FUNDAMENTAL_FACTS,
+    Bar,
+    Fundamental,
+    HistoryBar,
+    Quote,
+    SchemaError,
+    Trade,
+    fundamental_problem,
+)
 from streamlines.contracts.topics import dead_letter_topic
 
 
@@ -68,3 +79,77 @@ def test_history_bar_adjusted_range_must_contain_adjusted_open_and_close():
         HistoryBar.from_dict(_history_bar().model_dump() | {"adj_close": 7})
     with pytest.raises(SchemaError, match="split_factor"):
         HistoryBar.from_dict(_history_bar().model_dump() | {"split_factor": 0})
+
+
+_NOW_NS = 1_700_000_000_000_000_000
+_ANNOUNCED_NS = 1_098_316_800_000_000_000  # 2004-10-21, GOOG's first earnings announcement
+
+
+def _fundamental_wire(**changes: object) -> bytes:
+    fields: dict[str, object] = {
+        "symbol": "GOOG", "t_ns": _ANNOUNCED_NS, "fact": "earnings_announcement",
+        "value": 0.02, "source": "HistoricalEarningsData",
+    }  # fmt: skip
+    return json.dumps({k: v for k, v in (fields | changes).items() if v is not None}).encode()
+
+
+def test_fundamental_round_trips_through_the_wire_format():
+    full = Fundamental(
+        symbol="GOOG", t_ns=_ANNOUNCED_NS, fact="earnings_announcement", value=-0.5,
+        source="HistoricalEarningsData", estimate=0.01, period_end_ns=_ANNOUNCED_NS - 1,
+    )  # fmt: skip
+    assert Fundamental.from_wire(full.to_wire()) == full
+    assert Fundamental.topic == "market.fundamentals"
+    assert dead_letter_topic(Fundamental.topic) == "market.fundamentals.dlq"
+    short = Fundamental.from_wire(_fundamental_wire(fact="split", value=2))
+    assert short.estimate is None
+    assert short.period_end_ns is None
+    assert b"estimate" not in short.to_wire()
+    assert Fundamental.from_wire(short.to_wire()) == short
+
+
+def test_fundamental_facts_are_a_closed_set():
+    assert set(FUNDAMENTAL_FACTS) == {
+        "earnings_ttm", "dividend_ttm", "sales_ttm", "shares_outstanding",
+        "earnings_announcement", "dividend", "split",
+    }  # fmt: skip
+    for fact in FUNDAMENTAL_FACTS:
+        assert fundamental_problem(_fundamental_wire(fact=fact, value=1.5), _NOW_NS) is None
+
+
+def test_a_good_fundamental_has_no_problem():
+    assert fundamental_problem(_fundamental_wire(), _NOW_NS) is None
+    assert fundamental_problem(_fundamental_wire(), _ANNOUNCED_NS) is None  # valid from now on
+    earnings_loss = _fundamental_wire(fact="earnings_ttm", value=-3.25)
+    assert fundamental_problem(earnings_loss, _NOW_NS) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"source": None}, "source: Field required"),
+        ({"value": None}, "value: Field required"),
+        ({"fact": "pe_ratio"}, "fact: Input should be 'earnings_ttm'"),
+        ({"symbol": "goog"}, "symbol: Value error, symbol must be upper case"),
+        ({"value": "NaN"}, "value: Input should be a finite number"),
+        ({"value": "Infinity"}, "value: Input should be a finite number"),
+        ({"estimate": "-Infinity"}, "estimate: Input should be a finite number"),
+        ({"fact": "shares_outstanding", "value": -1e9}, "shares_outstanding must be positive"),
+        ({"fact": "split", "value": 0}, "value of split must be positive"),
+        ({"fact": "dividend", "value": -0.1}, "dividend must not be negative"),
+        ({"period_end_ns": _ANNOUNCED_NS + 1}, "period_end_ns is after t_ns"),
+        ({"t_ns": _NOW_NS + 1}, f"t_ns: {_NOW_NS + 1} is after now ({_NOW_NS})"),
+        ({"surprise": 1}, "surprise: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_fundamental_says_why(changes, reason):
+    problem = fundamental_problem(_fundamental_wire(**changes), _NOW_NS)
+    assert problem is not None
+    assert problem.startswith("invalid fundamental: ")
+    assert reason in problem
+
+
+def test_a_fundamental_that_is_not_json_says_why():
+    problem = fundamental_problem(b"\x81\xa1T", _NOW_NS)
+    assert problem is not None
+    assert problem.startswith("invalid fundamental: ")

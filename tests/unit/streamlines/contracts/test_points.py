@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamlines.contracts.events import AnalyticsRecord, HistoryBar
-from streamlines.contracts.points import analytics_point, bar_line
+from streamlines.contracts.events import AnalyticsRecord, Fundamental, HistoryBar
+from streamlines.contracts.influx import (
+    BUCKET_MARKET,
+    MEASUREMENT_BUCKETS,
+    MEASUREMENT_FUNDAMENTALS,
+)
+from streamlines.contracts.points import analytics_point, bar_line, fundamental_point
 
 
 def _bar(**changes: Any) -> HistoryBar:
@@ -53,3 +58,38 @@ def test_a_record_becomes_one_point_at_its_own_time():
     assert line == (
         "ripples,metric=bar_1m,symbol=GOOG close=666.5,count=12i,open=665.03 1325601060000000000"
     )
+
+
+def _fundamental(**changes: Any) -> Fundamental:
+    fields: dict[str, Any] = {
+        "symbol": "GOOG", "t_ns": 1_098_316_800_000_000_000, "fact": "earnings_announcement",
+        "value": 0.02, "source": "HistoricalEarningsData",
+    }  # fmt: skip
+    return Fundamental.model_validate(fields | changes)
+
+
+def test_a_fundamental_is_one_point_at_the_time_it_is_valid_from():
+    line = fundamental_point(_fundamental()).to_line_protocol()
+    assert line == (
+        'fundamentals,fact=earnings_announcement,symbol=GOOG source="HistoricalEarningsData",'
+        "value=0.02 1098316800000000000"
+    )
+
+
+def test_fundamental_optional_fields_and_types_are_stable():
+    line = fundamental_point(
+        _fundamental(fact="shares_outstanding", value=274_000_000, estimate=3, period_end_ns=7)
+    ).to_line_protocol()
+    # Without the "i" suffix, 3 and 274000000 are float fields in line protocol.
+    assert line == (
+        "fundamentals,fact=shares_outstanding,symbol=GOOG estimate=3,period_end_ns=7i,"
+        'source="HistoricalEarningsData",value=274000000 1098316800000000000'
+    )
+
+
+def test_a_rewritten_fundamental_lands_on_the_same_series_and_time():
+    first = fundamental_point(_fundamental(value=0.02, source="a")).to_line_protocol()
+    again = fundamental_point(_fundamental(value=0.03, source="b")).to_line_protocol()
+    assert first.split(" ")[0] == again.split(" ")[0]  # same measurement and tags
+    assert first.rsplit(" ", 1)[1] == again.rsplit(" ", 1)[1]  # same timestamp
+    assert MEASUREMENT_BUCKETS[MEASUREMENT_FUNDAMENTALS] == BUCKET_MARKET
