@@ -99,23 +99,25 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
             raise ConnectionRejectionError({"message": str(exc)}) from None
 
 
-def metadata_services(database: Database) -> dict[type, object]:
-    """The services over the metadata database, by class."""
+def metadata_services(database: Database, job_store: JobStore) -> dict[type, object]:
+    """The services over the metadata database, by class (the job store: the one the job
+    registry writes to)."""
     return {
         Database: database,
         Accounts: Accounts(database),
         TrainingConfigs: TrainingConfigs(database),
         Ownership: Ownership(database),
-        JobStore: JobStore(database),
+        JobStore: job_store,
         DeletionAudit: DeletionAudit(database),
     }
 
 
 def create_app(settings: Settings) -> Starlette:
     database = open_database(settings)
+    job_store = JobStore(database)
     hub = LiveHub()
     predictions_hub = PredictionsHub()
-    jobs = JobRegistry(store=JobStore(database), max_running=settings.graphql_max_running_jobs)
+    jobs = JobRegistry(store=job_store, max_running=settings.graphql_max_running_jobs)
     jobs.mark_interrupted()  # what the last server left queued or running (logged)
     stores = [
         AnalyticsStore(settings),
@@ -134,7 +136,7 @@ def create_app(settings: Settings) -> Starlette:
         SubscriptionSlots: SubscriptionSlots(settings.graphql_max_subscriptions),
     }
     services.update({type(store): store for store in stores})
-    services.update(metadata_services(database))
+    services.update(metadata_services(database, job_store))
     context = Context(settings, services)
     feed = ripples_live.feed(
         hub,
