@@ -16,7 +16,9 @@ from streamlines.contracts.influx import BUCKET_PREDICTIONS, BUCKETS
 from streamlines.contracts.topics import (
     TOPIC_BARS,
     TOPIC_BARS_HISTORY,
+    TOPIC_BEACONS,
     TOPIC_CURRENTS,
+    TOPIC_FUNDAMENTALS,
     TOPIC_PREDICTIONS,
     TOPIC_QUOTES,
     TOPIC_RIPPLES,
@@ -158,6 +160,22 @@ class Settings(BaseSettings):
     gather_backoff_initial: float = 1.0
     gather_backoff_max: float = 60.0
     gather_request_timeout: float = 60.0
+
+    # Fundamentals (`streamlines gather fundamentals`, jobs/beacons). The S&P 500's monthly
+    # series and companies' earnings announcements from Nasdaq Data Link's API (formerly
+    # Quandl: datasets MULTPL/*, datatable ZACKS/EA), dividends and splits from Alpaca's
+    # corporate actions. Without a Nasdaq Data Link key, the local replay server plays both.
+    nasdaq_data_link_api_key: SecretStr | None = None
+    nasdaq_data_link_url: str = "https://data.nasdaq.com"
+    fundamentals_topic: str = TOPIC_FUNDAMENTALS
+    fundamentals_bucket: str = "market"
+    # The symbol whose fundamentals are the index's (Nasdaq Data Link's MULTPL S&P 500 series),
+    # and against which beacons measures abnormal returns.
+    index_symbol: str = "SP500"
+    # Days after a monthly series' date before its value counts as known (0: from its date,
+    # as Shiller's series is usually read; a real-time reader would wait about a month).
+    fundamentals_publication_lag_days: int = 0
+    beacons_topic: str = TOPIC_BEACONS
 
     # The metadata database: users, API keys, training configs, models' and backtests' owners,
     # jobs, the deletion audit. None: SQLite in <home>/streamlines.db (embedded, nothing to

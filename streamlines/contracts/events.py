@@ -193,13 +193,17 @@ class Prediction(Event):
 # - dividend_ttm: dividends per share over the trailing twelve months (>= 0);
 # - sales_ttm: sales (revenue) per share over the trailing twelve months (>= 0);
 # - shares_outstanding: the number of shares outstanding (> 0);
-# - earnings_announcement: the EPS reported at the announcement (``t_ns`` = its date; may be
-#   negative), with the consensus in ``estimate`` when known;
+# - earnings_10y: Shiller's E10, the ten-year average of inflation-adjusted earnings per share,
+#   in the dollars of ``t_ns`` (close / earnings_10y is the cyclically adjusted P/E, CAPE);
+# - earnings_announcement: the EPS reported at the announcement (may be negative), with the
+#   consensus in ``estimate`` when known; ``t_ns`` = when it was made public (after the close:
+#   16:00 New York time on its date, so the market reacts the next trading day);
 # - dividend: cash per share going ex on ``t_ns`` (>= 0);
 # - split: new shares per old share, effective on ``t_ns`` (> 0; 2.0 for a 2-for-1 split).
 FundamentalFact = Literal[
     "earnings_ttm",
     "dividend_ttm",
+    "earnings_10y",
     "sales_ttm",
     "shares_outstanding",
     "earnings_announcement",
@@ -208,7 +212,7 @@ FundamentalFact = Literal[
 ]
 FUNDAMENTAL_FACTS: tuple[str, ...] = get_args(FundamentalFact)
 _NOT_NEGATIVE = frozenset({"dividend_ttm", "sales_ttm", "dividend"})
-_POSITIVE = frozenset({"shares_outstanding", "split"})
+_POSITIVE = frozenset({"shares_outstanding", "split", "earnings_10y"})
 
 
 class Fundamental(Event):
@@ -220,9 +224,12 @@ class Fundamental(Event):
     and is never after ``t_ns``. ``source`` names where the value came from (e.g. ``shiller``,
     ``HistoricalEarningsData``).
 
-    ``(symbol, fact, t_ns)`` identifies the record, so a rewrite overwrites it. A second record
-    for the same key with a different value is a conflict this schema cannot see (it needs the
-    first one): that check is the consuming job's, with its state. ``fundamental_problem``
+    ``(symbol, fact, t_ns)`` identifies the record, so a rewrite overwrites it. ``revision``
+    numbers restatements: a record for the same key with a higher revision replaces the earlier
+    one (a restated figure); the same revision again with the same value is a harmless repeat
+    (a re-gather); the same revision with a different value, or a lower one, is a conflict this
+    schema cannot see (it needs the first record): that check is the consuming job's, with its
+    state (``fundamental_conflict``). ``fundamental_problem``
     adds the check that needs the current time (nothing valid from the future).
     """
 
@@ -234,6 +241,7 @@ class Fundamental(Event):
     source: str = Field(min_length=1, max_length=64)
     estimate: float | None = Field(default=None, allow_inf_nan=False)
     period_end_ns: int | None = Field(default=None, gt=0)
+    revision: int = Field(default=0, ge=0, description="0 = as first published; +1 a restatement")
 
     @model_validator(mode="after")
     def _value_fits_the_fact(self) -> Fundamental:
@@ -260,6 +268,29 @@ def fundamental_problem(payload: bytes | str, now_ns: int) -> str | None:
         return exc.reason
     if fundamental.t_ns > now_ns:
         return f"invalid fundamental: t_ns: {fundamental.t_ns} is after now ({now_ns})"
+    return None
+
+
+def fundamental_conflict(known: Fundamental, new: Fundamental) -> str | None:
+    """Why ``new`` may not replace ``known`` (the same symbol, fact and ``t_ns``), or None when
+    it may: a higher revision restates the figure; the same revision must repeat it exactly."""
+    if new.revision > known.revision:
+        return None
+    if new.revision < known.revision:
+        return (
+            f"stale fundamental: {new.fact} of {new.symbol} at t_ns {new.t_ns} is revision "
+            f"{new.revision}, revision {known.revision} is already known"
+        )
+    if (new.value, new.estimate, new.period_end_ns) != (
+        known.value,
+        known.estimate,
+        known.period_end_ns,
+    ):
+        return (
+            f"conflicting duplicate: {new.fact} of {new.symbol} at t_ns {new.t_ns} revision "
+            f"{new.revision} is {new.value}, already known as {known.value} (send a restatement "
+            "with a higher revision)"
+        )
     return None
 
 

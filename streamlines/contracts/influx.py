@@ -7,9 +7,9 @@ write them are ``streamlines.contracts.points``).
 - bucket ``market``, measurement ``fundamentals``: the records of ``market.fundamentals``, tags
   ``symbol``, ``fact``, fields ``value``, ``source`` and ``estimate``, ``period_end_ns`` when
   known, time = the time the value is valid from (``fundamental_point``).
-- bucket ``analytics``, measurements ``ripples`` and ``currents``: the records of the analytics
-  topics, tags ``symbol``, ``metric``, fields = the record's values, time = its ``t_ns``
-  (``analytics_point``).
+- bucket ``analytics``, measurements ``ripples``, ``currents`` and ``beacons``: the records of
+  the analytics topics, tags ``symbol``, ``metric``, fields = the record's values, time = its
+  ``t_ns`` (``analytics_point``).
 - bucket ``predictions``, measurement ``predictions``: Narwhal's predictions, tags ``symbol``,
   ``model_id``, ``timeframe``, fields ``value``, ``horizon``, time = the bar's start
   (``prediction_point``).
@@ -19,7 +19,12 @@ Every point's time comes from the data, so writing the same record again overwri
 
 from __future__ import annotations
 
-from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_PREDICTIONS, TOPIC_RIPPLES
+from streamlines.contracts.topics import (
+    TOPIC_BEACONS,
+    TOPIC_CURRENTS,
+    TOPIC_PREDICTIONS,
+    TOPIC_RIPPLES,
+)
 
 BUCKET_MARKET = "market"
 BUCKET_ANALYTICS = "analytics"
@@ -30,18 +35,21 @@ MEASUREMENT_BARS = "bars"
 MEASUREMENT_FUNDAMENTALS = "fundamentals"
 MEASUREMENT_RIPPLES = "ripples"
 MEASUREMENT_CURRENTS = "currents"
+MEASUREMENT_BEACONS = "beacons"
 MEASUREMENT_PREDICTIONS = "predictions"
 
 # The measurement each analytics topic is stored as, and the bucket of each measurement.
 ANALYTICS_MEASUREMENTS = {
     TOPIC_RIPPLES: MEASUREMENT_RIPPLES,
     TOPIC_CURRENTS: MEASUREMENT_CURRENTS,
+    TOPIC_BEACONS: MEASUREMENT_BEACONS,
     TOPIC_PREDICTIONS: MEASUREMENT_PREDICTIONS,
 }
 MEASUREMENT_BUCKETS = {
     MEASUREMENT_FUNDAMENTALS: BUCKET_MARKET,
     MEASUREMENT_RIPPLES: BUCKET_ANALYTICS,
     MEASUREMENT_CURRENTS: BUCKET_ANALYTICS,
+    MEASUREMENT_BEACONS: BUCKET_ANALYTICS,
     MEASUREMENT_PREDICTIONS: BUCKET_PREDICTIONS,
 }
 

@@ -83,6 +83,7 @@ def fundamental_point(fundamental: Fundamental) -> Point:
         .tag("fact", fundamental.fact)
         .field("value", float(fundamental.value))
         .field("source", fundamental.source)
+        .field("revision", int(fundamental.revision))
     )
     if fundamental.estimate is not None:
         point = point.field("estimate", float(fundamental.estimate))

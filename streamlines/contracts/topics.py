@@ -11,6 +11,9 @@ TOPIC_FUNDAMENTALS = "market.fundamentals"
 TOPIC_RIPPLES = "analytics.ripples"
 TOPIC_CURRENTS = "analytics.currents"
 TOPIC_PREDICTIONS = "analytics.predictions"
+# beacons (jobs/beacons): valuation ratios, event moves and event studies, keyed by symbol; an
+# upsert stream: a later record with the same (symbol, metric, t_ns) replaces the earlier one.
+TOPIC_BEACONS = "analytics.beacons"
 DLQ_SUFFIX = ".dlq"
 
 

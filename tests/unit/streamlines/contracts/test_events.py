@@ -12,6 +12,7 @@ from streamlines.contracts.events import (
     Quote,
     SchemaError,
     Trade,
+    fundamental_conflict,
     fundamental_problem,
 )
 from streamlines.contracts.topics import dead_letter_topic
@@ -110,7 +111,7 @@ def test_fundamental_round_trips_through_the_wire_format():
 
 def test_fundamental_facts_are_a_closed_set():
     assert set(FUNDAMENTAL_FACTS) == {
-        "earnings_ttm", "dividend_ttm", "sales_ttm", "shares_outstanding",
+        "earnings_ttm", "dividend_ttm", "earnings_10y", "sales_ttm", "shares_outstanding",
         "earnings_announcement", "dividend", "split",
     }  # fmt: skip
     for fact in FUNDAMENTAL_FACTS:
@@ -153,3 +154,34 @@ def test_a_fundamental_that_is_not_json_says_why():
     problem = fundamental_problem(b"\x81\xa1T", _NOW_NS)
     assert problem is not None
     assert problem.startswith("invalid fundamental: ")
+
+
+def _fundamental(**fields: object) -> Fundamental:
+    return Fundamental.from_wire(_fundamental_wire(**fields))
+
+
+def test_a_higher_revision_restates_a_fundamental():
+    known = _fundamental(value=10.0)
+    assert fundamental_conflict(known, _fundamental(value=11.0, revision=1)) is None
+
+
+def test_the_same_revision_may_repeat_the_same_value_only():
+    known = _fundamental(value=10.0)
+    assert fundamental_conflict(known, _fundamental(value=10.0)) is None
+    reason = fundamental_conflict(known, _fundamental(value=11.0))
+    assert reason is not None
+    assert reason.startswith("conflicting duplicate")
+    assert "higher revision" in reason
+
+
+def test_an_older_revision_is_stale():
+    known = _fundamental(value=11.0, revision=2)
+    reason = fundamental_conflict(known, _fundamental(value=10.0, revision=1))
+    assert reason is not None
+    assert reason.startswith("stale fundamental")
+
+
+def test_a_negative_revision_is_refused():
+    reason = fundamental_problem(_fundamental_wire(revision=-1), _NOW_NS)
+    assert reason is not None
+    assert "revision" in reason
