@@ -71,8 +71,8 @@ def _fundamental(**changes: Any) -> Fundamental:
 def test_a_fundamental_is_one_point_at_the_time_it_is_valid_from():
     line = fundamental_point(_fundamental()).to_line_protocol()
     assert line == (
-        'fundamentals,fact=earnings_announcement,symbol=GOOG source="HistoricalEarningsData",'
-        "value=0.02 1098316800000000000"
+        "fundamentals,fact=earnings_announcement,symbol=GOOG revision=0i,"
+        'source="HistoricalEarningsData",value=0.02 1098316800000000000'
     )
 
 
@@ -83,7 +83,7 @@ def test_fundamental_optional_fields_and_types_are_stable():
     # Without the "i" suffix, 3 and 274000000 are float fields in line protocol.
     assert line == (
         "fundamentals,fact=shares_outstanding,symbol=GOOG estimate=3,period_end_ns=7i,"
-        'source="HistoricalEarningsData",value=274000000 1098316800000000000'
+        'revision=0i,source="HistoricalEarningsData",value=274000000 1098316800000000000'
     )
 
 
