@@ -1,14 +1,14 @@
-"""The dead-letter record: why a message was rejected, the message as received, where it came
-from and when it was rejected (UTC). One JSON object, the same for every sink."""
+"""The dead-letter record of the sinks (``streamlines.contracts.deadletter``), for raw messages
+as received from Alpaca (msgpack values, bytes), and what a sink offers for it."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 import msgpack
 
+from streamlines.contracts.deadletter import dead_letter_record as contract_record
 from streamlines.contracts.events import Event
 from streamlines.contracts.time import rfc3339_ns
 
@@ -28,13 +28,8 @@ def _jsonable(value: Any) -> Any:
 def dead_letter_record(
     reason: str, raw: Any, source: str, rejected_at: datetime | None = None
 ) -> bytes:
-    record = {
-        "reason": reason,
-        "raw": raw,
-        "source": source,
-        "rejected_at": (rejected_at or datetime.now(UTC)).isoformat(),
-    }
-    return json.dumps(record, default=_jsonable).encode()
+    """The contract's dead-letter record, with msgpack timestamps, bytes and sets rendered."""
+    return contract_record(reason, raw, source, rejected_at, default=_jsonable)
 
 
 class EventSink(Protocol):
