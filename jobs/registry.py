@@ -35,6 +35,12 @@ JOBS: dict[str, Job] = {
             "Per-symbol indicators from bars, and the 24-hour volatility ranking.",
         ),
         Job(
+            "beacons",
+            "jobs.beacons",
+            JOBS_DIR / "beacons" / "__main__.py",
+            "Fundamentals against daily closes: valuation ratios, event moves, event studies.",
+        ),
+        Job(
             "narwhal",
             "jobs.narwhal",
             JOBS_DIR / "narwhal" / "__main__.py",

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from kafka.admin import KafkaAdminClient
+from pyflink.common import Types
+from pyflink.common.typeinfo import TypeInformation
 
 from streamlines.errors import UserError
 
@@ -63,6 +65,15 @@ def analytics_sink_ddl(table: str, bootstrap: str, topic: str) -> str:
         "sink.delivery-guarantee": "at-least-once",
     }
     return SINK_DDL.format(table=table, with_options=with_options(options))
+
+
+def analytics_row_type() -> TypeInformation:
+    """The DataStream row of an analytics sink table (``analytics_sink_ddl``): symbol, metric,
+    t_ns, values."""
+    return Types.ROW_NAMED(
+        ["symbol", "metric", "t_ns", "values"],
+        [Types.STRING(), Types.STRING(), Types.LONG(), Types.MAP(Types.STRING(), Types.DOUBLE())],
+    )
 
 
 def existing_topics(bootstrap: str, client_id: str) -> set[str]:

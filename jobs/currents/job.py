@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import existing_topics
+from jobs.common.kafka import analytics_row_type, existing_topics
 from jobs.currents.options import Options, parse_args
-from jobs.currents.process import KEY_TYPE, RecursiveIndicators, output_type, series_key
+from jobs.currents.process import KEY_TYPE, RecursiveIndicators, series_key
 from jobs.currents.sql import PYTHON_INPUT_QUERY, SINK_TABLE, script, statements
 from jobs.currents.topics import present_topics
 from streamlines.errors import reporting_user_errors
@@ -35,7 +35,7 @@ def run(opts: Options) -> None:
     bars = table_env.to_data_stream(table_env.sql_query(PYTHON_INPUT_QUERY))
     recursive = (
         bars.key_by(series_key, key_type=KEY_TYPE)
-        .process(RecursiveIndicators(opts.recursive_config()), output_type=output_type())
+        .process(RecursiveIndicators(opts.recursive_config()), output_type=analytics_row_type())
         .name("recursive indicators (Python)")
     )
     statement_set = table_env.create_statement_set()

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pyflink.common import Row, Types
-from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueState, ValueStateDescriptor
 
@@ -14,14 +13,6 @@ from jobs.currents.recursive import RecursiveConfig, SymbolIndicators
 from streamlines.contracts.metrics import indicator_metric
 
 KEY_TYPE = Types.TUPLE([Types.STRING(), Types.STRING()])
-
-
-def output_type() -> TypeInformation:
-    """The sink table's row: symbol, metric, t_ns, values."""
-    return Types.ROW_NAMED(
-        ["symbol", "metric", "t_ns", "values"],
-        [Types.STRING(), Types.STRING(), Types.LONG(), Types.MAP(Types.STRING(), Types.DOUBLE())],
-    )
 
 
 def series_key(row: Row) -> tuple[str, str]:
