@@ -56,7 +56,7 @@ def shiller_facts(start: str = "1998-01-01", end: str = "2018-12-01") -> dict[st
 
 def fundamentals(symbol: str, facts: dict[str, pd.Series]) -> list[Fundamental]:
     return [
-        Fundamental(symbol=symbol, fact=fact, t_ns=ns(stamp), value=float(value), source="MULTPL")  # type: ignore[arg-type]
+        Fundamental(symbol=symbol, fact=fact, t_ns=ns(stamp), value=float(value), source="MULTPL")
         for fact, series in facts.items()
         for stamp, value in series.items()
     ]
