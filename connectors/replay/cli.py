@@ -116,6 +116,13 @@ def serve_command(
     bar_stats_dir: Path | None = typer.Option(  # noqa: B008
         None, help="Where to keep them (default: <STREAMLINES_HOME>/replay/bar-stats)."
     ),
+    corporate_actions: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--corporate-actions",
+        help="Corporate actions to serve on /v1/corporate-actions: a CSV with the columns "
+        "symbol,type,ex_date,rate,new_rate,old_rate,record_date,payable_date (type "
+        "cash_dividend, forward_split or reverse_split) (default: none; the real data has none).",
+    ),
     log_level: str = typer.Option("info", help="uvicorn log level (debug, info, warning)."),
 ) -> None:
     """Serve Alpaca's market-data websocket and REST protocols from real historical data."""
@@ -148,7 +155,7 @@ def serve_command(
     served = service.UniverseOptions(
         split_symbols(symbols), universe_size, data, seed, trades_per_minute, stats_dir
     )
-    state = service.server_state(config, served, faults)
+    state = service.server_state(config, served, faults, corporate_actions)
     bind_host, bind_port = host or settings.host, port or settings.replay_port
     typer.echo(service.banner(state, bind_host, bind_port, speed_text), err=True)
     service.run_server(state, bind_host, bind_port, log_level)

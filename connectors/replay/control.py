@@ -7,6 +7,10 @@
   ``max_connections_per_key``, ``max_symbols``, ``allowed_feeds``, ``auth_timeout``,
   ``slow_client_seconds`` (new streams use them).
 - ``DELETE /control/positions``: forget where each key's stream stopped (no more resuming).
+- ``POST /control/corporate-actions`` (JSON list of rows ``symbol, type, ex_date, rate,
+  new_rate, old_rate, record_date, payable_date``): the corporate actions Alpaca's
+  ``/v1/corporate-actions`` serves from now on, replacing the set; ``GET`` shows them (as rows),
+  ``DELETE`` clears them.
 - ``POST /control/send-log``: start (or restart) recording when each trade is sent;
   ``GET /control/send-log``: ``{"trades": [[symbol, event ns, sent ns], ...], "dropped": n}``
   (sent = the server's wall clock, ns, as the frame went out; for latency benchmarks).
@@ -21,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from connectors.replay.corporate_action_rows import CorporateActionError, parse_actions
 from connectors.replay.state import Faults, SendLog, ServerState, parse_start
 
 _CONFIG_FIELDS = {
@@ -63,6 +68,9 @@ class Control:
             Route("/control/faults", self.clear_faults, methods=["DELETE"]),
             Route("/control/config", self.set_config, methods=["POST"]),
             Route("/control/positions", self.forget_positions, methods=["DELETE"]),
+            Route("/control/corporate-actions", self.show_corporate_actions, methods=["GET"]),
+            Route("/control/corporate-actions", self.set_corporate_actions, methods=["POST"]),
+            Route("/control/corporate-actions", self.clear_corporate_actions, methods=["DELETE"]),
         ]
 
     def snapshot(self) -> dict[str, Any]:
@@ -113,6 +121,31 @@ class Control:
     async def forget_positions(self, request: Request) -> JSONResponse:
         self.state.positions.clear()
         return JSONResponse(self.snapshot())
+
+    def corporate_actions(self) -> JSONResponse:
+        actions = self.state.corporate_actions
+        return JSONResponse({"corporate_actions": [a.as_row() for a in actions]})
+
+    async def show_corporate_actions(self, request: Request) -> JSONResponse:
+        return self.corporate_actions()
+
+    async def set_corporate_actions(self, request: Request) -> JSONResponse:
+        example = '[{"symbol": "GOOG", "type": "forward_split", "ex_date": "2014-04-03", ...}]'
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, list) or not all(isinstance(row, dict) for row in body):
+            return _bad_request(f"send a JSON list of corporate actions, e.g. {example}")
+        try:
+            self.state.corporate_actions = parse_actions(body)
+        except CorporateActionError as exc:
+            return _bad_request(f"nothing changed: {exc}")
+        return self.corporate_actions()
+
+    async def clear_corporate_actions(self, request: Request) -> JSONResponse:
+        self.state.corporate_actions = []
+        return self.corporate_actions()
 
     async def start_send_log(self, request: Request) -> JSONResponse:
         self.state.send_log = SendLog()

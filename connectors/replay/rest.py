@@ -223,12 +223,17 @@ class HistoricalApi:
         return handle
 
     def respond(self, request: Request, kind: str, asset_class: str) -> Response:
+        return self.answer(request, lambda: self._query(request, kind, asset_class))
+
+    def answer(self, request: Request, query: Callable[[], dict[str, Any]]) -> Response:
+        """``query``'s body behind Alpaca's auth, rate limit and the injected faults; errors
+        (``RequestError``) as Alpaca's JSON. For Alpaca's other data endpoints too."""
         headers: dict[str, str] = {}
         try:
             key = self._authorise(request)
             headers = self._rate_limit(key)
             self._injected_failure()
-            body = self._query(request, kind, asset_class)
+            body = query()
         except RequestError as exc:
             body = {"code": exc.code, "message": exc.message}
             headers = getattr(exc, "headers", headers)
@@ -268,15 +273,12 @@ class HistoricalApi:
         }
 
     def _injected_failure(self) -> None:
-        faults = self.state.faults
-        if faults.rest_error_status is None:
+        status = self.state.faults.rest_error_now()
+        if status is None:
             return
-        fire, faults.rest_error_count = faults.take(faults.rest_error_count)
-        if not fire:
-            return
-        if faults.rest_error_status == 429:
+        if status == 429:
             raise RequestError(429, 42910000, "rate limit exceeded (injected)")
-        raise RequestError(faults.rest_error_status, 50010000, "internal server error (injected)")
+        raise RequestError(status, 50010000, "internal server error (injected)")
 
     def _query(self, request: Request, kind: str, asset_class: str) -> dict[str, Any]:
         params = request.query_params

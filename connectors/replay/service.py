@@ -1,6 +1,6 @@
-"""The replay server's set-up: the symbols it serves (``Universe``), its configuration and fault
-plan (``ServerState``), and the uvicorn run (``connectors.replay.server``); what
-``streamlines replay serve`` and ``streamlines replay symbols`` call."""
+"""The replay server's set-up: the symbols it serves (``Universe``), its configuration, fault
+plan and corporate actions (``ServerState``), and the uvicorn run (``connectors.replay.server``);
+what ``streamlines replay serve`` and ``streamlines replay symbols`` call."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from connectors.replay.barstats import BarStatsStore
+from connectors.replay.corporate_action_rows import (
+    COLUMNS,
+    CorporateAction,
+    CorporateActionError,
+    read_actions_csv,
+)
 from connectors.replay.feed import SynthConfig
 from connectors.replay.server import PortInUseError, serve
 from connectors.replay.state import Faults, ReplayConfig, ServerState, parse_start
@@ -54,8 +60,28 @@ def check_faults(faults: Faults) -> Faults:
     return faults if status else replace(faults, rest_error_count=0)
 
 
-def server_state(config: ReplayConfig, symbols: UniverseOptions, faults: Faults) -> ServerState:
-    """The server's state: its configuration, the symbols it serves and the faults to inject."""
+def load_corporate_actions(path: Path | None) -> list[CorporateAction]:
+    """The actions of ``--corporate-actions FILE`` (none without one); a ``UserError`` names
+    the file's bad lines."""
+    if path is None:
+        return []
+    try:
+        return read_actions_csv(path)
+    except CorporateActionError as exc:
+        raise UserError(
+            f"--corporate-actions: {exc}",
+            hint=f"a CSV with the header {','.join(COLUMNS)} (see docs/replay.md)",
+        ) from None
+
+
+def server_state(
+    config: ReplayConfig,
+    symbols: UniverseOptions,
+    faults: Faults,
+    corporate_actions: Path | None = None,
+) -> ServerState:
+    """The server's state: its configuration, the symbols it serves, the faults to inject and
+    the corporate actions it serves (from ``corporate_actions``, a CSV file)."""
     try:
         parse_start(config.start)
     except ValueError:
@@ -63,16 +89,24 @@ def server_state(config: ReplayConfig, symbols: UniverseOptions, faults: Faults)
             f"--start {config.start!r}: use a date or time like 2012-01-03T14:30:00Z"
         ) from None
     checked = check_faults(faults)
-    return ServerState(config=config, universe=load_universe(symbols), faults=checked)
+    actions = load_corporate_actions(corporate_actions)  # before the universe: fails faster
+    return ServerState(
+        config=config,
+        universe=load_universe(symbols),
+        faults=checked,
+        corporate_actions=actions,
+    )
 
 
 def banner(state: ServerState, host: str, port: int, speed: str) -> str:
     """The line the server starts with: where it listens and what it serves."""
     where = f"{host}:{port}"
+    actions = len(state.corporate_actions)
     return (
         f"replay server on {where}: {len(state.universe.feeds)} symbols, speed {speed}, "
         f"start {state.config.start}; stocks ws://{where}/v2/iex, crypto ws://{where}"
-        "/v1beta3/crypto/us, REST and /healthz on http"
+        "/v1beta3/crypto/us, REST (Alpaca; Nasdaq Data Link under /api/v3) and /healthz on "
+        f"http; {actions} corporate action{'' if actions == 1 else 's'}"
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from connectors.replay.clock import ReplayClock
+from connectors.replay.corporate_action_rows import CorporateAction
 from connectors.replay.universe import Universe
 
 STOCK_FEEDS = ("iex", "sip", "delayed_sip", "test")
@@ -78,6 +79,13 @@ class Faults:
             return False, 0
         return True, remaining if remaining < 0 else remaining - 1
 
+    def rest_error_now(self) -> int | None:
+        """The status a REST data request must fail with now (counting it), or None."""
+        if self.rest_error_status is None:
+            return None
+        fire, self.rest_error_count = self.take(self.rest_error_count)
+        return self.rest_error_status if fire else None
+
 
 class RateLimiter:
     """A sliding one-minute window per key."""
@@ -133,6 +141,8 @@ class ServerState:
     send_log: SendLog | None = None
     # The paced timeline, shared by every connection streaming at once (stocks and crypto).
     clock: ReplayClock | None = None
+    # Served on /v1/corporate-actions (none built in: see connectors.replay.corporate_action_rows).
+    corporate_actions: list[CorporateAction] = field(default_factory=list)
 
     def stream_start(self, key: str, asset_class: str) -> tuple[int, ReplayClock | None]:
         """Where a new stream starts and the clock that paces it. A reconnect resumes where the

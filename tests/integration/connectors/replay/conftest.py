@@ -14,8 +14,8 @@ from tests.support.replay import ReplayServer
 
 @pytest.fixture
 def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
-    """The server with no faults and the default configuration, restored after the test
-    (overrides the shared ``replay``, which clears the faults only)."""
+    """The server with no faults, no corporate actions and the default configuration, restored
+    after the test (overrides the shared ``replay``, which clears the faults only)."""
     defaults = {
         "speed": None,
         "max_symbols": None,
@@ -25,9 +25,11 @@ def replay(replay_server: ReplayServer) -> Iterator[ReplayServer]:
         "allowed_feeds": ["iex", "sip", "delayed_sip", "test"],
     }
     replay_server.call("DELETE", "/control/faults")
+    replay_server.call("DELETE", "/control/corporate-actions")
     replay_server.call("POST", "/control/config", defaults)
     yield replay_server
     replay_server.call("DELETE", "/control/faults")
+    replay_server.call("DELETE", "/control/corporate-actions")
     replay_server.call("POST", "/control/config", defaults)
 
 

@@ -59,3 +59,17 @@ def test_speed_parsing():
     assert parse_speed("60") == 60.0
     with pytest.raises(ValueError, match="-1"):
         parse_speed("-1")
+
+
+def test_a_bad_corporate_actions_file_names_its_lines(tmp_path):
+    path = tmp_path / "actions.csv"
+    path.write_text(
+        "symbol,type,ex_date,rate,new_rate,old_rate,record_date,payable_date\n"
+        "GOOG,cash_dividend,2012-06-01,0.5,,,,\n"
+        "GOOG,forward_split,2014-04-03,,1,2,,\n"
+    )
+    result = runner.invoke(app, ["serve", "--corporate-actions", str(path)])
+    assert isinstance(result.exception, UserError)
+    message = str(result.exception)
+    assert message.startswith(f"--corporate-actions: {path}: line 3: a forward split")
+    assert "fix: a CSV with the header symbol,type,ex_date,rate" in message
