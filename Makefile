@@ -1,13 +1,27 @@
 # The two commands of the README: `make demo` runs the pipeline, `make test` runs the tests.
 # Both install what they need on first use and reuse it afterwards.
-.PHONY: demo test unit lint format venv stack-up stack-down stack-status clean
+.PHONY: demo test unit lint format venv dashboard stack-up stack-down stack-status clean
 
 VENV := .venv
 SL := $(VENV)/bin/streamlines
 PY := $(VENV)/bin/python
 
-venv:
+venv: dashboard
 	@scripts/bootstrap.sh
+
+# The dashboard's assets (TypeScript + Svelte, built by Vite into dashboard/dist, which the
+# GraphQL server serves at /dashboard/), with npm's cache beside uv's. Built again only when a
+# source changed since the last build.
+NPM_CACHE := $${STREAMLINES_HOME:-$$HOME/.cache/streamlines}/npm
+DASHBOARD_SOURCES := $(shell find dashboard/src dashboard/index.html dashboard/package.json \
+	dashboard/package-lock.json dashboard/vite.config.ts dashboard/svelte.config.js \
+	dashboard/tsconfig.json -type f 2>/dev/null)
+
+dashboard: dashboard/dist/index.html
+
+dashboard/dist/index.html: $(DASHBOARD_SOURCES)
+	export npm_config_cache="$(NPM_CACHE)"; \
+	npm ci --prefix dashboard && npm run --prefix dashboard build
 
 demo: venv
 	$(SL) demo

@@ -21,6 +21,9 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from graphql_server.auth import AuthError, authenticate, connection_token
+from graphql_server.beacons import live as beacons_live
+from graphql_server.beacons.live import BeaconsHub
+from graphql_server.beacons.store import BeaconStore
 from graphql_server.context import Context
 from graphql_server.corrections.store import CorrectionsStore
 from graphql_server.errors import decode_request_body
@@ -117,18 +120,21 @@ def create_app(settings: Settings) -> Starlette:
     job_store = JobStore(database)
     hub = LiveHub()
     predictions_hub = PredictionsHub()
+    beacons_hub = BeaconsHub()
     jobs = JobRegistry(store=job_store, max_running=settings.graphql_max_running_jobs)
     jobs.mark_interrupted()  # what the last server left queued or running (logged)
     stores = [
         AnalyticsStore(settings),
         BarStore(settings),
         IndicatorStore(settings),
+        BeaconStore(settings),
         CorrectionsStore(settings),
         PredictionStore(settings),
     ]
     services: dict[type, object] = {
         LiveHub: hub,
         PredictionsHub: predictions_hub,
+        BeaconsHub: beacons_hub,
         JobRegistry: jobs,
         ModelCatalog: ModelCatalog(settings),
         # the per-client limits (graphql_server.limits)
@@ -150,6 +156,12 @@ def create_app(settings: Settings) -> Starlette:
         settings.predictions_topic,
         settings.graphql_prime_records,
     )
+    beacons_feed = beacons_live.feed(
+        beacons_hub,
+        settings.kafka_bootstrap,
+        settings.beacons_topic,
+        settings.graphql_prime_records,
+    )
     graphql = StreamlinesGraphQL(context)
 
     async def health(_request: Request) -> JSONResponse:
@@ -161,6 +173,8 @@ def create_app(settings: Settings) -> Starlette:
                 "records_received": hub.counters.received,
                 "predictions_feed": "reading" if predictions_feed.connected.is_set() else "waiting",
                 "predictions_received": predictions_hub.counters.received,
+                "beacons_feed": "reading" if beacons_feed.connected.is_set() else "waiting",
+                "beacons_received": beacons_hub.counters.received,
             }
         )
 
@@ -171,14 +185,16 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         feed.start()
         predictions_feed.start()
+        beacons_feed.start()
         log.info(
-            "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topics %s and %s, "
+            "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topics %s, %s and %s, "
             "models in %s, metadata in %s)",
             settings.host,
             settings.graphql_port,
             settings.graphql_analytics_bucket,
             settings.graphql_ripples_topic,
             settings.predictions_topic,
+            settings.beacons_topic,
             settings.model_store_dir,
             safe_url(database.url),
         )
@@ -187,8 +203,10 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             hub.close()
             predictions_hub.close()
+            beacons_hub.close()
             feed.stop()
             predictions_feed.stop()
+            beacons_feed.stop()
             jobs.close()
             for store in stores:
                 store.close()

@@ -1,4 +1,4 @@
-"""The GraphQL schema: the parts of each feature folder (ripples, history, indicators,
+"""The GraphQL schema: the parts of each feature folder (ripples, history, indicators, beacons,
 corrections, models) and of the jobs, merged into the root types, with the shared scalars, the
 limits (depth here, the others in ``graphql_server.limits``) and the masking of internal errors.
 ``graphql_server/schema.graphql`` is its SDL."""
@@ -12,6 +12,8 @@ from strawberry.extensions import QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from graphql_server.beacons.queries import BeaconsQuery
+from graphql_server.beacons.subscriptions import BeaconsSubscription
 from graphql_server.corrections.mutations import CorrectionsMutation
 from graphql_server.corrections.queries import CorrectionsQuery
 from graphql_server.errors import LoggedErrorsSchema, mask_errors
@@ -34,14 +36,15 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
     "Query",
-    (HistoryQuery, IndicatorsQuery, JobsQuery, CorrectionsQuery, RipplesQuery, ModelsQuery,
-     ConfigsQuery),
+    (HistoryQuery, IndicatorsQuery, BeaconsQuery, JobsQuery, CorrectionsQuery, RipplesQuery,
+     ModelsQuery, ConfigsQuery),
 )  # fmt: skip
 Mutation = merge_types(
     "Mutation", (HistoryMutation, CorrectionsMutation, ModelsMutation, ConfigsMutation)
 )
 Subscription = merge_types(
-    "Subscription", (JobsSubscription, RipplesSubscription, ModelsSubscription)
+    "Subscription",
+    (JobsSubscription, RipplesSubscription, BeaconsSubscription, ModelsSubscription),
 )
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from connectors.fundamentals.cli import fundamentals
 from connectors.gather.cli import gather
 from connectors.ingest.cli import ingest
 from connectors.replay.cli import app as replay_app
@@ -39,7 +40,15 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.command()(demo)
 app.command("ingest")(ingest)
-app.command("gather")(gather)
+# `streamlines gather` gathers bars (its own options); `streamlines gather fundamentals`, the
+# fundamentals.
+gather_app = typer.Typer(pretty_exceptions_enable=False, subcommand_metavar="[fundamentals ...]")
+gather_app.callback(invoke_without_command=True)(gather)
+gather_app.command(
+    "fundamentals",
+    short_help="Fundamentals (earnings, dividends, E10, announcements, splits) instead of bars.",
+)(fundamentals)
+app.add_typer(gather_app, name="gather")
 
 
 @app.callback()

@@ -27,6 +27,7 @@ def parse_at(text: str) -> dtime:
 
 
 def gather(
+    ctx: typer.Context,
     symbols: Annotated[
         str | None,
         typer.Option(
@@ -86,7 +87,17 @@ def gather(
     ] = None,
 ) -> None:
     """Gather historical bars (raw and adjusted) from Alpaca, or the local replay server when
-    no keys are set, into InfluxDB and Kafka. Re-running overwrites; it never duplicates."""
+    no keys are set, into InfluxDB and Kafka. Re-running overwrites; it never duplicates.
+
+    `streamlines gather fundamentals` gathers fundamentals instead (see its --help)."""
+    if ctx.invoked_subcommand is not None:
+        given = [p.opts[0] for p in ctx.command.params if _given(ctx, p.name)]
+        if given:
+            raise UserError(
+                f"{', '.join(given)} belong to the bars gather, not `{ctx.invoked_subcommand}`",
+                f"put the options after `{ctx.invoked_subcommand}` (see its --help)",
+            )
+        return
     # Imported here, not at the top: the service loads alpaca-py (about 0.3 s), which every
     # other `streamlines` command would pay for.
     from connectors.gather import service
@@ -119,6 +130,13 @@ def gather(
         service.gather_latest(settings, target, timeframe, wanted, now)
     else:
         service.gather_every_day(settings, target, timeframe, wanted, parse_at(at), now)
+
+
+def _given(ctx: typer.Context, name: str | None) -> bool:
+    """Whether option ``name`` was on the command line (by name: typer vendors its own click,
+    whose ``ParameterSource`` is not importable from a public module)."""
+    source = ctx.get_parameter_source(name) if name else None
+    return source is not None and source.name == "COMMANDLINE"
 
 
 def parse_range(start: str | None, end: str | None, latest: datetime) -> tuple[datetime, datetime]:

@@ -7,6 +7,10 @@ Live Alpaca when keys are configured, the local replay server otherwise (the sam
 request (so a page in the middle of a paginated range is retried, not the whole range), with
 the server's ``Retry-After`` / ``X-RateLimit-Reset`` when it gives one, otherwise exponential
 backoff with jitter; alpaca-py's own fixed 3-second retry is switched off.
+
+Daily stock bars get ``dividend`` and ``split_factor`` from Alpaca's corporate actions of the
+same range (``connectors.gather.corporate_actions``); when those cannot be fetched the fields
+stay None (unknown) and a warning is logged: they never fail a gather.
 """
 
 from __future__ import annotations
@@ -15,21 +19,29 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import requests
 from alpaca.common.exceptions import APIError
-from alpaca.data.enums import Adjustment, DataFeed
+from alpaca.data.enums import Adjustment, CorporateActionsType, DataFeed
 from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
-from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+from alpaca.data.historical.corporate_actions import CorporateActionsClient
+from alpaca.data.requests import CorporateActionsRequest, CryptoBarsRequest, StockBarsRequest
 from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
 from connectors.alpaca.normalize import event_time_ns
 from connectors.alpaca.stream import endpoints
+from connectors.gather.corporate_actions import (
+    ACTION_TYPES,
+    CorporateAction,
+    parse_actions,
+    with_corporate_actions,
+)
 from streamlines.contracts.events import HistoryBar, SchemaError
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.settings import Settings
@@ -180,6 +192,14 @@ class _CryptoClient(_Backoff, CryptoHistoricalDataClient):
         self._setup(backoff, timeout)
 
 
+class _ActionsClient(_Backoff, CorporateActionsClient):
+    def __init__(
+        self, key: str, secret: str, url: str | None, backoff: Backoff, timeout: float
+    ) -> None:
+        super().__init__(key, secret, raw_data=True, url_override=url)
+        self._setup(backoff, timeout)
+
+
 @lru_cache(maxsize=1 << 16)
 def _t_ns(text: str) -> int:
     # Many symbols share the same bar times; parsing each once matters at 20,000 bars/s.
@@ -303,11 +323,11 @@ class BarClient:
         with self._lock:
             return sum(c.retries for c in self._clients)
 
-    def _client(self, crypto: bool) -> Any:
-        name = "crypto" if crypto else "stock"
+    def _client(self, crypto: bool, actions: bool = False) -> Any:
+        name = "actions" if actions else "crypto" if crypto else "stock"
         client = getattr(self._local, name, None)
         if client is None:
-            kind = _CryptoClient if crypto else _StockClient
+            kind = _ActionsClient if actions else _CryptoClient if crypto else _StockClient
             src = self.source
             client = kind(src.key, src.secret, src.url, self.backoff, self.timeout)
             client.sleep = self._sleep
@@ -320,8 +340,15 @@ class BarClient:
         self, symbol: str, timeframe: BarTimeframe, start: datetime, end: datetime, adjusted: bool
     ) -> list[Row]:
         """Alpaca's bar rows (``t, o, h, l, c, v, n, vw``) with start <= t <= end, all pages."""
-        try:
+        with self._failures_reported(symbol):
             data = self._bars(symbol, timeframe, start, end, adjusted)
+        return data.get(symbol, [])
+
+    @contextmanager
+    def _failures_reported(self, symbol: str) -> Iterator[None]:
+        """A failed request as ``SymbolFailed`` (this symbol) or ``SourceUnavailable`` (all)."""
+        try:
+            yield
         except APIError as exc:
             raise self._failure(symbol, exc) from None
         except requests.Timeout:
@@ -335,7 +362,6 @@ class BarClient:
                 "start the local stack (`streamlines stack up`), or set "
                 "STREAMLINES_ALPACA_API_KEY and STREAMLINES_ALPACA_SECRET_KEY for live Alpaca",
             ) from None
-        return data.get(symbol, [])
 
     def _bars(
         self, symbol: str, timeframe: BarTimeframe, start: datetime, end: datetime, adjusted: bool
@@ -367,7 +393,43 @@ class BarClient:
         if not raw:
             return Fetched([], [])
         adjusted = raw if "/" in symbol else self.rows(symbol, timeframe, start, end, True)
-        return merge(symbol, timeframe.value, raw, adjusted)
+        fetched = merge(symbol, timeframe.value, raw, adjusted)
+        if timeframe is BarTimeframe.DAY_1 and "/" not in symbol and fetched.bars:
+            fetched.bars = self._with_corporate_actions(symbol, fetched.bars, start, end)
+        return fetched
+
+    def _with_corporate_actions(
+        self, symbol: str, bars: list[HistoryBar], start: datetime, end: datetime
+    ) -> list[HistoryBar]:
+        """``bars`` with their dividends and splits, or as they are (unknown) when the corporate
+        actions cannot be fetched: they are extra, never a reason to fail the gather."""
+        try:
+            actions = self.corporate_actions(symbol, start.date(), end.date())
+        except Stopped:
+            raise
+        except Exception as exc:
+            log.warning(
+                "%s: no corporate actions from %s (%s): dividend and split_factor left unknown",
+                symbol, self.source.name, exc,
+            )  # fmt: skip
+            return bars
+        return with_corporate_actions(bars, actions)
+
+    def corporate_actions(self, symbol: str, start: date, end: date) -> list[CorporateAction]:
+        """``symbol``'s cash dividends and splits going ex from ``start`` to ``end`` (inclusive),
+        every page; raises like ``rows`` (``SymbolFailed``, ``SourceUnavailable``) and
+        ``ValueError`` for an answer it cannot read."""
+        # limit None: every page (alpaca-py's default of 1000 caps the total, not the page).
+        request = CorporateActionsRequest(
+            symbols=[symbol],
+            types=[CorporateActionsType(kind) for kind in ACTION_TYPES],
+            start=start,
+            end=end,
+            limit=None,
+        )
+        with self._failures_reported(symbol):
+            raw = self._client(False, actions=True).get_corporate_actions(request)
+        return [a for a in parse_actions(raw) if a.symbol == symbol]
 
     def _failure(self, symbol: str, exc: APIError) -> Exception:
         status = exc.status_code

@@ -26,12 +26,15 @@ SHOW_DONE_UP_TO = 20
 
 
 class GatherProgress:
-    def __init__(self, windows: dict[str, int], console: Console | None = None) -> None:
+    def __init__(
+        self, windows: dict[str, int], console: Console | None = None, unit: str = "bars"
+    ) -> None:
+        """``unit`` names what ``advance`` counts (``records`` for fundamentals)."""
         self._progress = Progress(
             TextColumn("{task.description}", table_column=Column(min_width=12, no_wrap=True)),
             BarColumn(),
             TaskProgressColumn(),
-            TextColumn("{task.fields[bars]:>10,} bars  {task.fields[note]}"),
+            TextColumn("{task.fields[bars]:>10,} " + unit + "  {task.fields[note]}"),
             TimeElapsedColumn(),
             console=console or Console(stderr=True),
         )

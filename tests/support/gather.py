@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import requests
 from influxdb_client import InfluxDBClient
 
 from connectors.alpaca.normalize import event_time_ns
@@ -52,12 +53,43 @@ def reference(
         params["page_token"] = body["next_page_token"]
 
 
+def corporate_actions(
+    replay: ReplayServer, symbol: str, start: str, end: str
+) -> dict[str, tuple[float, float]] | None:
+    """The server's dividends and splits of ``symbol`` over plain REST, as ex date ->
+    (dividend, split factor); None when the server has no corporate-actions endpoint."""
+    params = {"symbols": symbol, "types": "cash_dividend,forward_split,reverse_split",
+              "start": start[:10], "end": end[:10], "limit": 1000}  # fmt: skip
+    days: dict[str, tuple[float, float]] = {}
+    while True:
+        try:
+            body = replay.call("GET", "/v1/corporate-actions", **params)
+        except requests.HTTPError as exc:
+            if exc.response is not None and exc.response.status_code == 404:
+                return None
+            raise
+        groups = body["corporate_actions"]
+        for action in groups.get("cash_dividends", []):
+            dividend, split = days.get(action["ex_date"], (0.0, 1.0))
+            days[action["ex_date"]] = (dividend + action["rate"], split)
+        for action in groups.get("forward_splits", []) + groups.get("reverse_splits", []):
+            dividend, split = days.get(action["ex_date"], (0.0, 1.0))
+            days[action["ex_date"]] = (dividend, split * action["new_rate"] / action["old_rate"])
+        if body["next_page_token"] is None:
+            return days
+        params["page_token"] = body["next_page_token"]
+
+
 def expected(
     replay: ReplayServer, symbol: str, timeframe: str, start: str, end: str
 ) -> dict[int, dict[str, Any]]:
-    """What InfluxDB should hold for these bars: t_ns -> fields."""
+    """What InfluxDB should hold for these bars: t_ns -> fields. A stock's daily bars carry the
+    server's dividend and split factor of their day (0.0 and 1.0 on days without)."""
     raw = reference(replay, symbol, timeframe, start, end, "raw")
     adjusted = {r["t"]: r for r in reference(replay, symbol, timeframe, start, end, "all")}
+    actions = None
+    if timeframe == "1Day" and "/" not in symbol:
+        actions = corporate_actions(replay, symbol, start, end)
     out = {}
     for row in raw:
         adj = adjusted[row["t"]]
@@ -67,6 +99,8 @@ def expected(
                    "trade_count": row["n"], "adj_factor": adj["c"] / row["c"]}  # fmt: skip
         if row["vw"]:
             fields["vwap"] = row["vw"]
+        if actions is not None:
+            fields["dividend"], fields["split_factor"] = actions.get(row["t"][:10], (0.0, 1.0))
         out[event_time_ns(row["t"])] = fields
     return out
 

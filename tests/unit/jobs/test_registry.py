@@ -29,4 +29,6 @@ def test_each_job_is_a_module_and_a_file_flink_can_run():
 def test_an_unknown_job_names_the_ones_there_are():
     with pytest.raises(UserError) as unknown:
         find_job("tides")
-    assert str(unknown.value) == "no job 'tides'\n  fix: choose one of beacons, currents, narwhal, ripples"
+    assert str(unknown.value) == (
+        "no job 'tides'\n  fix: choose one of beacons, currents, narwhal, ripples"
+    )

@@ -119,7 +119,9 @@ def check_goog_events(latest: Latest) -> None:
         studies = {t: v for (m, s, t), v in latest.items() if m == metric and s == "GOOG"}
         assert len(studies) == 34
         for k, (day0, _) in enumerate(expected.iterrows(), start=1):
-            want = reference.event_study(expected[f"abnormal_{window}"].iloc[:k])
+            want: dict[str, float | None] = dict(
+                reference.event_study(expected[f"abnormal_{window}"].iloc[:k])
+            )
             if k == 1:
                 want |= {"std": None, "t_stat": None}
             assert_close(studies[ns(day0)], want, f"GOOG study {window} as of {day0:%Y-%m-%d}")
