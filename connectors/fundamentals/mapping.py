@@ -18,12 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from connectors.gather.corporate_actions import CorporateAction
-from streamlines.contracts.time import datetime_to_ns
+from streamlines.contracts.time import MARKET_CLOSE, datetime_to_ns, new_york_ns
 
-NEW_YORK = ZoneInfo("America/New_York")
 Record = dict[str, Any]
 
 EARNINGS_DATASET = "MULTPL/SP500_EARNINGS_MONTH"
@@ -37,7 +35,7 @@ ANNOUNCEMENTS_TABLE = "ZACKS/EA"
 ANNOUNCEMENT_COLUMNS = ("ticker", "per_end_date", "per_type", "act_rpt_date", "act_rpt_code",
                         "eps_mean_est", "eps_act")  # fmt: skip
 # When on its date (New York time) an announcement was public, by Zacks' act_rpt_code.
-ANNOUNCEMENT_TIMES = {"AMC": time(16), "BTO": time(8), "DMT": time(12)}
+ANNOUNCEMENT_TIMES = {"AMC": MARKET_CLOSE, "BTO": time(8), "DMT": time(12)}
 ANNOUNCEMENT_UNKNOWN_TIME = time(0)
 
 CORPORATE_ACTIONS_SOURCE = "alpaca"
@@ -57,11 +55,6 @@ class Candidate:
 
 def utc_midnight_ns(day: date) -> int:
     return datetime_to_ns(datetime.combine(day, time(0), UTC))
-
-
-def new_york_ns(day: date, at: time) -> int:
-    """``at`` on ``day`` in New York (EST or EDT, as on that day), as UTC nanoseconds."""
-    return datetime_to_ns(datetime.combine(day, at, NEW_YORK))
 
 
 def index_t_ns(day: date, lag_days: int) -> int:

@@ -11,9 +11,7 @@ import bisect
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
 from statistics import median
-from zoneinfo import ZoneInfo
 
 from streamlines.contracts.events import Fundamental, FundamentalFact, fundamental_conflict
 from streamlines.contracts.metrics import (
@@ -23,14 +21,13 @@ from streamlines.contracts.metrics import (
     event_metric,
     event_study_metric,
 )
+from streamlines.contracts.time import MARKET_CLOSE, new_york_ns, ns_to_datetime
 
 Values = dict[str, float | None]
 Record = tuple[str, int, Values]  # metric, t_ns, values
 Keyed = dict[tuple[str, int], Values]  # (metric, t_ns) -> values
 FactRow = tuple[int, float, int, float | None, int | None]  # t_ns, value, revision, estimate, end
 
-NEW_YORK = ZoneInfo("America/New_York")
-SESSION_CLOSE = time(16, 0)
 # The trailing facts a day's valuation uses, and each ratio: (name, fact, price on top).
 VALUATION_FACTS = ("earnings_ttm", "dividend_ttm", "sales_ttm", "earnings_10y")
 RATIOS = (
@@ -46,9 +43,7 @@ KIND_OF_FACT = {fact: kind for kind, fact in EVENT_FACTS.items()}
 def session_close_ns(bar_t_ns: int) -> int:
     """The close (16:00 New York) of the session a daily bar stands for: daily bars start at UTC
     midnight of the session's date."""
-    day = datetime.fromtimestamp(bar_t_ns // 1_000_000_000, UTC).date()
-    close = datetime.combine(day, SESSION_CLOSE, NEW_YORK)
-    return int(close.timestamp()) * 1_000_000_000
+    return new_york_ns(ns_to_datetime(bar_t_ns).date(), MARKET_CLOSE)
 
 
 def ratio(price: float, fact: float | None, price_on_top: bool) -> float | None:
