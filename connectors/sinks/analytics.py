@@ -48,7 +48,7 @@ def measurement_for(topic: str, measurement: str | None = None) -> str:
         raise UserError(
             f"topic {topic!r} is not a known analytics topic ({known}), so its measurement "
             "is unknown",
-            "name it: --measurement ripples (or currents, predictions)",
+            "name it: --measurement ripples (or currents, beacons, predictions)",
         ) from None
 
 

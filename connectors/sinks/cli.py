@@ -28,7 +28,8 @@ def sink_influx(
         str | None,
         typer.Option(
             help="InfluxDB measurement to write (default: the topic's: analytics.ripples -> "
-            "ripples, analytics.currents -> currents, analytics.predictions -> predictions; "
+            "ripples, analytics.currents -> currents, analytics.beacons -> beacons, "
+            "analytics.predictions -> predictions; "
             "required for any other topic)."
         ),
     ] = None,

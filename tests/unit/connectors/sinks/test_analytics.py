@@ -29,4 +29,4 @@ def test_measurement_is_the_contracts_or_the_one_given():
     assert measurement_for("t-abc.ripples", "ripples") == "ripples"
     with pytest.raises(UserError, match=r"'t-abc\.ripples' is not a known analytics topic") as info:
         measurement_for("t-abc.ripples")
-    assert info.value.hint == "name it: --measurement ripples (or currents, predictions)"
+    assert info.value.hint == "name it: --measurement ripples (or currents, beacons, predictions)"
