@@ -1,5 +1,6 @@
 """The ASGI application: GraphQL (with GraphiQL when enabled) at /graphql, over HTTP and
-websockets (graphql-transport-ws, and the older graphql-ws), and /healthz; ``serve`` runs it."""
+websockets (graphql-transport-ws, and the older graphql-ws), the dashboard at /dashboard/, and
+/healthz; ``serve`` runs it."""
 
 from __future__ import annotations
 
@@ -26,9 +27,13 @@ from graphql_server.beacons.live import BeaconsHub
 from graphql_server.beacons.store import BeaconStore
 from graphql_server.context import Context
 from graphql_server.corrections.store import CorrectionsStore
+from graphql_server.dashboard import dashboard_routes
 from graphql_server.errors import decode_request_body
 from graphql_server.exposure import check_secrets_for
+from graphql_server.health.monitor import HealthMonitor
 from graphql_server.history.store import BarStore
+from graphql_server.indicators import live as currents_live
+from graphql_server.indicators.live import CurrentsHub
 from graphql_server.indicators.store import IndicatorStore
 from graphql_server.jobs.registry import JobRegistry
 from graphql_server.models import live as predictions_live
@@ -121,6 +126,8 @@ def create_app(settings: Settings) -> Starlette:
     hub = LiveHub()
     predictions_hub = PredictionsHub()
     beacons_hub = BeaconsHub()
+    currents_hub = CurrentsHub()
+    health_monitor = HealthMonitor(settings)
     jobs = JobRegistry(store=job_store, max_running=settings.graphql_max_running_jobs)
     jobs.mark_interrupted()  # what the last server left queued or running (logged)
     stores = [
@@ -135,6 +142,8 @@ def create_app(settings: Settings) -> Starlette:
         LiveHub: hub,
         PredictionsHub: predictions_hub,
         BeaconsHub: beacons_hub,
+        CurrentsHub: currents_hub,
+        HealthMonitor: health_monitor,
         JobRegistry: jobs,
         ModelCatalog: ModelCatalog(settings),
         # the per-client limits (graphql_server.limits)
@@ -162,6 +171,12 @@ def create_app(settings: Settings) -> Starlette:
         settings.beacons_topic,
         settings.graphql_prime_records,
     )
+    currents_feed = currents_live.feed(
+        currents_hub,
+        settings.kafka_bootstrap,
+        settings.graphql_currents_topic,
+        settings.graphql_prime_records,
+    )
     graphql = StreamlinesGraphQL(context)
 
     async def health(_request: Request) -> JSONResponse:
@@ -175,6 +190,8 @@ def create_app(settings: Settings) -> Starlette:
                 "predictions_received": predictions_hub.counters.received,
                 "beacons_feed": "reading" if beacons_feed.connected.is_set() else "waiting",
                 "beacons_received": beacons_hub.counters.received,
+                "currents_feed": "reading" if currents_feed.connected.is_set() else "waiting",
+                "currents_received": currents_hub.counters.received,
             }
         )
 
@@ -186,15 +203,17 @@ def create_app(settings: Settings) -> Starlette:
         feed.start()
         predictions_feed.start()
         beacons_feed.start()
+        currents_feed.start()
         log.info(
-            "GraphQL at http://%s:%d/graphql (InfluxDB bucket %s, live topics %s, %s and %s, "
-            "models in %s, metadata in %s)",
+            "GraphQL at http://%s:%d/graphql, the dashboard at /dashboard/ (InfluxDB bucket "
+            "%s, live topics %s, %s, %s and %s, models in %s, metadata in %s)",
             settings.host,
             settings.graphql_port,
             settings.graphql_analytics_bucket,
             settings.graphql_ripples_topic,
             settings.predictions_topic,
             settings.beacons_topic,
+            settings.graphql_currents_topic,
             settings.model_store_dir,
             safe_url(database.url),
         )
@@ -204,9 +223,12 @@ def create_app(settings: Settings) -> Starlette:
             hub.close()
             predictions_hub.close()
             beacons_hub.close()
+            currents_hub.close()
             feed.stop()
             predictions_feed.stop()
             beacons_feed.stop()
+            currents_feed.stop()
+            health_monitor.close()
             jobs.close()
             for store in stores:
                 store.close()
@@ -218,6 +240,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", health),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *dashboard_routes(settings),
         ],
         lifespan=lifespan,
     )

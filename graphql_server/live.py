@@ -13,6 +13,7 @@ than let grow without limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable
@@ -35,15 +36,22 @@ class SubscriberTooSlow(Exception):
     """The client did not keep up with the updates it subscribed to."""
 
 
+PartFilter = frozenset[str] | Callable[[str], bool] | None
+
+
 @dataclass(eq=False)
 class Subscription:
-    symbols: frozenset[str]
-    parts: frozenset[str] | None  # None: every part (metric, model id, ...)
+    symbols: frozenset[str] | None  # None: every symbol
+    parts: PartFilter  # None: every part (metric, model id, ...); a function: those it accepts
     queue: asyncio.Queue[object]
     overflowed: bool = False
 
     def wants(self, symbol: str, part: str) -> bool:
-        return symbol in self.symbols and (self.parts is None or part in self.parts)
+        if self.symbols is not None and symbol not in self.symbols:
+            return False
+        if self.parts is None:
+            return True
+        return self.parts(part) if callable(self.parts) else part in self.parts
 
 
 @dataclass
@@ -86,7 +94,8 @@ class LiveHub(Generic[R]):
             except asyncio.QueueFull:
                 sub.overflowed = True
                 self.counters.dropped_subscribers += 1
-                log.warning("ending a subscription to %s: client too slow", sorted(sub.symbols))
+                symbols = "every symbol" if sub.symbols is None else sorted(sub.symbols)
+                log.warning("ending a subscription to %s: client too slow", symbols)
 
     def close(self) -> None:
         """End every subscription (server shutdown)."""
@@ -97,7 +106,9 @@ class LiveHub(Generic[R]):
                 sub.overflowed = True
 
     async def subscribe(
-        self, symbols: Iterable[str], parts: Iterable[str] | None = None
+        self,
+        symbols: Iterable[str] | None,
+        parts: Iterable[str] | Callable[[str], bool] | None = None,
     ) -> AsyncGenerator[R, None]:
         """The latest record of each wanted (symbol, part) first (oldest first), then each new
         one as it arrives. Raises SubscriberTooSlow when the client falls too far behind."""
@@ -110,13 +121,17 @@ class LiveHub(Generic[R]):
             await batches.aclose()  # unsubscribe now, not when garbage-collected
 
     async def subscribe_batches(
-        self, symbols: Iterable[str], parts: Iterable[str] | None = None, max_batch: int = 1000
+        self,
+        symbols: Iterable[str] | None,
+        parts: Iterable[str] | Callable[[str], bool] | None = None,
+        max_batch: int = 1000,
     ) -> AsyncGenerator[list[R], None]:
         """As ``subscribe``, in lists: the latest values as the first list, then whatever has
-        arrived since the last list (at most ``max_batch``), without waiting for more."""
+        arrived since the last list (at most ``max_batch``), without waiting for more.
+        ``symbols`` None: every symbol; ``parts`` a function: the parts it accepts."""
         sub = Subscription(
-            frozenset(symbols),
-            None if parts is None else frozenset(parts),
+            None if symbols is None else frozenset(symbols),
+            parts if parts is None or callable(parts) else frozenset(parts),
             asyncio.Queue(self.queue_size),
         )
         # Snapshot and registration happen without an await in between: nothing is missed
@@ -244,3 +259,37 @@ class KafkaFeed(Generic[R]):
                 log.debug("skipping a record of %s: %s", self.topic, exc.reason)
         if records and self._loop is not None:
             self._loop.call_soon_threadsafe(partial(self.hub.publish, records, live=live))
+
+
+async def settled(
+    batches: AsyncGenerator[list[R], None], settle_s: float
+) -> AsyncGenerator[list[R], None]:
+    """``batches`` merged while the next arrives within ``settle_s`` of the last: a burst of
+    records (a round of the volatility ranking, written together) comes as one list."""
+    pending: asyncio.Future[list[R]] | None = None
+    try:
+        while True:
+            task = pending or asyncio.ensure_future(anext(batches))
+            pending = None
+            try:
+                merged = list(await task)
+            except StopAsyncIteration:
+                return
+            while True:
+                task = asyncio.ensure_future(anext(batches))
+                done, _ = await asyncio.wait({task}, timeout=settle_s)
+                if not done:
+                    pending = task
+                    break
+                try:
+                    merged.extend(task.result())
+                except StopAsyncIteration:
+                    yield merged
+                    return
+            yield merged
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+        await batches.aclose()

@@ -1,7 +1,7 @@
 """The GraphQL schema: the parts of each feature folder (ripples, history, indicators, beacons,
-corrections, models) and of the jobs, merged into the root types, with the shared scalars, the
-limits (depth here, the others in ``graphql_server.limits``) and the masking of internal errors.
-``graphql_server/schema.graphql`` is its SDL."""
+corrections, models, health) and of the jobs, merged into the root types, with the shared
+scalars, the limits (depth here, the others in ``graphql_server.limits``) and the masking of
+internal errors. ``graphql_server/schema.graphql`` is its SDL."""
 
 from __future__ import annotations
 
@@ -17,9 +17,12 @@ from graphql_server.beacons.subscriptions import BeaconsSubscription
 from graphql_server.corrections.mutations import CorrectionsMutation
 from graphql_server.corrections.queries import CorrectionsQuery
 from graphql_server.errors import LoggedErrorsSchema, mask_errors
+from graphql_server.health.queries import HealthQuery
+from graphql_server.health.subscriptions import HealthSubscription
 from graphql_server.history.mutations import HistoryMutation
 from graphql_server.history.queries import HistoryQuery
 from graphql_server.indicators.queries import IndicatorsQuery
+from graphql_server.indicators.subscriptions import IndicatorsSubscription
 from graphql_server.jobs.queries import JobsQuery
 from graphql_server.jobs.subscriptions import JobsSubscription
 from graphql_server.limits import ClientLimits, DocumentLimits
@@ -37,14 +40,21 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 Query = merge_types(
     "Query",
     (HistoryQuery, IndicatorsQuery, BeaconsQuery, JobsQuery, CorrectionsQuery, RipplesQuery,
-     ModelsQuery, ConfigsQuery),
+     ModelsQuery, ConfigsQuery, HealthQuery),
 )  # fmt: skip
 Mutation = merge_types(
     "Mutation", (HistoryMutation, CorrectionsMutation, ModelsMutation, ConfigsMutation)
 )
 Subscription = merge_types(
     "Subscription",
-    (JobsSubscription, RipplesSubscription, BeaconsSubscription, ModelsSubscription),
+    (
+        JobsSubscription,
+        RipplesSubscription,
+        BeaconsSubscription,
+        ModelsSubscription,
+        IndicatorsSubscription,
+        HealthSubscription,
+    ),
 )
 
 

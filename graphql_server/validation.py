@@ -95,11 +95,12 @@ def bar_range(
     timeframe: BarTimeframe,
     max_bars: int,
     now: datetime | None = None,
+    setting: str = "STREAMLINES_GRAPHQL_MAX_POINTS",
 ) -> TimeRange:
     """[start, end) in UTC (no end: everything from start on), refused when the part of it up to
     ``now`` spans more than ``max_bars`` bars of ``timeframe``: daily bars may ask for
     centuries, minute bars for weeks. Bars after now do not exist yet, so an open or future end
-    costs nothing."""
+    costs nothing. ``setting`` names the limit in the error."""
     window = time_range(start, end or FAR_FUTURE, None)
     until = min(window.end, utc(now or datetime.now(UTC)))
     longest = timeframe.length * max_bars
@@ -109,8 +110,7 @@ def bar_range(
             f"the range from {window.start.isoformat()} to "
             f"{'now' if end is None else window.end.isoformat()} spans {bars:,} {timeframe.value} "
             f"bars, more than the {max_bars:,} one query may ask for: split it into queries of "
-            f"at most {_duration(longest)} each (the server's limit is "
-            "STREAMLINES_GRAPHQL_MAX_POINTS bars)"
+            f"at most {_duration(longest)} each (the server's limit is {setting} bars)"
         )
     return window
 

@@ -188,6 +188,10 @@ class Settings(BaseSettings):
     postgres_user: str = "streamlines"
     postgres_password: SecretStr = SecretStr("streamlines-local")
     postgres_db: str = "streamlines"
+    # The browser the dashboard's page tests drive (Playwright over CDP, no browser download):
+    # Debian's chromium, which `make test` installs when it is missing (`streamlines stack
+    # browser`).
+    chromium: Path = Path("/usr/bin/chromium")
 
     # GraphQL server (`streamlines graphql serve`): where it listens, what it reads, its limits.
     graphql_port: int = 8000
@@ -196,6 +200,9 @@ class Settings(BaseSettings):
     # The longest time range one query may ask for, and the most points it may return.
     graphql_max_range_days: float = 31.0
     graphql_max_points: int = 100_000
+    # The most bars `series(maxPoints:)` may read to downsample (it returns at most
+    # graphql_max_points): 600,000 is more than a year of 1-minute bars of a 24/7 market.
+    graphql_max_source_bars: int = 600_000
     # Records per partition read back from the end of the ripples topic at start, so that a
     # new subscription gets the latest value of each symbol and metric at once.
     graphql_prime_records: int = 20_000
@@ -221,6 +228,13 @@ class Settings(BaseSettings):
     # does not (the points each query returns are capped by graphql_max_points anyway).
     graphql_max_query_cost: int = 200_000
     graphql_max_aliases: int = 20
+    # pipelineHealth: the subscription asks Kafka and Flink every poll seconds and sends when
+    # something changed, and at least every heartbeat seconds.
+    graphql_health_poll_seconds: float = 3.0
+    graphql_health_heartbeat_seconds: float = 30.0
+    # The dashboard's built assets, served at /dashboard/ (None: the repository's
+    # dashboard/dist, built by `make dashboard`).
+    dashboard_dir: Path | None = None
 
     # Narwhal (`streamlines ml`): where models are kept, where predictions go.
     models_dir: Path | None = None  # default: <home>/models

@@ -1,7 +1,8 @@
-"""The series query: a symbol's gathered bars as columns."""
+"""The series query: a symbol's gathered bars as columns, downsampled on request."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
@@ -10,10 +11,15 @@ from strawberry.types import Info
 from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import context
+from graphql_server.errors import QueryError
 from graphql_server.flux import rows_within_limit
-from graphql_server.history.store import BarStore
-from graphql_server.history.types import Series, SeriesData
+from graphql_server.history.downsample import Downsample, downsample
+from graphql_server.history.store import BarStore, align
+from graphql_server.history.types import ADJUSTED_COLUMNS, RAW_COLUMNS, Series, SeriesData
 from graphql_server.scalars import BarTimeframe
+from streamlines.settings import Settings
+
+MAX_SOURCE_SETTING = "STREAMLINES_GRAPHQL_MAX_SOURCE_BARS"
 
 
 @strawberry.type
@@ -21,7 +27,10 @@ class HistoryQuery:
     @strawberry.field(
         description="The stored bars of a symbol starting in [start, end) (no end: all from "
         "start on), as columns. adjusted: also the split/dividend-adjusted columns. At most "
-        "STREAMLINES_GRAPHQL_MAX_POINTS bars of the timeframe (up to now) per query."
+        "STREAMLINES_GRAPHQL_MAX_POINTS bars of the timeframe (up to now) per query. With "
+        "maxPoints: at most that many bars, picked by `downsample` from the bars of the range "
+        "(up to STREAMLINES_GRAPHQL_MAX_SOURCE_BARS of them, so a year of 1-minute bars is one "
+        "query); maxPoints itself goes up to STREAMLINES_GRAPHQL_MAX_POINTS."
     )
     async def series(
         self,
@@ -31,10 +40,17 @@ class HistoryQuery:
         end: datetime | None = None,
         adjusted: bool = False,
         timeframe: BarTimeframe = BarTimeframe.DAY_1,
+        max_points: int | None = None,
+        downsample: Downsample = Downsample.LTTB,
     ) -> Series:
         public_read(info)
         ctx = context(info)
         symbol = validation.symbol(symbol)
+        if max_points is not None:
+            return await downsampled_series(
+                ctx.settings, ctx.get(BarStore), symbol, start, end, adjusted, timeframe,
+                max_points, downsample,
+            )  # fmt: skip
         window = validation.bar_range(start, end, timeframe, ctx.settings.graphql_max_points)
         rows = await rows_within_limit(
             ctx.settings.graphql_max_points, "bars", ctx.get(BarStore).bars, symbol,
@@ -45,4 +61,50 @@ class HistoryQuery:
             timeframe=timeframe,
             adjusted=adjusted,
             data=SeriesData.from_rows(rows, adjusted),
+            source_points=len(rows),
+            downsampled=False,
         )
+
+
+async def downsampled_series(
+    settings: Settings,
+    store: BarStore,
+    symbol: str,
+    start: datetime,
+    end: datetime | None,
+    adjusted: bool,
+    timeframe: BarTimeframe,
+    max_points: int,
+    how: Downsample,
+) -> Series:
+    """Every bar of the range read as columns (one query per field, side by side), then at most
+    ``max_points`` of them picked by ``how``: whole bars, all their columns."""
+    if not 1 <= max_points <= settings.graphql_max_points:
+        raise QueryError(
+            f"maxPoints {max_points}: use a number from 1 to {settings.graphql_max_points:,} "
+            "(the server's limit, STREAMLINES_GRAPHQL_MAX_POINTS), e.g. the chart's width in "
+            "pixels"
+        )
+    max_source = settings.graphql_max_source_bars
+    window = validation.bar_range(start, end, timeframe, max_source, setting=MAX_SOURCE_SETTING)
+    fields = RAW_COLUMNS + (ADJUSTED_COLUMNS if adjusted else ())
+    found = await asyncio.gather(*(
+        asyncio.to_thread(store.field_column, symbol, timeframe.value, field, window,
+                          max_source + 1)
+        for field in fields
+    ))  # fmt: skip
+    t_ns, columns = align(dict(zip(fields, found, strict=True)))
+    if len(t_ns) > max_source:
+        raise QueryError(
+            f"more than {max_source:,} bars in that range to downsample (the server's limit, "
+            f"{MAX_SOURCE_SETTING}): ask for a shorter range"
+        )
+    picked = downsample(t_ns, columns["close"], max_points, how)
+    return Series(
+        symbol=symbol,
+        timeframe=timeframe,
+        adjusted=adjusted,
+        data=SeriesData.from_columns(t_ns[picked], {k: v[picked] for k, v in columns.items()}),
+        source_points=len(t_ns),
+        downsampled=len(picked) < len(t_ns),
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import strawberry
 
 from graphql_server.flux import Row
+from graphql_server.history.downsample import Downsample
 from graphql_server.scalars import BarTimeframe, BigInt
 from streamlines.contracts.time import ns_to_datetime
 
@@ -40,6 +42,24 @@ class SeriesData:
     split_factor: list[float | None] | None = None
 
     @classmethod
+    def from_columns(cls, t_ns: np.ndarray, columns: dict[str, np.ndarray]) -> SeriesData:
+        """From NumPy columns (NaN: null); the columns not given (the adjusted ones unless
+        asked for) are null."""
+        lists: dict[str, list] = {
+            name: [None if np.isnan(v) else v for v in values.tolist()]
+            for name, values in columns.items()
+        }
+        if "trade_count" in lists:
+            lists["trade_count"] = [None if v is None else int(v) for v in lists["trade_count"]]
+        times = t_ns.tolist()
+        return cls(
+            time=[ns_to_datetime(t) for t in times],
+            t_ns=[BigInt(t) for t in times],
+            **{name: lists.get(name, [None] * len(times)) for name in RAW_COLUMNS},
+            **{name: lists[name] for name in ADJUSTED_COLUMNS if name in lists},
+        )
+
+    @classmethod
     def from_rows(cls, rows: list[Row], adjusted: bool) -> SeriesData:
         columns: dict[str, list] = {
             name: [row.values.get(name) for row in rows]
@@ -53,9 +73,26 @@ class SeriesData:
         )
 
 
+strawberry.enum(
+    Downsample,
+    name="Downsample",
+    description="How `series(maxPoints:)` picks the bars it keeps (whole bars, by their close; "
+    "bars without a close are never picked). LTTB: Largest-Triangle-Three-Buckets, the first "
+    "and last bar and from each of maxPoints - 2 equal buckets the one forming the largest "
+    "triangle with its neighbours: the shape of a line. MINMAX: from each of maxPoints / 2 equal "
+    "buckets the bars with the lowest and the highest close, in time order: every extreme.",
+)
+
+
 @strawberry.type(description="The stored bars of one symbol, oldest first.")
 class Series:
     symbol: str
     timeframe: BarTimeframe
     adjusted: bool
     data: SeriesData
+    source_points: int = strawberry.field(
+        description="Bars in the range before downsampling (without maxPoints: those returned)."
+    )
+    downsampled: bool = strawberry.field(
+        description="Whether data holds fewer bars than sourcePoints (maxPoints was smaller)."
+    )

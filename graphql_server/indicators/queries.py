@@ -31,6 +31,11 @@ VOLATILITY_LOOKBACK = timedelta(days=7)
 MAX_RANKING = 10_000
 
 
+def check_ranking_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_RANKING:
+        raise QueryError(f"limit {limit}: use a number from 1 to {MAX_RANKING}")
+
+
 @strawberry.type
 class IndicatorsQuery:
     @strawberry.field(
@@ -100,8 +105,7 @@ class IndicatorsQuery:
         by: VolatilityMeasure = VolatilityMeasure.REL_STD,
     ) -> VolatilityRanking | None:
         public_read(info)
-        if not 1 <= limit <= MAX_RANKING:
-            raise QueryError(f"limit {limit}: use a number from 1 to {MAX_RANKING}")
+        check_ranking_limit(limit)
         lookback = int(VOLATILITY_LOOKBACK.total_seconds()) * NS_PER_SECOND
         store = context(info).get(IndicatorStore)
         found = await asyncio.to_thread(store.volatility_round, datetime_to_ns(at), lookback)

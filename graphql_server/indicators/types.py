@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from graphql_server.flux import Row
 from graphql_server.scalars import BarTimeframe, BigInt
+from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.metrics import CROSSOVER_PREFIX, indicator_metric
 from streamlines.contracts.time import ns_to_datetime
 
@@ -54,6 +55,45 @@ class IndicatorSeries:
         )
 
 
+@strawberry.type(
+    description="One bar's values of one indicator, live: values maps each field (sma_20, ...) "
+    "to its value, null while the indicator warms up."
+)
+class IndicatorPoint:
+    symbol: str
+    name: Indicator
+    timeframe: BarTimeframe
+    metric: str = strawberry.field(description="The stored metric, e.g. sma_1Min.")
+    time: datetime = strawberry.field(description="The bar's start, UTC.")
+    t_ns: BigInt
+    values: JSON
+
+    @classmethod
+    def from_record(
+        cls, record: AnalyticsRecord, name: Indicator, timeframe: BarTimeframe
+    ) -> IndicatorPoint:
+        return cls(
+            symbol=record.symbol,
+            name=name,
+            timeframe=timeframe,
+            metric=record.metric,
+            time=ns_to_datetime(record.t_ns),
+            t_ns=BigInt(record.t_ns),
+            values=JSON(dict(record.values)),
+        )
+
+
+def crossover_timeframe(metric: str) -> BarTimeframe | None:
+    """The timeframe a crossover metric (``cross_<pair>_<timeframe>``) ends in; None when the
+    metric is not a crossover of a known timeframe."""
+    if not metric.startswith(CROSSOVER_PREFIX):
+        return None
+    try:
+        return BarTimeframe(metric.rpartition("_")[2])
+    except ValueError:
+        return None
+
+
 @strawberry.enum
 class SignalDirection(Enum):
     BULLISH = "bullish"  # the fast average above the slow one
@@ -62,7 +102,8 @@ class SignalDirection(Enum):
 
 @strawberry.type(
     description="A moving-average crossover state: where it was first known (flipped false) or "
-    "where it flipped (flipped true), at the bar's time."
+    "where it flipped (flipped true), at the bar's time; fast and slow are the two averages "
+    "there (the currents job writes them with each state)."
 )
 class Signal:
     symbol: str
@@ -93,6 +134,16 @@ class Signal:
             fast=row.values.get("fast"),
             slow=row.values.get("slow"),
         )
+
+    @classmethod
+    def from_record(cls, record: AnalyticsRecord, timeframe: BarTimeframe) -> Signal:
+        row = Row(
+            t_ns=record.t_ns,
+            symbol=record.symbol,
+            values={k: v for k, v in record.values.items() if v is not None},
+            metric=record.metric,
+        )
+        return cls.from_row(row, timeframe)
 
 
 @strawberry.enum(description="What the volatility ranking sorts by.")
