@@ -207,7 +207,7 @@ def create_app(settings: Settings) -> Starlette:
         log.info(
             "GraphQL at http://%s:%d/graphql, the dashboard at /dashboard/ (InfluxDB bucket "
             "%s, live topics %s, %s, %s and %s, models in %s, metadata in %s)",
-            settings.host,
+            settings.graphql_listen_host,
             settings.graphql_port,
             settings.graphql_analytics_bucket,
             settings.graphql_ripples_topic,
@@ -251,11 +251,14 @@ def serve(settings: Settings, log_level: str) -> None:
     anything binds, with a default secret on a non-loopback address)."""
     check_secrets_for(settings)
     ensure_port_free(
-        settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
+        settings.graphql_listen_host,
+        settings.graphql_port,
+        "the GraphQL server",
+        "STREAMLINES_GRAPHQL_PORT",
     )
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
+        host=settings.graphql_listen_host,
         port=settings.graphql_port,
         log_level=log_level,
         ws="websockets-sansio",

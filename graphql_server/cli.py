@@ -16,7 +16,10 @@ app = typer.Typer(help="The GraphQL query path.", no_args_is_help=True)
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: STREAMLINES_HOST).")
+        str | None,
+        typer.Option(
+            help="Address to listen on (default: STREAMLINES_GRAPHQL_BIND, else STREAMLINES_HOST)."
+        ),
     ] = None,
     port: Annotated[
         int | None, typer.Option(help="Port (default: STREAMLINES_GRAPHQL_PORT, 8000).")
@@ -33,7 +36,7 @@ def serve(
     settings = load_settings()
     updates: dict[str, object] = {}
     if host is not None:
-        updates["host"] = host
+        updates["graphql_bind"] = host
     if port is not None:
         updates["graphql_port"] = port
     serve_app(settings.model_copy(update=updates), log_level)

@@ -23,15 +23,16 @@ def is_loopback(host: str) -> bool:
 def check_secrets_for(settings: Settings) -> None:
     """A UserError when the server would listen on a non-loopback address with a default
     secret; nothing on a loopback address."""
-    if is_loopback(settings.host):
+    if is_loopback(settings.graphql_listen_host):
         return
     defaults = settings.default_secrets()
     if defaults:
         raise UserError(
-            f"the GraphQL server would listen on {settings.host}, beyond this machine, while "
+            f"the GraphQL server would listen on {settings.graphql_listen_host}, beyond this "
+            "machine, while "
             f"{', '.join(defaults)} {'is' if len(defaults) == 1 else 'are'} still the local "
             f"stack's built-in default{'' if len(defaults) == 1 else 's'}, which anyone can read "
             "in the source",
             hint="set secrets of your own there (and in the services that use them), or listen "
-            "on 127.0.0.1 (--host or STREAMLINES_HOST)",
+            "on 127.0.0.1 (--host, STREAMLINES_GRAPHQL_BIND or STREAMLINES_HOST)",
         )

@@ -54,7 +54,22 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     # Where the local stack keeps its data, logs and pid files; defaults to <home>/stack.
     stack_dir: Path | None = None
+    # The local stack's address: its services listen on it, and every address below that is
+    # not set is built from it and the service's port.
     host: str = "127.0.0.1"
+    # Where each service is, for a stack that is not all on `host` (a cluster, containers):
+    # Kafka's bootstrap servers (comma-separated host:port), InfluxDB's URL, Flink's REST URL,
+    # the Kinesis endpoint URL ("aws": real AWS, boto3's endpoint and credential chain), the
+    # replay server's and the GraphQL server's URL (the latter with /graphql).
+    kafka_address: str | None = None
+    influx_address: str | None = None
+    flink_address: str | None = None
+    kinesis_address: str | None = None
+    replay_address: str | None = None
+    graphql_address: str | None = None
+    # Where the GraphQL server and the replay server listen (default: host).
+    graphql_bind: str | None = None
+    replay_bind: str | None = None
 
     # Kafka (single node, KRaft).
     kafka_port: int = 9092
@@ -141,6 +156,9 @@ class Settings(BaseSettings):
     ingest_max_in_flight: int = 10_000
     # Seconds ingest waits on a full buffer before it stops with an error.
     ingest_block_timeout: float = 60.0
+    # Kinesis: a batch that is not full (500 records) is written at the latest this many
+    # seconds after its first record.
+    ingest_kinesis_linger_seconds: float = 0.5
 
     # Gather (`streamlines gather`): historical bars from Alpaca's REST API (or the replay server)
     # into InfluxDB and Kafka.
@@ -309,19 +327,26 @@ class Settings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka_port}"
+        return self.kafka_address or f"{self.host}:{self.kafka_port}"
 
     @property
     def influx_url(self) -> str:
-        return f"http://{self.host}:{self.influx_port}"
+        return _no_slash(self.influx_address) or f"http://{self.host}:{self.influx_port}"
 
     @property
     def flink_rest_url(self) -> str:
-        return f"http://{self.host}:{self.flink_rest_port}"
+        return _no_slash(self.flink_address) or f"http://{self.host}:{self.flink_rest_port}"
 
     @property
-    def kinesis_endpoint(self) -> str:
-        return f"http://{self.host}:{self.kinesis_port}"
+    def kinesis_endpoint(self) -> str | None:
+        """The Kinesis endpoint boto3 is pointed at; None = real AWS."""
+        if self.kinesis_address == "aws":
+            return None
+        return _no_slash(self.kinesis_address) or f"http://{self.host}:{self.kinesis_port}"
+
+    @property
+    def kinesis_emulated(self) -> bool:
+        return self.kinesis_address != "aws"
 
     @property
     def aws_emulated(self) -> bool:
@@ -337,11 +362,23 @@ class Settings(BaseSettings):
 
     @property
     def graphql_url(self) -> str:
-        return f"http://{self.host}:{self.graphql_port}/graphql"
+        return _no_slash(self.graphql_address) or f"http://{self.host}:{self.graphql_port}/graphql"
 
     @property
     def replay_url(self) -> str:
-        return f"http://{self.host}:{self.replay_port}"
+        return _no_slash(self.replay_address) or f"http://{self.host}:{self.replay_port}"
+
+    @property
+    def graphql_listen_host(self) -> str:
+        return self.graphql_bind or self.host
+
+    @property
+    def replay_listen_host(self) -> str:
+        return self.replay_bind or self.host
+
+
+def _no_slash(url: str | None) -> str | None:
+    return url.rstrip("/") if url else None
 
 
 def _url_password(url: str) -> str | None:

@@ -113,7 +113,11 @@ def _kafka_sink(settings: Settings, topics: Topics) -> KafkaSink:
 def _kinesis_sink(settings: Settings, topics: Topics) -> KinesisSink:
     client = kinesis_client(settings.kinesis_endpoint, settings.aws_region)
     ensure_streams(client, topics.with_dead_letters(), settings.kinesis_endpoint)
-    return KinesisSink(client, batch_size=min(settings.ingest_max_in_flight, 500))
+    return KinesisSink(
+        client,
+        batch_size=min(settings.ingest_max_in_flight, 500),
+        linger=settings.ingest_kinesis_linger_seconds,
+    )
 
 
 def build_sink(kind: str, settings: Settings, topics: Topics) -> EventSink:

@@ -53,7 +53,10 @@ def split_symbols(text: str | None) -> list[str] | None:
 
 @app.command("serve")
 def serve_command(
-    host: str | None = typer.Option(None, help="Interface to listen on (default: settings host)."),
+    host: str | None = typer.Option(
+        None,
+        help="Interface to listen on (default: STREAMLINES_REPLAY_BIND, else STREAMLINES_HOST).",
+    ),
     port: int | None = typer.Option(None, help="Port (default: STREAMLINES_REPLAY_PORT, 8765)."),
     speed: str | None = typer.Option(
         None,
@@ -156,7 +159,7 @@ def serve_command(
         split_symbols(symbols), universe_size, data, seed, trades_per_minute, stats_dir
     )
     state = service.server_state(config, served, faults, corporate_actions)
-    bind_host, bind_port = host or settings.host, port or settings.replay_port
+    bind_host, bind_port = host or settings.replay_listen_host, port or settings.replay_port
     typer.echo(service.banner(state, bind_host, bind_port, speed_text), err=True)
     service.run_server(state, bind_host, bind_port, log_level)
 

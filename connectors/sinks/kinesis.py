@@ -1,7 +1,15 @@
 """A Kinesis sink with the Kafka sink's interface: topic names are stream names, the symbol is
 the partition key. Records are sent in batches of up to ``batch_size`` (the bounded buffer:
-``send`` blocks while a full batch is written); records Kinesis rejects are retried, with
-backoff, before anything newer is sent."""
+``send`` blocks while a full batch is written), and a batch that is not full goes out at the
+latest ``linger`` seconds after its first record (a quiet stream does not wait for 500
+records); records Kinesis rejects are retried, with backoff, before anything newer is sent.
+
+Order: a symbol's records keep their order across batches (one batch is written, retries
+included, before the next). Within one PutRecords call Kinesis gives no order on a partial
+failure: a rejected record that is retried lands after the accepted records of the same
+call, so within one batch (at most ``linger`` seconds of records) a retried record may follow
+a later one of its symbol. The jobs read by event time with a watermark bound, which absorbs
+that."""
 
 from __future__ import annotations
 
@@ -28,17 +36,35 @@ class KinesisDeliveryError(RuntimeError):
 
 
 class KinesisSink:
-    def __init__(self, client: Any, *, batch_size: int = MAX_BATCH, max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        client: Any,
+        *,
+        batch_size: int = MAX_BATCH,
+        max_attempts: int = 8,
+        linger: float | None = 0.5,
+    ) -> None:
         self._client = client
         self._batch_size = max(1, min(batch_size, MAX_BATCH))
         self._max_attempts = max_attempts
         self._buffers: dict[str, list[dict[str, Any]]] = {}
+        self._first_at: dict[str, float] = {}  # stream -> when its buffer's first record came
         self._lock = threading.Lock()
         self.counters = Counters()
+        self._linger = linger
+        self._closed = threading.Event()
+        self._flusher: threading.Thread | None = None
+        if linger is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_lingering, name="kinesis-linger", daemon=True
+            )
+            self._flusher.start()
 
     def produce(self, stream: str, key: str, value: bytes) -> None:
         with self._lock:
             buffer = self._buffers.setdefault(stream, [])
+            if not buffer:
+                self._first_at[stream] = time.monotonic()
             buffer.append({"Data": value, "PartitionKey": key})
             self.counters.sent += 1
             if len(buffer) >= self._batch_size:
@@ -79,10 +105,31 @@ class KinesisSink:
                     buffer.clear()
 
     def close(self, timeout: float | None = None) -> None:
+        self._closed.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout)
         self.flush(timeout)
 
+    def _flush_lingering(self) -> None:
+        """Write each buffer whose first record has waited ``linger`` seconds."""
+        assert self._linger is not None
+        tick = max(self._linger / 4, 0.01)
+        while not self._closed.wait(tick):
+            now = time.monotonic()
+            try:
+                with self._lock:
+                    for stream, buffer in self._buffers.items():
+                        if buffer and now - self._first_at[stream] >= self._linger:
+                            self._put(stream, buffer)
+                            buffer.clear()
+            except (KinesisDeliveryError, BotoCoreError, ClientError) as exc:
+                # the batch stays buffered: the next tick, send or flush tries it again
+                log.error("Kinesis: a lingering batch could not be written: %s", exc)
 
-def ensure_streams(client: Any, names: list[str], endpoint: str, timeout: float = 30.0) -> None:
+
+def ensure_streams(
+    client: Any, names: list[str], endpoint: str | None, timeout: float = 30.0
+) -> None:
     """Create the streams that do not exist yet (one shard each) and wait until all are active."""
     try:
         for name in names:
@@ -100,6 +147,12 @@ def ensure_streams(client: Any, names: list[str], endpoint: str, timeout: float 
                     raise KinesisDeliveryError(f"Kinesis stream {name} is not active")
                 time.sleep(0.2)
     except (BotoCoreError, ClientError) as exc:
+        if endpoint is None:
+            raise UserError(
+                f"cannot use Kinesis on AWS: {exc}",
+                "check the AWS credentials (boto3's chain: AWS_PROFILE, AWS_ACCESS_KEY_ID, ...) "
+                "and STREAMLINES_AWS_REGION",
+            ) from None
         raise UserError(
             f"cannot use Kinesis at {endpoint}: {exc}",
             "start the local stack with `streamlines stack up`",

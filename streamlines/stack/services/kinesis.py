@@ -14,12 +14,17 @@ from streamlines.stack.services.base import Health, PortSetting, Service
 KINESIS_LOCAL_VERSION = "0.6.2"
 
 
-def kinesis_client(endpoint: str, region: str) -> Any:
-    """A boto3 Kinesis client for the emulator (it accepts any credentials); untyped, as boto3's
-    clients are."""
+def kinesis_client(endpoint: str | None, region: str) -> Any:
+    """A boto3 Kinesis client: the emulator at ``endpoint`` (it accepts any credentials), or
+    real AWS when ``endpoint`` is None (boto3's endpoint and credential chain); untyped, as
+    boto3's clients are."""
     import boto3  # imported on use: it adds a third of a second to every CLI start
     from botocore.config import Config  # likewise: 0.08 s
 
+    if endpoint is None:
+        return boto3.client(
+            "kinesis", region_name=region, config=Config(retries={"mode": "standard"})
+        )
     return boto3.client(
         "kinesis",
         endpoint_url=endpoint,
@@ -81,5 +86,5 @@ class KinesisService(Service):
         try:
             streams = client.list_streams()["StreamNames"]
         except (BotoCoreError, ClientError) as exc:
-            return Health(False, f"no answer at {self.settings.kinesis_endpoint}: {exc}")
-        return Health(True, f"{self.settings.kinesis_endpoint}, {len(streams)} streams")
+            return Health(False, f"no answer at {self.settings.kinesis_endpoint or 'AWS'}: {exc}")
+        return Health(True, f"{self.settings.kinesis_endpoint or 'AWS'}, {len(streams)} streams")

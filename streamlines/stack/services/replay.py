@@ -24,7 +24,7 @@ class ReplayService(Service):
         # Run as its own process (not imported): the core does not import the connectors.
         command = [
             sys.executable, "-m", "connectors.replay", "serve",
-            "--host", s.host, "--port", str(s.replay_port),
+            "--host", s.replay_listen_host, "--port", str(s.replay_port),
             "--speed", s.replay_speed, "--start", s.replay_start,
             "--log-level", "warning",
         ]  # fmt: skip

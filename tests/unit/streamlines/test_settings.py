@@ -32,6 +32,40 @@ def test_environment_and_dotenv_override(monkeypatch, tmp_path):
     assert s.influx_port == 28086  # the environment wins over .env
 
 
+def test_each_service_may_be_elsewhere_than_host(monkeypatch):
+    for name, value in {
+        "HOST": "10.0.0.5",
+        "KAFKA_ADDRESS": "kafka-0:9092,kafka-1:9092",
+        "INFLUX_ADDRESS": "https://influx.example:8086/",
+        "FLINK_ADDRESS": "http://flink-rest:8081",
+        "REPLAY_ADDRESS": "http://replay:8765",
+        "GRAPHQL_ADDRESS": "http://api:8000/graphql",
+        "KINESIS_ADDRESS": "aws",
+        "GRAPHQL_BIND": "0.0.0.0",
+    }.items():
+        monkeypatch.setenv(f"STREAMLINES_{name}", value)
+    s = Settings()
+    assert s.kafka_bootstrap == "kafka-0:9092,kafka-1:9092"
+    assert s.influx_url == "https://influx.example:8086"
+    assert s.flink_rest_url == "http://flink-rest:8081"
+    assert s.replay_url == "http://replay:8765"
+    assert s.graphql_url == "http://api:8000/graphql"
+    assert s.kinesis_endpoint is None  # real AWS
+    assert not s.kinesis_emulated
+    assert s.graphql_listen_host == "0.0.0.0"
+    assert s.replay_listen_host == "10.0.0.5"  # not set: host
+    assert s.postgres_url.startswith("postgresql+psycopg://streamlines:")
+
+
+def test_addresses_not_set_follow_host_and_ports():
+    s = Settings(host="10.0.0.5", kafka_port=19092, kinesis_port=4000)
+    assert s.kafka_bootstrap == "10.0.0.5:19092"
+    assert s.kinesis_endpoint == "http://10.0.0.5:4000"
+    assert s.kinesis_emulated
+    assert s.graphql_url == "http://10.0.0.5:8000/graphql"
+    assert s.graphql_listen_host == s.replay_listen_host == "10.0.0.5"
+
+
 def test_secrets_never_show_in_repr(monkeypatch):
     monkeypatch.setenv("STREAMLINES_INFLUX_TOKEN", "s3cr3t-token")
     s = Settings()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -42,7 +43,7 @@ def trade(price: float) -> Trade:
 
 def test_batches_of_batch_size_then_flush_sends_the_rest():
     client = FlakyKinesis()
-    sink = KinesisSink(client, batch_size=3)
+    sink = KinesisSink(client, batch_size=3, linger=None)
     for price in range(1, 8):
         sink.send("s", trade(price))
     assert client.calls == 2
@@ -54,7 +55,7 @@ def test_batches_of_batch_size_then_flush_sends_the_rest():
 
 def test_rejected_records_are_retried():
     client = FlakyKinesis(reject={2.0}, times=2)
-    sink = KinesisSink(client, batch_size=3)
+    sink = KinesisSink(client, batch_size=3, linger=None)
     for price in (1, 2, 3):
         sink.send("s", trade(price))
     assert sorted(json.loads(r["Data"])["price"] for r in client.stored["s"]) == [1, 2, 3]
@@ -63,7 +64,7 @@ def test_rejected_records_are_retried():
 
 def test_gives_up_after_max_attempts():
     client = FlakyKinesis(reject={1.0}, times=99)
-    sink = KinesisSink(client, batch_size=1, max_attempts=2)
+    sink = KinesisSink(client, batch_size=1, max_attempts=2, linger=None)
     with pytest.raises(KinesisDeliveryError):
         sink.send("s", trade(1))
     assert sink.counters.failed == 1
@@ -74,3 +75,31 @@ def test_dead_letter_goes_to_the_dlq_stream():
     sink = KinesisSink(client, batch_size=1)
     sink.dead_letter("s", "bad", b"\xc1", "replay")
     assert json.loads(client.stored["s.dlq"][0]["Data"])["reason"] == "bad"
+
+
+def test_a_quiet_stream_is_written_after_linger_not_when_the_batch_fills():
+    client = FlakyKinesis()
+    sink = KinesisSink(client, batch_size=500, linger=0.2)
+    try:
+        sink.send("s", trade(1))
+        sink.send("s", trade(2))
+        assert client.calls == 0  # far from a full batch
+        deadline = time.monotonic() + 5
+        while not client.stored.get("s") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        waited = 5 - (deadline - time.monotonic())
+        assert [json.loads(r["Data"])["price"] for r in client.stored["s"]] == [1, 2]
+        assert client.calls == 1
+        assert 0.15 <= waited < 2
+    finally:
+        sink.close()
+
+
+def test_without_linger_a_partial_batch_waits_for_flush():
+    client = FlakyKinesis()
+    sink = KinesisSink(client, batch_size=500, linger=None)
+    sink.send("s", trade(1))
+    time.sleep(0.3)
+    assert client.calls == 0
+    sink.close()
+    assert client.calls == 1
