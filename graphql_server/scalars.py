@@ -16,6 +16,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.scalar import ScalarDefinition
 
+from graphql_server.downsample import Downsample
 from graphql_server.validation import shown
 from streamlines.contracts.time import utc
 from streamlines.contracts.timeframes import BarTimeframe
@@ -93,3 +94,15 @@ SCALARS: dict[object, ScalarDefinition] = {
 # The contract's enum, made a GraphQL enum in place (values by member name: DAY_1, HOUR_1,
 # MINUTE_1): the schema's parts import it from here, so it is registered before they use it.
 strawberry.enum(BarTimeframe, name="BarTimeframe", description="Bar length of gathered history.")
+
+
+strawberry.enum(
+    Downsample,
+    name="Downsample",
+    description="How `series(maxPoints:)` and `indicators(maxPoints:)` pick the bars they "
+    "keep (whole bars, by their close; bars without a close are never picked). LTTB: "
+    "Largest-Triangle-Three-Buckets, the first "
+    "and last bar and from each of maxPoints - 2 equal buckets the one forming the largest "
+    "triangle with its neighbours: the shape of a line. MINMAX: from each of maxPoints / 2 equal "
+    "buckets the bars with the lowest and the highest close, in time order: every extreme.",
+)

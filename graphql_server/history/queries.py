@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import strawberry
@@ -11,15 +10,13 @@ from strawberry.types import Info
 from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import context
-from graphql_server.errors import QueryError
+from graphql_server.downsample import Downsample
+from graphql_server.downsampled import check_max_points, picked_bars, source_window
 from graphql_server.flux import rows_within_limit
-from graphql_server.history.downsample import Downsample, downsample
-from graphql_server.history.store import BarStore, align
+from graphql_server.history.store import BarStore
 from graphql_server.history.types import ADJUSTED_COLUMNS, RAW_COLUMNS, Series, SeriesData
 from graphql_server.scalars import BarTimeframe
 from streamlines.settings import Settings
-
-MAX_SOURCE_SETTING = "STREAMLINES_GRAPHQL_MAX_SOURCE_BARS"
 
 
 @strawberry.type
@@ -79,27 +76,12 @@ async def downsampled_series(
 ) -> Series:
     """Every bar of the range read as columns (one query per field, side by side), then at most
     ``max_points`` of them picked by ``how``: whole bars, all their columns."""
-    if not 1 <= max_points <= settings.graphql_max_points:
-        raise QueryError(
-            f"maxPoints {max_points}: use a number from 1 to {settings.graphql_max_points:,} "
-            "(the server's limit, STREAMLINES_GRAPHQL_MAX_POINTS), e.g. the chart's width in "
-            "pixels"
-        )
-    max_source = settings.graphql_max_source_bars
-    window = validation.bar_range(start, end, timeframe, max_source, setting=MAX_SOURCE_SETTING)
     fields = RAW_COLUMNS + (ADJUSTED_COLUMNS if adjusted else ())
-    found = await asyncio.gather(*(
-        asyncio.to_thread(store.field_column, symbol, timeframe.value, field, window,
-                          max_source + 1)
-        for field in fields
-    ))  # fmt: skip
-    t_ns, columns = align(dict(zip(fields, found, strict=True)))
-    if len(t_ns) > max_source:
-        raise QueryError(
-            f"more than {max_source:,} bars in that range to downsample (the server's limit, "
-            f"{MAX_SOURCE_SETTING}): ask for a shorter range"
-        )
-    picked = downsample(t_ns, columns["close"], max_points, how)
+    check_max_points(settings, max_points)
+    window = source_window(settings, start, end, timeframe)
+    t_ns, columns, picked = await picked_bars(
+        settings, store, symbol, window, timeframe, max_points, how, fields
+    )
     return Series(
         symbol=symbol,
         timeframe=timeframe,

@@ -8,7 +8,6 @@ import numpy as np
 import strawberry
 
 from graphql_server.flux import Row
-from graphql_server.history.downsample import Downsample
 from graphql_server.scalars import BarTimeframe, BigInt
 from streamlines.contracts.time import ns_to_datetime
 
@@ -71,17 +70,6 @@ class SeriesData:
             t_ns=[BigInt(row.t_ns) for row in rows],
             **columns,
         )
-
-
-strawberry.enum(
-    Downsample,
-    name="Downsample",
-    description="How `series(maxPoints:)` picks the bars it keeps (whole bars, by their close; "
-    "bars without a close are never picked). LTTB: Largest-Triangle-Three-Buckets, the first "
-    "and last bar and from each of maxPoints - 2 equal buckets the one forming the largest "
-    "triangle with its neighbours: the shape of a line. MINMAX: from each of maxPoints / 2 equal "
-    "buckets the bars with the lowest and the highest close, in time order: every extreme.",
-)
 
 
 @strawberry.type(description="The stored bars of one symbol, oldest first.")

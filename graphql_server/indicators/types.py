@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import Enum
 
+import numpy as np
+import numpy.typing as npt
 import strawberry
 from strawberry.scalars import JSON
 
@@ -38,6 +40,30 @@ class IndicatorSeries:
     time: list[datetime] = strawberry.field(description="The bar's start, UTC.")
     t_ns: list[BigInt]
     values: JSON
+
+    @classmethod
+    def from_columns(
+        cls,
+        symbol: str,
+        name: Indicator,
+        timeframe: BarTimeframe,
+        metric: str,
+        t_ns: npt.NDArray[np.int64],
+        columns: dict[str, npt.NDArray[np.float64]],
+    ) -> IndicatorSeries:
+        """At the bars ``t_ns``; NaN (no value at a bar) is null."""
+        return cls(
+            symbol=symbol,
+            name=name,
+            timeframe=timeframe,
+            metric=metric,
+            time=[ns_to_datetime(int(t)) for t in t_ns],
+            t_ns=[BigInt(int(t)) for t in t_ns],
+            values=JSON({
+                field: [None if np.isnan(v) else float(v) for v in columns[field]]
+                for field in sorted(columns)
+            }),
+        )  # fmt: skip
 
     @classmethod
     def from_rows(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
@@ -24,9 +25,11 @@ from connectors.sinks.kafka import ensure_topics
 from graphql_server.client import query, subscribe
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar
-from streamlines.contracts.points import bar_line
+from streamlines.contracts.influx import MEASUREMENT_CURRENTS
+from streamlines.contracts.points import analytics_point, bar_line
 from streamlines.datasets import load_daily_bars
 from streamlines.settings import Settings
+from tests.references.compare import assert_close
 from tests.support.downsample import reference_lttb, reference_minmax
 
 T = 1_325_601_000_000_000_000  # 2012-01-03T14:30:00Z
@@ -124,6 +127,54 @@ def test_series_downsampled_on_the_server_equals_the_reference_on_real_bars(
     )["series"]
     assert plain["sourcePoints"] == len(plain["data"]["close"]) == 21
     assert plain["downsampled"] is False
+
+
+INDICATORS_DOWNSAMPLED = """query($n: Int!, $how: Downsample!) {
+  series(symbol: "SP500", start: "1990-01-01", end: "2020-01-01", maxPoints: $n,
+         downsample: $how) { data { tNs } }
+  indicators(symbol: "SP500", names: [SMA], start: "1990-01-01", end: "2020-01-01",
+             maxPoints: $n, downsample: $how) { name tNs values } }"""
+
+
+def test_indicators_downsampled_are_the_values_at_the_bars_series_keeps(
+    settings, market, bucket, server
+):
+    """pandas' rolling means of the real closes, stored as the currents job stores them (none
+    while a period warms up); with maxPoints, indicators answers at exactly the bars series
+    keeps, in one request, null where a period had not filled yet."""
+    bars = sp500_bars()
+    closes = pd.Series([b.close for b in bars])
+    means = {f"sma_{n}": closes.rolling(n).mean() for n in (20, 50)}
+    records = [
+        AnalyticsRecord(symbol="SP500", metric="sma_1Day", t_ns=bar.t_ns, values={
+            name: float(values.iloc[i]) for name, values in means.items()
+            if not np.isnan(values.iloc[i])
+        })
+        for i, bar in enumerate(bars)
+        if i >= 19
+    ]  # fmt: skip
+    with InfluxWriter.from_settings(settings, market) as writer:
+        writer.write(bar_line(b) for b in bars)
+    with InfluxWriter.from_settings(settings, bucket) as writer:
+        writer.write(analytics_point(r, MEASUREMENT_CURRENTS) for r in records)
+    position = {b.t_ns: i for i, b in enumerate(bars)}
+    for how in ("LTTB", "MINMAX"):
+        answer = query(server, INDICATORS_DOWNSAMPLED, {"n": 300, "how": how})
+        kept = answer["series"]["data"]["tNs"]
+        (sma,) = answer["indicators"]
+        assert sma["tNs"] == kept
+        assert len(kept) <= 300
+        if how == "LTTB":  # it keeps the first bar: a warm-up bar, drawn with null SMAs
+            assert kept[0] == str(bars[0].t_ns)
+        for name, values in means.items():
+            want = [values.iloc[position[int(t)]] for t in kept]
+            got = sma["values"][name]
+            assert [v is None for v in got] == [bool(np.isnan(w)) for w in want], name
+            assert_close(
+                {i: v for i, v in enumerate(got) if v is not None},
+                {i: float(w) for i, w in enumerate(want) if not np.isnan(w)},
+                f"{how} {name}",
+            )
 
 
 def wait_for_currents(url: str, count: int, timeout: float = 30.0) -> None:

@@ -8,10 +8,11 @@ const SERIES_FIELDS = `series(symbol: $symbol, start: $start, end: $end, timefra
 
 const CHART_VARIABLES = "$symbol: String!, $start: DateTime!, $end: DateTime, $timeframe: BarTimeframe!, $maxPoints: Int, $downsample: Downsample!";
 
-/** One query initialises a chart: its bars, downsampled to its width, and their indicators. */
+/** One query initialises a chart: its bars, downsampled to its width, and their indicators at
+ * the same bars (the server picks them once for both). */
 export const CHART_QUERY = `query Chart(${CHART_VARIABLES}, $names: [Indicator!]!) {
   ${SERIES_FIELDS}
-  indicators(symbol: $symbol, names: $names, start: $start, end: $end, timeframe: $timeframe) { name tNs values }
+  indicators(symbol: $symbol, names: $names, start: $start, end: $end, timeframe: $timeframe, maxPoints: $maxPoints, downsample: $downsample) { name tNs values }
 }`;
 
 /** The chart without indicators (when the server refuses them for the range). */

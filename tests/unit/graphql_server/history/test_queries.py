@@ -3,9 +3,10 @@ and what reaches the store."""
 
 import numpy as np
 
+from graphql_server.column_data import FieldColumn
+from graphql_server.downsample import Downsample, downsample
 from graphql_server.flux import Row
-from graphql_server.history.downsample import Downsample, downsample
-from graphql_server.history.store import BarStore, FieldColumn
+from graphql_server.history.store import BarStore
 from graphql_server.validation import TimeRange
 from streamlines.settings import Settings
 from tests.support.graphql import DAY, DAY_T0, FakeRows, execute

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graphql_server.history.downsample import Downsample, downsample
+from graphql_server.downsample import Downsample, downsample
 from streamlines.datasets import load_daily_bars
 from tests.support.downsample import reference_lttb, reference_minmax
 
