@@ -1,7 +1,8 @@
 """docker-compose.yml as `docker compose config` reads it (loaded, interpolated from the
 environment and validated against the compose schema by Docker Compose itself; no Docker engine
-needed), and checked against the project: the services of the demo, the settings' names, the
-jobs' command lines, the connector jar and the InfluxDB buckets."""
+needed), and checked against the project: the services of the demo, the settings' names and the
+addresses they give each process, the jobs' command lines, the connector jar and the InfluxDB
+buckets."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from graphql_server.exposure import check_secrets_for
 from jobs.registry import JOBS
 from streamlines.contracts.topics import TOPIC_BEACONS, TOPIC_CURRENTS, TOPIC_RIPPLES
+from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import FLINK_CONNECTORS, FLINK_VERSION
 from tests.unit.deploy.conftest import REPO, DeployTools, settings_from_env
@@ -33,6 +36,15 @@ DEMO_SERVICES = {
     "kafka", "influxdb", "postgres", "jobmanager", "taskmanager", "replay", "ingest",
     "sink-ripples", "sink-currents", "sink-beacons", "sink-predictions", "graphql", "submit",
 }  # fmt: skip
+# The processes of the project's image: each reads Settings from its environment.
+PROCESSES = (
+    "replay", "ingest", "gather", "graphql",
+    "sink-ripples", "sink-currents", "sink-beacons", "sink-predictions",
+)  # fmt: skip
+# Where each service is, by compose service name: what every process must be told.
+KAFKA = "kafka:9092"
+INFLUX = "http://influxdb:8086"
+FLINK = "http://jobmanager:8081"
 # Variables the file reads that are compose's own knobs, not Stream Lines settings.
 COMPOSE_KNOBS = {"RIPPLES_OUT_OF_ORDERNESS", "FLINK_JOB_ARGS", "NARWHAL_MODEL", "GATHER_START"}
 
@@ -58,18 +70,24 @@ def run_compose(
     )
 
 
-@pytest.fixture(scope="module")
-def config(deploy_tools: DeployTools, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The file as compose resolves it, with every profile's services."""
-    result = run_compose(
-        deploy_tools,
-        tmp_path_factory.mktemp("compose"),
-        "--profile", "*", "config", "--format", "json",
-        env=SECRETS,
-    )  # fmt: skip
+def resolve(tools: DeployTools, tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
+    """The file as compose resolves it with ``env``, with every profile's services."""
+    result = run_compose(tools, tmp_path, "--profile", "*", "config", "--format", "json", env=env)
     assert result.returncode == 0, result.stderr
     loaded: dict[str, Any] = json.loads(result.stdout)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def config(deploy_tools: DeployTools, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return resolve(deploy_tools, tmp_path_factory.mktemp("compose"), SECRETS)
+
+
+def process_settings(service: dict[str, Any]) -> Settings:
+    """The Settings a service's process gets from the environment compose gives it."""
+    env = {k: v for k, v in service["environment"].items() if k.startswith("STREAMLINES_")}
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return settings_from_env(env, monkeypatch)
 
 
 def test_the_file_is_valid_and_has_every_service_of_the_demo(config: dict[str, Any]) -> None:
@@ -101,14 +119,14 @@ def test_the_secrets_are_required_by_name(deploy_tools: DeployTools, tmp_path: P
 def test_a_broken_file_is_refused(deploy_tools: DeployTools, tmp_path: Path) -> None:
     """The validator is real: a misspelt key and a dependency on no service are errors."""
     broken = tmp_path / "docker-compose.yml"
-    text = COMPOSE_FILE.read_text().replace("    depends_on: [net]\n", "    depend_on: [net]\n", 1)
+    text = COMPOSE_FILE.read_text().replace("    healthcheck:\n", "    healthcheks:\n", 1)
     broken.write_text(text)
     env = {**SECRETS, "DOCKER_CONFIG": str(deploy_tools.docker_config)}
     args = ["-f", str(broken), "--project-directory", str(REPO), "config", "--quiet"]
     result = subprocess.run(deploy_tools.compose(*args), env={**os.environ, **env},
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert result.returncode != 0
-    assert "depend_on" in result.stderr
+    assert "healthcheks" in result.stderr
     text = COMPOSE_FILE.read_text().replace("kafka: {condition: service_healthy}", "kafak: {}", 1)
     broken.write_text(text)
     result = subprocess.run(deploy_tools.compose(*args), env={**os.environ, **env},
@@ -130,26 +148,92 @@ def test_every_streamlines_variable_is_a_setting() -> None:
     assert others <= COMPOSE_KNOBS, "document a new compose-only variable in docs/cluster.md"
 
 
-def test_environment_of_each_process_is_valid_settings(config: dict[str, Any]) -> None:
-    """Each process's environment, as compose passes it, makes valid Settings that reach
-    Kafka and InfluxDB where they listen (in the shared namespace) and PostgreSQL by name."""
-    for name in ("replay", "ingest", "sink-ripples", "graphql", "gather"):
-        service = config["services"][name]
-        assert service["network_mode"] == "service:net"
-        env = {k: v for k, v in service["environment"].items() if k.startswith("STREAMLINES_")}
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            settings = settings_from_env(env, monkeypatch)
-        assert settings.kafka_bootstrap == "127.0.0.1:9092"
-        assert settings.influx_url == "http://127.0.0.1:8086"
-        assert settings.default_secrets() == []
+def test_every_container_has_its_own_network_identity(config: dict[str, Any]) -> None:
+    """No shared network namespace (`network_mode: service:...`), no loopback forwarding:
+    each service is a container of its own on the project's network."""
+    services = config["services"]
+    for name, service in services.items():
+        assert "network_mode" not in service, f"{name} shares another's network namespace"
+        assert set(service.get("networks", {"default": None})) == {"default"}, name
+        assert "socat" not in json.dumps(service), name
+    assert "net" not in services
+    assert "socat" not in (REPO / "docker" / "streamlines" / "Dockerfile").read_text()
+
+
+def test_each_process_reaches_the_services_by_name(config: dict[str, Any]) -> None:
+    """Each process's environment, as compose passes it, makes valid Settings that reach every
+    service by its compose name, and the servers listen on every interface."""
+    services = config["services"]
+    for name in PROCESSES:
+        settings = process_settings(services[name])
+        assert settings.kafka_bootstrap == KAFKA, name
+        assert settings.influx_url == INFLUX, name
+        assert settings.flink_rest_url == FLINK, name
+        assert settings.replay_url == "http://replay:8765", name
+        assert settings.graphql_url == "http://graphql:8000/graphql", name
+        assert settings.replay_listen_host == "0.0.0.0", name
+        assert settings.graphql_listen_host == "0.0.0.0", name
+        assert settings.default_secrets() == [], name
         assert settings.metadata_url.startswith("postgresql+psycopg://")
         assert "@postgres:5432/" in settings.metadata_url
+    # each address names the service that listens there
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["influxdb"]["image"].startswith("influxdb:")
+    assert services["jobmanager"]["command"] == ["jobmanager"]
+    assert services["replay"]["command"][:2] == ["replay", "serve"]
+    assert services["graphql"]["command"][:2] == ["graphql", "serve"]
+    # and the servers are not told otherwise on their command line
+    assert "--host" not in services["replay"]["command"] + services["graphql"]["command"]
+    check_secrets_for(process_settings(services["graphql"]))  # it accepts to listen there
+
+
+def test_the_graphql_server_refuses_the_default_secrets(
+    deploy_tools: DeployTools, tmp_path: Path
+) -> None:
+    """Listening on 0.0.0.0, the server started with the local stack's secrets would refuse
+    to run: the three required secrets are the ones the check names."""
+    defaults = {name: Settings.model_fields[name.removeprefix("STREAMLINES_").lower()].default
+                for name in SECRETS}  # fmt: skip
+    env = {name: value.get_secret_value() for name, value in defaults.items()}
+    config = resolve(deploy_tools, tmp_path, env)
+    settings = process_settings(config["services"]["graphql"])
+    assert len(settings.default_secrets()) == 4  # the three, and the database URL's password
+    with pytest.raises(UserError, match=r"would listen on 0\.0\.0\.0"):
+        check_secrets_for(settings)
+
+
+def test_the_server_ports_move_the_addresses(deploy_tools: DeployTools, tmp_path: Path) -> None:
+    env = {**SECRETS, "STREAMLINES_GRAPHQL_PORT": "8100", "STREAMLINES_REPLAY_PORT": "8800"}
+    services = resolve(deploy_tools, tmp_path, env)["services"]
+    for name in PROCESSES:
+        settings = process_settings(services[name])
+        assert settings.graphql_url == "http://graphql:8100/graphql"
+        assert settings.replay_url == "http://replay:8800"
+    assert settings.graphql_port == 8100
+    assert settings.replay_port == 8800
+    assert {p["target"] for p in services["graphql"]["ports"]} == {8100}
+    assert {p["target"] for p in services["replay"]["ports"]} == {8800}
+
+
+def test_kafka_advertises_the_address_the_others_use(config: dict[str, Any]) -> None:
+    """Clients bootstrap from kafka:9092 and then connect to what the broker advertises: the
+    listener the containers use must advertise that same address and listen beyond loopback."""
+    env = config["services"]["kafka"]["environment"]
+    listeners = dict(item.split("://") for item in env["KAFKA_LISTENERS"].split(","))
+    advertised = dict(item.split("://") for item in env["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    assert advertised["PLAINTEXT"] == KAFKA
+    assert listeners["PLAINTEXT"] in (":9092", "0.0.0.0:9092")
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "PLAINTEXT"
+    # from the Docker host, on the published port
+    assert advertised["HOST"] == "localhost:9094"
+    assert {p["published"] for p in config["services"]["kafka"]["ports"]} == {"9094"}
+    # the data on the volume (the image's default log.dirs is under /tmp)
+    volume = config["services"]["kafka"]["volumes"][0]
+    assert env["KAFKA_LOG_DIRS"] == volume["target"] == "/var/lib/kafka/data"
 
 
 def test_dependencies_and_ports_are_coherent(config: dict[str, Any]) -> None:
     services = config["services"]
-    net_aliases = set(services["net"]["networks"]["default"]["aliases"])
-    assert {"kafka", "influxdb"} <= net_aliases  # how Flink reaches the shared namespace
     published: list[int] = []
     for name, service in services.items():
         for target, condition in service.get("depends_on", {}).items():
@@ -158,14 +242,15 @@ def test_dependencies_and_ports_are_coherent(config: dict[str, Any]) -> None:
                 assert "healthcheck" in services[target], f"{target} has no healthcheck"
             if condition["condition"] == "service_completed_successfully":
                 assert services[target]["restart"] == "no"
-        mode = service.get("network_mode", "")
-        if mode.startswith("service:"):
-            assert mode.removeprefix("service:") in services
-            assert "ports" not in service, f"{name}: publish on the namespace's owner"
         published += [int(port["published"]) for port in service.get("ports", [])]
     assert len(published) == len(set(published))
-    graphql_port = str(Settings.model_fields["graphql_port"].default)
-    assert graphql_port in {str(p) for p in published}
+    # each port is published by the container that listens on it
+    targets = {name: {p["target"] for p in s.get("ports", [])} for name, s in services.items()}
+    assert {name: ports for name, ports in targets.items() if ports} == {
+        "kafka": {9094}, "influxdb": {8086}, "jobmanager": {8081},
+        "replay": {Settings.model_fields["replay_port"].default},
+        "graphql": {Settings.model_fields["graphql_port"].default},
+    }  # fmt: skip
     for name in ("ingest", "gather", "graphql", "sink-ripples", "submit"):
         assert services[name]["depends_on"]["kafka"]["condition"] == "service_healthy"
 
@@ -189,17 +274,18 @@ def test_every_job_is_submitted_with_its_required_options(config: dict[str, Any]
     services = config["services"]
     script = services["submit"]["command"][0]
     assert "flink run -d -m jobmanager:8081 -py /opt/streamlines/jobs/$$job/__main__.py" in script
-    assert '--bootstrap kafka:9092 "$$@"' in script
-    submitted = {
-        job: ["--bootstrap", "kafka:9092", *args] for job, args in _submitted(script).items()
-    }
+    assert '--bootstrap "$$STREAMLINES_KAFKA_ADDRESS" "$$@"' in script
+    # the topics are made where the jobs read them (the same setting)
+    assert "ensure_topics(settings.kafka_bootstrap," in script
+    assert process_settings(services["submit"]).kafka_bootstrap == KAFKA
+    submitted = {job: ["--bootstrap", KAFKA, *args] for job, args in _submitted(script).items()}
     narwhal = services["submit-narwhal"]["command"]
     py = narwhal.index("-py")
     assert narwhal[py + 1] == "/opt/streamlines/jobs/narwhal/__main__.py"
     submitted["narwhal"] = narwhal[py + 2 :]
     assert set(submitted) == set(JOBS)
     for job, args in submitted.items():
-        check_job_args(job, args, bootstrap="kafka:9092")
+        check_job_args(job, args, bootstrap=KAFKA)
 
 
 def test_the_sinks_cover_the_analytics_topics(config: dict[str, Any]) -> None:

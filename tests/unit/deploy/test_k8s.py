@@ -1,18 +1,22 @@
 """deploy/k8s validated by kubeconform, strict, against Kubernetes' own schemas (its OpenAPI
 spec, from the Go module k8s.io/kubernetes) and the Flink Kubernetes Operator's published CRDs
 (crds/: its Helm chart's, release-1.13.0), and checked against the project: one
-FlinkDeployment per job with the job's required options, settings that exist."""
+FlinkDeployment per job with the job's required options, settings that exist, and every
+container's settings reaching the services by their Service names."""
 
 from __future__ import annotations
 
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
+from graphql_server.exposure import check_secrets_for
 from jobs.registry import JOBS
+from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import FLINK_VERSION
 from tests.unit.deploy.conftest import REPO, DeployTools, settings_from_env
@@ -21,6 +25,10 @@ from tests.unit.deploy.k8s_schemas import crd_schemas, kubernetes_schemas
 
 K8S = REPO / "deploy" / "k8s"
 CRDS = sorted((Path(__file__).parent / "crds").glob("*.yml"))
+# The Services the namespace must have besides its own (kustomization.yaml, docs/cluster.md).
+EXTERNAL_SERVICES = {"kafka": 9092, "influxdb": 8086, "postgres": 5432}
+# The REST Service the Flink Kubernetes Operator makes for a FlinkDeployment, and its port.
+FLINK_REST_SUFFIX, FLINK_REST_PORT = "-rest", 8081
 
 
 def manifest_files() -> list[Path]:
@@ -119,7 +127,7 @@ def test_one_flink_deployment_per_job_with_its_options() -> None:
         check_job_args(name, args[py + 2 :], bootstrap="kafka:9092")
 
 
-def test_settings_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_exist() -> None:
     fields = set(Settings.model_fields)
     names: set[str] = set()
     for resource in resources():
@@ -129,15 +137,110 @@ def test_settings_exist(monkeypatch: pytest.MonkeyPatch) -> None:
             names |= set(resource["stringData"])
     assert names
     assert sorted(n for n in names if n.removeprefix("STREAMLINES_").lower() not in fields) == []
-    settings = settings_from_env(_settings_env(), monkeypatch)
-    assert settings.kafka_bootstrap == "127.0.0.1:9092"  # the loopback sidecar's
 
 
-def _settings_env() -> dict[str, str]:
+def pod_specs(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each workload's pod spec by its name: the Deployments' and the FlinkDeployments'
+    (their pod template, which the operator's JobManager and TaskManager pods start from)."""
+    specs = {}
+    for resource in docs:
+        if resource["kind"] == "Deployment":
+            specs[resource["metadata"]["name"]] = resource["spec"]["template"]["spec"]
+        if resource["kind"] == "FlinkDeployment":
+            specs[resource["metadata"]["name"]] = resource["spec"]["podTemplate"]["spec"]
+    return specs
+
+
+def container_env(container: dict[str, Any], docs: list[dict[str, Any]]) -> dict[str, str]:
+    """A container's environment as Kubernetes builds it: envFrom in order, then env."""
+    by_name = {
+        (r["kind"], r["metadata"]["name"]): r.get("data") or r.get("stringData") or {}
+        for r in docs
+        if r["kind"] in ("ConfigMap", "Secret")
+    }
     env: dict[str, str] = {}
-    for resource in resources():
-        if resource["kind"] == "ConfigMap":
-            env |= resource["data"]
-        if resource["kind"] == "Secret":
-            env |= {k: v for k, v in resource["stringData"].items() if v}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            env |= by_name[("ConfigMap", source["configMapRef"]["name"])]
+        if "secretRef" in source:
+            env |= by_name[("Secret", source["secretRef"]["name"])]
+    for variable in container.get("env", []):
+        env[variable["name"]] = variable["value"]
     return env
+
+
+def test_no_loopback_sidecars() -> None:
+    """Each pod reaches the others through their Services: no sidecar forwarding 127.0.0.1."""
+    for name, spec in pod_specs(resources()).items():
+        assert "initContainers" not in spec, name
+        assert len(spec["containers"]) == 1, name
+        assert "socat" not in yaml.safe_dump(spec), name
+    assert "127.0.0.1" not in (K8S / "settings.yaml").read_text()
+
+
+def test_each_container_reaches_the_services_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = resources()
+    specs = pod_specs(docs)
+    jobs = {r["metadata"]["name"]: r for r in docs if r["kind"] == "FlinkDeployment"}
+    assert jobs
+    assert len(specs) > len(jobs)
+    for name, spec in specs.items():
+        settings = settings_from_env(container_env(spec["containers"][0], docs), monkeypatch)
+        assert settings.kafka_bootstrap == "kafka:9092", name
+        assert settings.influx_url == "http://influxdb:8086", name
+        assert settings.flink_rest_url == f"http://ripples{FLINK_REST_SUFFIX}:8081", name
+        assert settings.replay_url == "http://replay:8765", name
+        assert settings.graphql_url == "http://graphql:8000/graphql", name
+        assert settings.replay_listen_host == "0.0.0.0", name
+        assert settings.graphql_listen_host == "0.0.0.0", name
+        if name == "graphql":
+            check_secrets_for(settings)  # it accepts to listen on 0.0.0.0
+        if name not in jobs:  # the jobs have no Secret: they need no database
+            assert "@postgres:5432/" in settings.metadata_url, name
+        else:  # the job's Kafka is the settings' (its option, not a setting)
+            args = jobs[name]["spec"]["job"]["args"]
+            assert args[args.index("--bootstrap") + 1] == settings.kafka_bootstrap
+
+
+def test_every_address_is_a_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hosts and ports in the settings are Services: the manifests' own (with that port),
+    the operator's REST Service of a FlinkDeployment, or those the namespace must provide."""
+    docs = resources()
+    services = {
+        r["metadata"]["name"]: {port["port"] for port in r["spec"]["ports"]}
+        for r in docs
+        if r["kind"] == "Service"
+    }
+    for resource in docs:
+        if resource["kind"] == "FlinkDeployment":
+            services[resource["metadata"]["name"] + FLINK_REST_SUFFIX] = {FLINK_REST_PORT}
+    for name, port in EXTERNAL_SERVICES.items():
+        services.setdefault(name, {port})
+    specs = pod_specs(docs)
+    spec = specs["graphql"]
+    settings = settings_from_env(container_env(spec["containers"][0], docs), monkeypatch)
+    addresses = [
+        f"//{settings.kafka_bootstrap}", settings.influx_url, settings.flink_rest_url,
+        settings.replay_url, settings.graphql_url, settings.metadata_url,
+    ]  # fmt: skip
+    for address in addresses:
+        parts = urlsplit(address)
+        assert parts.hostname in services, address
+        assert parts.port in services[parts.hostname], address
+    # the servers' Services forward to the port each server listens on
+    graphql_port = spec["containers"][0]["ports"][0]["containerPort"]
+    assert graphql_port == settings.graphql_port
+    replay = specs["replay"]["containers"][0]
+    assert replay["ports"][0]["containerPort"] == settings.replay_port
+    assert "--host" not in replay["args"] + spec["containers"][0]["args"]
+
+
+def test_the_graphql_server_refuses_the_default_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pod listens on 0.0.0.0: with the local stack's secrets in streamlines-secrets it
+    would refuse to start, which is why the Secret's values must be replaced."""
+    docs = resources()
+    env = container_env(pod_specs(docs)["graphql"]["containers"][0], docs)
+    env["STREAMLINES_INFLUX_TOKEN"] = "streamlines-local-token"
+    settings = settings_from_env(env, monkeypatch)
+    with pytest.raises(UserError, match=r"would listen on 0\.0\.0\.0"):
+        check_secrets_for(settings)
