@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` runs the pipeline, `make test` runs the tests.
 # Both install what they need on first use and reuse it afterwards.
-.PHONY: demo test unit lint format venv dashboard stack-up stack-down stack-status clean
+.PHONY: demo test unit lint format venv dashboard deploy-tools browser stack-up stack-down stack-status clean
 
 VENV := .venv
 SL := $(VENV)/bin/streamlines
@@ -27,12 +27,22 @@ demo: venv
 	$(SL) demo
 
 # Lint first: the import rules, types and complexity limit are part of the tests.
-test: lint
+test: lint deploy-tools browser
 	$(SL) stack install
 	$(PY) -m pytest tests
 
 unit: venv
 	$(PY) -m pytest tests/unit
+
+# The dashboard's page tests drive Debian's chromium (Playwright, no browser download): apt-get
+# installs it when it is missing and we are root; otherwise the exact command is printed.
+browser: venv
+	@$(SL) stack browser
+
+# What tests/unit/deploy validates the deployment files with: Docker Compose and kubeconform
+# built from their Go modules, Kubernetes' OpenAPI spec; once, into $STREAMLINES_HOME/tools.
+deploy-tools:
+	@scripts/deploy-tools.sh
 
 # ruff (style, C901 complexity), mypy against the real dependencies, import-linter (the
 # dependency rules in pyproject.toml, explained in docs/architecture.md).

@@ -49,6 +49,20 @@ def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
     )
 
 
+def add_from_time_argument(parser: argparse.ArgumentParser, default_start: str) -> None:
+    """``--from-time EPOCH_MS``: where a live source starts (``default_start`` says where it
+    starts without it)."""
+    parser.add_argument(
+        "--from-time",
+        type=positive_int,
+        default=None,
+        metavar="EPOCH_MS",
+        help="start at the first record written to Kafka at or after this time (Unix ms), "
+        "e.g. when a replay restarts from its first day (older records would put the "
+        f"watermark ahead of it); default: {default_start}",
+    )
+
+
 def bootstrap_and_group_id(
     parser: argparse.ArgumentParser, args: argparse.Namespace, job: str
 ) -> tuple[str, str]:

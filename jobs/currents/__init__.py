@@ -18,12 +18,15 @@ bars later than that are dropped. It has no idle timeout (once the history has f
 idle live source would let the history's end-of-input watermark through and make every later
 bar late), so the output waits for the first live bar, and for every partition of the live
 topic to have one: keep ``market.bars`` at one partition (ingest's default) or bars flowing
-into every partition. A bar whose (symbol, timeframe, millisecond) repeats an earlier one is
-dropped (the first to arrive counts): a bar gathered twice, or one in both topics (so after a
-re-gather that changed the adjusted prices, the older version still counts: start from a new
-history topic then). A history topic that does not exist is left out (nothing gathered
-yet), and so is a missing live topic in a ``--bounded`` run; in a streaming run that is an
-error.
+into every partition. The output follows the live watermark, so history later than the live
+clock waits for it: right on a live feed (the live clock is now), not on a replay, whose clock
+may be years before the history's end; ``streamlines demo`` therefore runs history and live
+bars as separate runs (docs/demo.md). A bar whose (symbol, timeframe, millisecond) repeats an
+earlier one is dropped (the first to arrive counts): a bar gathered twice, or one in both
+topics (so after a re-gather that changed the adjusted prices, the older version still counts:
+start from a new history topic then). A history topic that does not exist is left out
+(nothing gathered yet), and so is a missing live topic in a ``--bounded`` run; in a streaming
+run that is an error.
 
 Writes JSON records keyed by symbol to ``analytics.currents``, each ``{"symbol", "metric",
 "t_ns", "values": {...}}`` with ``t_ns`` the bar's own time, so a replay overwrites. Metric names
@@ -91,5 +94,7 @@ metric, t_ns)`` identifies a record. Runs as ``flink run -py jobs/currents/__mai
 --bootstrap HOST:PORT [...]`` on a cluster whose Python has this project installed (the stack's
 cluster runs the project's venv), as ``streamlines jobs submit currents``, or as ``python -m
 jobs.currents --local`` on a mini-cluster (``--print-sql`` prints its SQL). ``--bounded``
-reads the live topic only up to its latest offsets at start too, and ends.
+reads the live topic only up to its latest offsets at start too, and ends. ``--from-time
+EPOCH_MS`` starts the live topic at the records written since then (a replay that starts again
+from its first day, as in the demo); the history topic is read whole regardless.
 """

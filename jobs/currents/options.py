@@ -6,7 +6,12 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jobs.common.options import RunOptions, add_run_arguments, run_options
+from jobs.common.options import (
+    RunOptions,
+    add_from_time_argument,
+    add_run_arguments,
+    run_options,
+)
 from jobs.currents.recursive import RecursiveConfig
 from streamlines.contracts.topics import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 
@@ -32,6 +37,7 @@ class Options(RunOptions):
     history_topic: str | None = TOPIC_BARS_HISTORY  # None: left out (see topics.py)
     live_topic: str | None = TOPIC_BARS
     output_topic: str = TOPIC_CURRENTS
+    from_time_ms: int | None = None  # where the live source starts; None: its beginning
     sma_periods: tuple[int, ...] = (20, 50, 200)
     ema_periods: tuple[int, ...] = (20, 50, 200)
     rsi_period: int = 14
@@ -67,6 +73,9 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--live-topic", default=TOPIC_BARS, help="live bars ('' for none)")
     parser.add_argument("--output-topic", default=TOPIC_CURRENTS)
     add_run_arguments(parser, "currents")
+    add_from_time_argument(
+        parser, "the live topic's beginning (the history topic is always read whole)"
+    )
     parser.add_argument("--sma", type=_periods, default=(20, 50, 200), metavar="N,N,...")
     parser.add_argument("--ema", type=_periods, default=(20, 50, 200), metavar="N,N,...")
     parser.add_argument("--rsi", type=_period, default=14, metavar="N")
@@ -86,6 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         history_topic=args.history_topic or None,
         live_topic=args.live_topic or None,
         output_topic=args.output_topic,
+        from_time_ms=args.from_time,
         sma_periods=args.sma,
         ema_periods=args.ema,
         rsi_period=args.rsi,

@@ -206,15 +206,19 @@ GROUP BY symbol, window_start, window_end"""
 def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[str, str]:
     """Both topics are read from their beginning: the indicators are recursive, so a run
     rebuilds each series from its first bar (a restore from a checkpoint or savepoint resumes at
-    the checkpointed offsets instead). The history topic is always read up to its end offsets at
-    start and then finishes; the live one too with ``--bounded``."""
+    the checkpointed offsets instead). The live topic starts at ``--from-time`` instead when
+    given (a replay that starts again from its first day). The history topic is always read up
+    to its end offsets at start and then finishes; the live one too with ``--bounded``."""
+    from_time = None if history else opts.from_time_ms
     options = kafka_json_source_options(
         opts.bootstrap,
         topic,
         opts.group_id,
-        startup_mode="earliest-offset",
+        startup_mode="earliest-offset" if from_time is None else "timestamp",
         bounded=history or opts.bounded,
     )
+    if from_time is not None:
+        options["scan.startup.timestamp-millis"] = str(from_time)
     # No idle timeout on either source. An idle history source would let the live watermark
     # past bars it has not read yet; and once the history source has finished (its watermark is
     # then the end of time), an idle live source, as it is between two minutes' bars, would let

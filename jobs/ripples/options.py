@@ -7,7 +7,13 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from jobs.common.options import RunOptions, add_run_arguments, positive_int, run_options
+from jobs.common.options import (
+    RunOptions,
+    add_from_time_argument,
+    add_run_arguments,
+    positive_int,
+    run_options,
+)
 from streamlines.contracts.topics import TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
 
 
@@ -30,16 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser.add_argument("--output-topic", default=TOPIC_RIPPLES)
     add_run_arguments(parser, "ripples")
     parser.add_argument("--idle-timeout", type=positive_int, default=5, metavar="SECONDS")
-    parser.add_argument(
-        "--from-time",
-        type=positive_int,
-        default=None,
-        metavar="EPOCH_MS",
-        help="start at the first record written to Kafka at or after this time (Unix ms), "
-        "e.g. when a replay restarts from its first day (older records would put the "
-        "watermark ahead of it); default: where the consumer group stopped, the start for a "
-        "new group",
-    )
+    add_from_time_argument(parser, "where the consumer group stopped, the start for a new group")
     args = parser.parse_args(argv)
     return Options(
         **run_options(parser, args, "ripples"),

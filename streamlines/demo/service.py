@@ -1,16 +1,16 @@
 """`streamlines demo`: the README's main command — the whole pipeline on the local stack.
 
 Brings the stack up (Kafka, InfluxDB, Kinesis, Flink, the Alpaca replay feed), submits the
-ripples job to the Flink cluster, starts ingest (replay feed → Kafka) and the InfluxDB sink
-(analytics.ripples → InfluxDB) and the GraphQL server (queries on InfluxDB, subscriptions on
-analytics.ripples), prints the URLs and a live line of counts, and on Ctrl-C (or after
-``--duration``) stops everything it started.
+ripples and currents jobs to the Flink cluster (``streamlines.demo.jobs``), starts ingest
+(replay feed → Kafka), the InfluxDB sinks (analytics.ripples and analytics.currents → InfluxDB)
+and the GraphQL server (queries on InfluxDB, subscriptions on the analytics topics, the
+dashboard), computes the gathered history's indicators apart from the live ones
+(``streamlines.demo.history``), prints the URLs and a live line of counts, and on Ctrl-C (or
+after ``--duration``) stops everything it started.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import signal
 import subprocess
 import sys
@@ -18,14 +18,29 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.live import Live
 
-from jobs.registry import JOBS
 from streamlines.console import make_console
-from streamlines.contracts.topics import TOPIC_BARS, TOPIC_QUOTES, TOPIC_RIPPLES, TOPIC_TRADES
+from streamlines.contracts.influx import MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
+from streamlines.contracts.topics import (
+    TOPIC_BARS,
+    TOPIC_CURRENTS,
+    TOPIC_QUOTES,
+    TOPIC_RIPPLES,
+    TOPIC_TRADES,
+)
+from streamlines.demo.history import HistoryRuns
+from streamlines.demo.jobs import (
+    active_jobs,
+    demo_jobs,
+    require_slots,
+    submit,
+    wait_until_running,
+)
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.http import HttpError, request_json
@@ -34,64 +49,41 @@ from streamlines.stack.ports import ensure_port_free
 from streamlines.stack.report import print_status
 from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService
 
-RIPPLES_JOB_NAME = f"ripples {TOPIC_TRADES} {TOPIC_QUOTES}"
-# The demo's processes: name (of its log, demo-<name>.log) and `streamlines` arguments.
-DEMO_PROCESSES = (
-    ("ingest", ("ingest",)),
-    ("sink-influx", ("sink", "influx")),
-    ("graphql", ("graphql", "serve")),
-)
-# The topics the live line counts.
-STATUS_TOPICS = [TOPIC_TRADES, TOPIC_QUOTES, TOPIC_BARS, TOPIC_RIPPLES]
+# The topics the live line counts (the names the demo's processes use by default).
+STATUS_TOPICS = [TOPIC_TRADES, TOPIC_QUOTES, TOPIC_BARS, TOPIC_RIPPLES, TOPIC_CURRENTS]
+# The chart the printed dashboard URL opens: a symbol the demo plays, at the live bars'
+# timeframe.
+DASHBOARD_TIMEFRAME = "1Min"
 
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "streamlines.cli", *args]
 
 
-def running_ripples_job(settings: Settings) -> str | None:
-    jobs = request_json("GET", f"{settings.flink_rest_url}/jobs/overview")["jobs"]
-    for job in jobs:
-        if job["name"] == RIPPLES_JOB_NAME and job["state"] in ("RUNNING", "CREATED", "RESTARTING"):
-            return str(job["jid"])
-    return None
+def demo_processes(settings: Settings) -> list[tuple[str, tuple[str, ...]]]:
+    """The demo's processes: name (of its log, demo-<name>.log) and `streamlines` arguments.
+    One sink per analytics topic, each its own consumer group."""
+    return [
+        ("ingest", ("ingest",)),
+        ("sink-influx", ("sink", "influx", "--topic", settings.graphql_ripples_topic,
+                         "--measurement", MEASUREMENT_RIPPLES)),
+        ("sink-currents", ("sink", "influx", "--topic", settings.graphql_currents_topic,
+                           "--measurement", MEASUREMENT_CURRENTS,
+                           "--group-id", "analytics-to-influx-currents")),
+        ("graphql", ("graphql", "serve")),
+    ]  # fmt: skip
 
 
-def out_of_orderness_s(settings: Settings) -> int:
-    """The ripples watermark bound, in event-time seconds, for the feed the demo reads.
-
-    The bound buys wall-clock slack for the job's two sources reading at slightly different
-    moments: 2 s on the live feed, but on a replay at N x speed 2 s of event time pass in
-    2/N s of wall time, so the demo scales it to about one wall-clock second."""
-    if settings.alpaca_api_key and settings.alpaca_secret_key:
-        return 2
-    speed = settings.replay_speed.strip().lower()
-    if speed == "max":
-        return 600
-    return max(2, math.ceil(float(speed)))
+def server_url(settings: Settings) -> str:
+    """The GraphQL server's root (it serves /graphql, /healthz and /dashboard/)."""
+    return settings.graphql_url.removesuffix("/graphql")
 
 
-def submit_ripples(settings: Settings, from_time_ms: int) -> str:
-    """Submits the ripples job reading what is written to Kafka from ``from_time_ms`` on:
-    the demo's own feed. Records of an earlier run are left out: a replay starts again from
-    its first day, so an earlier run's last records would move the watermark hours past the
-    new ones, and the job would drop those as late."""
-    command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOBS["ripples"].file),
-        "--bootstrap", settings.kafka_bootstrap,
-        "--out-of-orderness", str(out_of_orderness_s(settings)),
-        "--from-time", str(from_time_ms),
-    )  # fmt: skip
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
-    )
-    for line in result.stdout.splitlines():
-        if "submitted with JobID" in line:
-            return line.rsplit(" ", 1)[-1]
-    raise UserError(
-        "the ripples job was not accepted by Flink:\n" + (result.stdout + result.stderr)[-2000:],
-        hint="see `streamlines stack logs flink`; fix the cause and run `make demo` again.",
-    )
+def dashboard_url(settings: Settings) -> str:
+    """The dashboard on a symbol the demo plays (the first stock, else the first crypto)."""
+    symbols = [*settings.ingest_symbols, *settings.ingest_crypto]
+    query = {"symbol": symbols[0], "timeframe": DASHBOARD_TIMEFRAME} if symbols else {}
+    return f"{server_url(settings)}/dashboard/" + (f"?{urlencode(query)}" if query else "")
 
 
 class TopicCounter:
@@ -113,11 +105,13 @@ class TopicCounter:
 
 
 class LateCounter:
-    """The ripples job's count of rows dropped as late (behind the watermark), asked of Flink
+    """The jobs' count of rows dropped as late (behind the watermark), summed, asked of Flink
     at most as often as its REST API refreshes metrics."""
 
-    def __init__(self, flink: FlinkService, job_id: str, every: float = METRICS_REFRESH_S) -> None:
-        self._flink, self._job_id, self._every = flink, job_id, every
+    def __init__(
+        self, flink: FlinkService, job_ids: list[str], every: float = METRICS_REFRESH_S
+    ) -> None:
+        self._flink, self._job_ids, self._every = flink, job_ids, every
         self._asked_at: float | None = None
         self._value = "…"
 
@@ -126,8 +120,9 @@ class LateCounter:
         if self._asked_at is None or now - self._asked_at >= self._every:
             self._asked_at = now
             try:
-                self._value = f"{self._flink.late_records_dropped(self._job_id):,}"
-            except (HttpError, OSError, KeyError):  # the job restarting, Flink busy
+                dropped = sum(self._flink.late_records_dropped(j) for j in self._job_ids)
+                self._value = f"{dropped:,}"
+            except (HttpError, OSError, KeyError):  # a job restarting, Flink busy
                 self._value = "?"
         return self._value
 
@@ -138,50 +133,65 @@ class Started:
 
     was_up: set[str]
     children: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    job_id: str | None = None
-    submitted: bool = False
+    job_ids: dict[str, str] = field(default_factory=dict)  # every job the demo uses: name -> id
+    submitted: dict[str, str] = field(default_factory=dict)  # the ones it submitted
+    history: HistoryRuns | None = None
 
 
 def run_demo(settings: Settings, duration: float | None = None, keep_stack: bool = False) -> None:
     """Run the whole pipeline until Ctrl-C (or ``duration`` seconds), then stop what it
-    started: the processes, the job if it submitted it, and (unless ``keep_stack``) the
-    services that were not up before."""
+    started: the processes, the jobs it submitted, and (unless ``keep_stack``) the services
+    that were not up before."""
     err = make_console(stderr=True)
     stack = Stack(settings, err)
     started = Started(was_up={st.name for st in stack.status() if st.state == "healthy"})
     try:
-        job_id = _start(settings, stack, started, err)
+        _start(settings, stack, started, err)
         _print_urls(settings)
-        _watch(settings, started.children, job_id, duration, err)
+        _watch(settings, started, duration, err)
     except (HttpError, OSError) as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         err.print("\nstopping …")
     finally:
+        if started.history is not None:
+            started.history.stop()
         _stop_children(started.children)
         _stop_rest(settings, stack, started, keep_stack, err)
 
 
-def _start(settings: Settings, stack: Stack, started: Started, err: Console) -> str:
-    """The stack up, the ripples job running, the demo's processes started (recorded in
-    ``started`` as they start) and the GraphQL server answering; the job's id."""
+def _start_jobs(settings: Settings, started: Started, err: Console) -> None:
+    """Each demo job found running or submitted (from now on: ``--from-time``)."""
+    jobs = demo_jobs(settings, time.time_ns() // 1_000_000)
+    running = active_jobs(settings)
+    missing = [job for job in jobs if job.flink_name not in running]
+    require_slots(settings, missing, running)
+    for job in jobs:
+        job_id = running.get(job.flink_name)
+        if job_id is None:
+            err.print(f"Submitting the {job.job} job to Flink …")
+            job_id = started.submitted[job.job] = submit(settings, job)
+        started.job_ids[job.job] = job_id
+    for name, job_id in started.job_ids.items():
+        wait_until_running(settings, name, job_id)
+        err.print(f"[green]✓[/green] {name} job {job_id} running")
+
+
+def _start(settings: Settings, stack: Stack, started: Started, err: Console) -> None:
+    """The stack up, the jobs running, the demo's processes started (recorded in ``started``
+    as they start) and the GraphQL server answering."""
     print_status(stack.up())
-    job_id = running_ripples_job(settings)
-    if job_id is None:
-        err.print("Submitting the ripples job to Flink …")
-        job_id = started.job_id = submit_ripples(settings, time.time_ns() // 1_000_000)
-        started.submitted = True
-    err.print(f"[green]✓[/green] ripples job {job_id} running")
+    _start_jobs(settings, started, err)
     logs = settings.state_dir / "logs"
     ensure_port_free(
         settings.host, settings.graphql_port, "the GraphQL server", "STREAMLINES_GRAPHQL_PORT"
     )
-    for name, args in DEMO_PROCESSES:
+    for name, args in demo_processes(settings):
         log = (logs / f"demo-{name}.log").open("ab")
         started.children.append(subprocess.Popen(_cli(*args), stdout=log, stderr=log))
         err.print(f"[green]✓[/green] {name} started (log: {logs / f'demo-{name}.log'})")
+    started.history = HistoryRuns(settings, logs / "demo-currents-history.log")
     _wait_for_graphql(settings, started.children[-1])
-    return job_id
 
 
 def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
@@ -197,10 +207,10 @@ def _stop_children(children: list[subprocess.Popen[bytes]]) -> None:
 def _stop_rest(
     settings: Settings, stack: Stack, started: Started, keep_stack: bool, err: Console
 ) -> None:
-    """Cancel the job if the demo submitted it; stop the services it started, unless kept."""
-    if started.submitted and started.job_id:
-        request_json("PATCH", f"{settings.flink_rest_url}/jobs/{started.job_id}?mode=cancel")
-        err.print(f"cancelled ripples job {started.job_id}")
+    """Cancel the jobs the demo submitted; stop the services it started, unless kept."""
+    for name, job_id in started.submitted.items():
+        request_json("PATCH", f"{settings.flink_rest_url}/jobs/{job_id}?mode=cancel")
+        err.print(f"cancelled {name} job {job_id}")
     if keep_stack:
         return
     names = [n.name for n in stack.select(None) if n.name not in started.was_up]
@@ -212,8 +222,9 @@ def _stop_rest(
 def _print_urls(settings: Settings) -> None:
     make_console().print(
         "\n[bold]Stream Lines is running[/bold]\n"
+        f"  Dashboard      {dashboard_url(settings)}\n"
         f"  Kafka          {settings.kafka_bootstrap}  (market.trades/quotes/bars → "
-        f"{TOPIC_RIPPLES})\n"
+        f"{TOPIC_RIPPLES}, {TOPIC_CURRENTS})\n"
         f"  InfluxDB       {settings.influx_url}  (org {settings.influx_org}, bucket analytics)\n"
         f"  GraphQL        {settings.graphql_url}  (GraphiQL in a browser; subscriptions "
         "over graphql-transport-ws)\n"
@@ -222,12 +233,14 @@ def _print_urls(settings: Settings) -> None:
         f"  Flink UI       {settings.flink_rest_url}\n"
         f"  Kinesis        {settings.kinesis_endpoint}\n"
         f"  Alpaca replay  {settings.replay_url}\n"
+        "  History        `streamlines gather --symbols SP500 --start 1999-01-01` (any range) "
+        "while the demo runs: its indicators follow\n"
         "  Ctrl-C stops what the demo started.\n"
     )
 
 
 def _wait_for_graphql(settings: Settings, process: subprocess.Popen[bytes]) -> None:
-    health = settings.graphql_url.removesuffix("/graphql") + "/healthz"
+    health = server_url(settings) + "/healthz"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -241,13 +254,14 @@ def _wait_for_graphql(settings: Settings, process: subprocess.Popen[bytes]) -> N
     )
 
 
-def status_line(totals: Mapping[str, int], late: str) -> str:
-    """The demo's live line: records in, ripples out, and rows the job dropped as late."""
+def status_line(totals: Mapping[str, int], late: str, history: str) -> str:
+    """The demo's live line: records in, analytics out, rows the jobs dropped as late, and
+    the history runs."""
     return (
         f"events in: {totals[TOPIC_TRADES]:,} trades, {totals[TOPIC_QUOTES]:,} "
         f"quotes, {totals[TOPIC_BARS]:,} bars   →   "
-        f"ripples out: {totals[TOPIC_RIPPLES]:,}   "
-        f"dropped as late: {late}"
+        f"ripples out: {totals[TOPIC_RIPPLES]:,}   currents out: {totals[TOPIC_CURRENTS]:,}   "
+        f"dropped as late: {late}   history: {history}"
     )
 
 
@@ -263,23 +277,21 @@ def status_display(console: Console) -> Iterator[Live]:
             console.line()  # rich ends the last state with a newline on a terminal only
 
 
-def _watch(
-    settings: Settings,
-    children: list[subprocess.Popen[bytes]],
-    job_id: str,
-    duration: float | None,
-    console: Console,
-) -> None:
+def _watch(settings: Settings, started: Started, duration: float | None, console: Console) -> None:
+    assert started.history is not None  # set by _start
     deadline = None if duration is None else time.monotonic() + duration
     counter = TopicCounter(settings.kafka_bootstrap)
-    late = LateCounter(FlinkService(settings), job_id)
+    late = LateCounter(FlinkService(settings), list(started.job_ids.values()))
+    history_topic = settings.gather_topic
     try:
         with status_display(console) as live:
             while deadline is None or time.monotonic() < deadline:
-                dead = [c for c in children if c.poll() is not None]
+                dead = [c for c in started.children if c.poll() is not None]
                 if dead:
                     raise _exited(settings, dead[0])
-                live.update(status_line(counter.totals(STATUS_TOPICS), late.text()))
+                totals = counter.totals([*STATUS_TOPICS, history_topic])
+                history = started.history.look(totals[history_topic])
+                live.update(status_line(totals, late.text(), history))
                 time.sleep(2)
     finally:
         counter.close()

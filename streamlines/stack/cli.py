@@ -1,4 +1,4 @@
-"""`streamlines stack up | down | status | logs | env`."""
+"""`streamlines stack up | down | status | logs | env | install | browser`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 from streamlines.console import make_console
 from streamlines.errors import UserError
 from streamlines.settings import Settings
+from streamlines.stack.browser import ensure_browser
 from streamlines.stack.manager import SERVICE_NAMES, Stack
 from streamlines.stack.report import print_status, shell_exports
 
@@ -26,6 +27,13 @@ def install(services: Services = None) -> None:
     """Download or build what the services need (cached; the first time takes minutes)."""
     Stack(Settings(), err).install(services)
     err.print("[green]✓[/green] everything installed")
+
+
+@app.command()
+def browser() -> None:
+    """Debian's chromium for the dashboard's page tests: installed when missing (as root), else
+    the command to run."""
+    ensure_browser(Settings(), err)
 
 
 @app.command()

@@ -28,7 +28,7 @@ from psycopg.rows import TupleRow
 from rich.console import Console
 
 from streamlines.errors import UserError
-from streamlines.stack.commands import require_tool, run_step
+from streamlines.stack.apt import apt_install
 from streamlines.stack.process import ManagedProcess, identity
 from streamlines.stack.services.base import Health, PortSetting, Service
 
@@ -107,19 +107,8 @@ class PostgresService(Service):
             self._require_system_user()
 
     def _apt_install(self, console: Console) -> None:
-        apt_get = require_tool("apt-get", f"install PostgreSQL (Debian's `{APT_PACKAGE}`)")
         log = self.cache_dir / "build" / "postgresql-apt.log"
-        install = [apt_get, "install", "-y", "--no-install-recommends", APT_PACKAGE]
-        env = {"DEBIAN_FRONTEND": "noninteractive"}
-        description = f"Installing PostgreSQL (apt-get install {APT_PACKAGE})"
-        try:
-            run_step(console, description, install, log, env=env)
-        except UserError:
-            # Usually no package lists yet (a fresh container) or stale ones: update, then retry.
-            console.print(f"apt-get install failed; updating the package lists (log: {log})")
-            run_step(console, "Updating the package lists (apt-get update)",
-                     [apt_get, "update"], log, env=env)  # fmt: skip
-            run_step(console, description, install, log, env=env)
+        apt_install(console, APT_PACKAGE, "PostgreSQL", log)
         if find_bin_dir() is None:
             raise UserError(
                 f"`apt-get install {APT_PACKAGE}` ran, but there is no "

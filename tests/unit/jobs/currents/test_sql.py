@@ -30,6 +30,16 @@ def test_both_topics_are_read_from_the_start_and_history_always_finishes():
     assert bounded["scan.bounded.mode"] == "latest-offset"
 
 
+def test_from_time_starts_the_live_topic_there_and_leaves_the_history_whole():
+    opts = parse_args(["--bootstrap", "k:1", "--from-time", "1700000000000"])
+    live = kafka_source_options(opts, "l", history=False)
+    history = kafka_source_options(opts, "h", history=True)
+    assert live["scan.startup.mode"] == "timestamp"
+    assert live["scan.startup.timestamp-millis"] == "1700000000000"
+    assert history["scan.startup.mode"] == "earliest-offset"
+    assert "scan.startup.timestamp-millis" not in history
+
+
 def test_history_watermark_is_held_and_live_has_the_out_of_orderness():
     history, live = source_ddl(Options(bootstrap="k:1", out_of_orderness_s=7))
     assert "WATERMARK FOR ts AS TO_TIMESTAMP_LTZ(0, 3)" in history

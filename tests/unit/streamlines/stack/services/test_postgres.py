@@ -15,6 +15,7 @@ from rich.console import Console
 
 from streamlines.errors import UserError
 from streamlines.settings import Settings
+from streamlines.stack import apt as apt_module
 from streamlines.stack.manager import SERVICE_NAMES
 from streamlines.stack.services import postgres
 from streamlines.stack.services.postgres import (
@@ -197,8 +198,8 @@ def test_as_root_it_installs_the_package_updating_the_lists_if_need_be(
     tmp_path, monkeypatch, as_root
 ):
     apt = FakeApt()
-    monkeypatch.setattr(postgres, "run_step", apt)
-    monkeypatch.setattr(postgres, "require_tool", lambda tool, why: tool)
+    monkeypatch.setattr(apt_module, "run_step", apt)
+    monkeypatch.setattr(apt_module, "require_tool", lambda tool, why: tool)
     monkeypatch.setattr(
         postgres, "find_bin_dir", lambda: Path("/pg/15/bin") if apt.updated else None
     )
@@ -210,7 +211,7 @@ def test_as_root_it_installs_the_package_updating_the_lists_if_need_be(
 
 def test_an_installed_server_is_not_installed_again(tmp_path, monkeypatch, as_user):
     apt = FakeApt()
-    monkeypatch.setattr(postgres, "run_step", apt)
+    monkeypatch.setattr(apt_module, "run_step", apt)
     monkeypatch.setattr(postgres, "find_bin_dir", lambda: Path("/pg/15/bin"))
     PostgresService(Settings(home=tmp_path)).install(Console(quiet=True))
     assert apt.commands == []
