@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` runs the pipeline, `make test` runs the tests.
 # Both install what they need on first use and reuse it afterwards.
-.PHONY: demo test unit lint format venv dashboard deploy-tools browser stack-up stack-down stack-status clean
+.PHONY: demo test unit lint format venv dashboard deploy-tools load-tools browser stack-up stack-down stack-status clean
 
 VENV := .venv
 SL := $(VENV)/bin/streamlines
@@ -27,7 +27,7 @@ demo: venv
 	$(SL) demo
 
 # Lint first: the import rules, types and complexity limit are part of the tests.
-test: lint deploy-tools browser
+test: lint deploy-tools load-tools browser
 	$(SL) stack install
 	$(PY) -m pytest tests
 
@@ -43,6 +43,10 @@ browser: venv
 # built from their Go modules, Kubernetes' OpenAPI spec; once, into $STREAMLINES_HOME/tools.
 deploy-tools:
 	@scripts/deploy-tools.sh
+
+# k6, the load tool of the GraphQL fault tests (tests/faults), built from its Go module once.
+load-tools:
+	@scripts/load-tools.sh
 
 # ruff (style, C901 complexity), mypy against the real dependencies, import-linter (the
 # dependency rules in pyproject.toml, explained in docs/architecture.md).

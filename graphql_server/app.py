@@ -123,10 +123,11 @@ def metadata_services(database: Database, job_store: JobStore) -> dict[type, obj
 def create_app(settings: Settings) -> Starlette:
     database = open_database(settings)
     job_store = JobStore(database)
-    hub = LiveHub()
-    predictions_hub = PredictionsHub()
-    beacons_hub = BeaconsHub()
-    currents_hub = CurrentsHub()
+    queue = settings.graphql_subscription_queue
+    hub = LiveHub(queue)
+    predictions_hub = PredictionsHub(queue)
+    beacons_hub = BeaconsHub(queue)
+    currents_hub = CurrentsHub(queue)
     health_monitor = HealthMonitor(settings)
     jobs = JobRegistry(store=job_store, max_running=settings.graphql_max_running_jobs)
     jobs.mark_interrupted()  # what the last server left queued or running (logged)

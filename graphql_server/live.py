@@ -210,6 +210,8 @@ class KafkaFeed(Generic[R]):
             group_id=None,
             fetch_max_wait_ms=50,
             max_poll_records=5_000,
+            # The jobs write in transactions: what an aborted one left repeats a restart's.
+            isolation_level="read_committed",
         )
         try:
             partitions = self._wait_for_partitions(consumer)

@@ -159,6 +159,17 @@ class Settings(BaseSettings):
     # Kinesis: a batch that is not full (500 records) is written at the latest this many
     # seconds after its first record.
     ingest_kinesis_linger_seconds: float = 0.5
+    # A lost websocket: reconnect attempts wait at most this long (seconds; alpaca-py's own
+    # backoff, which starts at 0.5-1 s), and the gap is backfilled from the historical REST
+    # API (trades de-duplicated by trade id, quotes strictly inside the gap) unless off.
+    ingest_reconnect_max_backoff: float = 2.0
+    ingest_backfill: bool = True
+    # Event times ingest accepts: at most this far ahead of the wall clock, and at most this far
+    # behind the newest event of the same symbol (seconds); others go to the dead-letter topic.
+    ingest_max_ahead_seconds: float = 300.0
+    ingest_max_behind_seconds: float = 3600.0
+    # How long (event time) ingest remembers a symbol's trade ids to refuse a repeated one.
+    ingest_trade_id_memory_seconds: float = 3600.0
 
     # Gather (`streamlines gather`): historical bars from Alpaca's REST API (or the replay server)
     # into InfluxDB and Kafka.
@@ -240,6 +251,11 @@ class Settings(BaseSettings):
     graphql_rate_limit_per_minute: int = 600
     graphql_max_running_jobs: int = 2
     graphql_max_subscriptions: int = 20
+    # Updates that may wait for one subscription's client (its queue). A client that falls this
+    # far behind gets its subscription ended with an error saying so; the other subscribers are
+    # not held up and the server's memory stays bounded. A client that stops reading altogether
+    # is also closed by the websocket keepalive (a ping every 20 s, 20 s to answer).
+    graphql_subscription_queue: int = Field(default=10_000, ge=1)
     # Per query: its cost (each field 1, times the `limit`/list sizes it asks for, see
     # graphql_server/query_cost.py) and its aliases. 200,000: a 20,000-bar series of ten
     # fields, or models with their backtests, pass; nesting lists in lists to blow up the work

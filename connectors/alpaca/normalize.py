@@ -50,7 +50,10 @@ def event_time_ns(value: Any) -> int:
             raise SchemaError(f"t: not an RFC 3339 timestamp: {value[:40]!r}")
         whole, fraction, zone = match.groups()
         zone = "+00:00" if zone == "Z" else zone
-        seconds = int(datetime.fromisoformat(whole + zone).timestamp())
+        try:
+            seconds = int(datetime.fromisoformat(whole + zone).timestamp())
+        except ValueError:  # e.g. month 13
+            raise SchemaError(f"t: not a valid time: {value[:40]!r}") from None
         return seconds * NS_PER_SECOND + int((fraction or "").ljust(9, "0"))
     raise SchemaError(f"t: missing or not a timestamp ({type(value).__name__})")
 
@@ -60,7 +63,7 @@ def normalize(message: Mapping[str, Any]) -> Event:
     if not isinstance(message, Mapping):
         raise SchemaError(f"message: not an object ({type(message).__name__})")
     kind = message.get("T")
-    if kind not in _FIELDS:
+    if not isinstance(kind, str) or kind not in _FIELDS:
         raise SchemaError(f"T: not a trade, quote or bar message ({kind!r})")
     model, fields = _FIELDS[kind]
     data: dict[str, Any] = {"symbol": message.get("S"), "t_ns": event_time_ns(message.get("t"))}
@@ -75,6 +78,7 @@ def normalize(message: Mapping[str, Any]) -> Event:
 
 def topic_kind(message: Any) -> str | None:
     """``trade``, ``quote`` or ``bar`` for a message's ``T``, when it has a recognised one."""
-    if isinstance(message, Mapping) and message.get("T") in _FIELDS:
-        return _FIELDS[message["T"]][0].kind
+    kind = message.get("T") if isinstance(message, Mapping) else None
+    if isinstance(kind, str) and kind in _FIELDS:
+        return _FIELDS[kind][0].kind
     return None

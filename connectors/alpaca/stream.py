@@ -1,8 +1,10 @@
 """alpaca-py stream clients for ingest: live Alpaca when keys are configured, the local replay
-server otherwise. Both are the unmodified SDK classes with two additions: an undecodable frame
-goes to ``on_malformed`` instead of being dropped by the SDK, and every lost connection and
-every reconnect (with the length of the gap) is logged. The SDK itself reconnects with
-exponential backoff and jitter."""
+server otherwise. Both are the unmodified SDK classes with three additions: an undecodable frame
+goes to ``on_malformed`` and a message the SDK would drop without a word (no handler for its
+type or symbol: a symbol nobody subscribed to, a 10,000-character one, a type that is not a
+string) to ``on_undeliverable``; every lost connection and every reconnect (with the length of
+the gap) is logged and handed to ``on_reconnect`` (ingest backfills the gap). The SDK itself
+reconnects with exponential backoff and jitter, capped at ``max_backoff`` seconds."""
 
 from __future__ import annotations
 
@@ -22,6 +24,21 @@ log = logging.getLogger(__name__)
 
 EMPTY_FRAME = msgpack.packb([])
 MalformedHandler = Callable[[bytes | str, str], None]
+# Message types and the handler table of each in alpaca-py's DataStream; other types it knows
+# (control messages, channels ingest does not subscribe to) it handles or ignores itself.
+DATA_CHANNELS = {"t": "trades", "q": "quotes", "b": "bars"}
+KNOWN_TYPES = {"success", "error", "subscription", "d", "u", "s", "l", "c", "x", "n", "o"}
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A lost connection, once the stream is back: when it was lost (wall clock, ns), how long
+    it took to reconnect, and the last event time received before it (None: none yet)."""
+
+    stream: str
+    lost_at_ns: int
+    seconds: float
+    last_event: Any
 
 
 class _Watched:
@@ -30,9 +47,14 @@ class _Watched:
     _endpoint: str
     _ws: Any
     _should_run: bool
+    _name: str
+    _handlers: dict[str, dict[str, Any]]
     on_malformed: MalformedHandler | None = None
+    on_undeliverable: Callable[[Any], None] | None = None
+    on_reconnect: Callable[[Outage], None] | None = None
     connections: int = 0
     disconnected_at: float | None = None
+    lost_at_ns: int = 0
     last_event: Any = None  # ``t`` of the last data message received, for the gap log
 
     async def close(self) -> None:
@@ -54,6 +76,8 @@ class _Watched:
                 "the gap at %s", self._endpoint, gap, self.connections, last,
             )  # fmt: skip
             self.disconnected_at = None
+            if self.on_reconnect is not None:
+                self.on_reconnect(Outage(self._name, self.lost_at_ns, gap, self.last_event))
         recv = self._ws.recv
 
         async def checked_recv() -> Any:
@@ -62,6 +86,7 @@ class _Watched:
             except Exception as exc:
                 if self.disconnected_at is None:
                     self.disconnected_at = time.monotonic()
+                    self.lost_at_ns = time.time_ns()
                     if self._should_run:  # not when ingest itself is stopping
                         log.warning("connection to %s lost: %s; reconnecting", self._endpoint, exc)
                 raise
@@ -73,9 +98,30 @@ class _Watched:
                 return EMPTY_FRAME
             if messages and "t" in messages[-1]:
                 self.last_event = messages[-1]["t"]
-            return frame
+            return self._deliverable(frame, messages)
 
         self._ws.recv = checked_recv
+
+    def _deliverable(self, frame: Any, messages: list[dict[str, Any]]) -> Any:
+        """The frame without the messages the SDK would drop silently (those go to
+        ``on_undeliverable``); the frame itself when there are none, the common case."""
+        dropped = [m for m in messages if not self._dispatchable(m)]
+        if not dropped or self.on_undeliverable is None:
+            return frame
+        for message in dropped:
+            self.on_undeliverable(message)
+        return msgpack.packb([m for m in messages if self._dispatchable(m)])
+
+    def _dispatchable(self, message: dict[str, Any]) -> bool:
+        kind = message.get("T")
+        if not isinstance(kind, str):
+            return False
+        channel = DATA_CHANNELS.get(kind)
+        if channel is None:
+            return kind in KNOWN_TYPES
+        handlers = self._handlers[channel]
+        symbol = message.get("S")
+        return "*" in handlers or (isinstance(symbol, str) and symbol in handlers)
 
 
 def _decode(frame: Any) -> list[dict[str, Any]]:
@@ -121,6 +167,7 @@ class Endpoints:
     crypto_url: str
     key: str
     secret: str
+    rest_url: str | None = None  # the historical REST API (None: alpaca-py's, Alpaca's own)
 
     @property
     def source(self) -> str:
@@ -144,15 +191,22 @@ def endpoints(settings: Settings, replay_key: str = "streamlines-ingest") -> End
         crypto_url=f"{ws}/v1beta3/crypto/us",
         key=replay_key,
         secret="replay",  # the replay server accepts any non-empty pair
+        rest_url=settings.replay_url,
     )
 
 
-def stock_stream(ends: Endpoints) -> WatchedStockDataStream:
+def stock_stream(ends: Endpoints, max_backoff: float = 30.0) -> WatchedStockDataStream:
     # The feed is in the URL; alpaca-py's own ``feed`` argument only accepts iex and sip.
-    return WatchedStockDataStream(ends.key, ends.secret, raw_data=True, url_override=ends.stock_url)
+    stream = WatchedStockDataStream(
+        ends.key, ends.secret, raw_data=True, url_override=ends.stock_url
+    )
+    stream._reconnect_max_backoff = max_backoff
+    return stream
 
 
-def crypto_stream(ends: Endpoints) -> WatchedCryptoDataStream:
-    return WatchedCryptoDataStream(
+def crypto_stream(ends: Endpoints, max_backoff: float = 30.0) -> WatchedCryptoDataStream:
+    stream = WatchedCryptoDataStream(
         ends.key, ends.secret, raw_data=True, url_override=ends.crypto_url
     )
+    stream._reconnect_max_backoff = max_backoff
+    return stream

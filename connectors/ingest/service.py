@@ -8,6 +8,8 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from kafka.errors import KafkaError
@@ -20,7 +22,9 @@ from connectors.alpaca.stream import (
     endpoints,
     stock_stream,
 )
-from connectors.ingest.router import Router, Topics
+from connectors.ingest.gaps import GapFiller, GapReport
+from connectors.ingest.history import CryptoHistory, History, StockHistory
+from connectors.ingest.router import Checks, Router, Topics
 from connectors.sinks.deadletter import EventSink
 from connectors.sinks.kafka import KafkaSink, ensure_topics
 from connectors.sinks.kinesis import KinesisSink, ensure_streams
@@ -34,7 +38,8 @@ SINKS = ("kafka", "kinesis")
 
 
 class Ingest:
-    """Stock and crypto streams, each on its own thread, feeding one sink."""
+    """Stock and crypto streams, each on its own thread, feeding one sink; each stream's gaps
+    (a lost connection) backfilled from the historical REST API on a worker thread."""
 
     def __init__(
         self,
@@ -43,16 +48,33 @@ class Ingest:
         topics: Topics,
         stocks: list[str],
         crypto: list[str],
+        settings: Settings | None = None,
     ) -> None:
+        settings = settings or Settings()
         self.sink = sink
-        self.router = Router(sink, topics, ends.source)
+        self.router = Router(sink, topics, ends.source, Checks.from_settings(settings))
         self.streams: list[Any] = []
+        self.gaps: list[GapFiller] = []
+        self._backfill = ThreadPoolExecutor(1, thread_name_prefix="ingest-backfill")
         for symbols, make in ((stocks, stock_stream), (crypto, crypto_stream)):
             if not symbols:
                 continue
-            stream: WatchedStockDataStream | WatchedCryptoDataStream = make(ends)
+            stream: WatchedStockDataStream | WatchedCryptoDataStream = make(
+                ends, settings.ingest_reconnect_max_backoff
+            )
             stream.on_malformed = self.router.on_malformed
-            handler = self.router.on_message
+            stream.on_undeliverable = self.router.on_undeliverable
+            handler: Callable[[Any], Coroutine[Any, Any, None]] = self.router.on_message
+            if settings.ingest_backfill:
+                history: History = (
+                    CryptoHistory(ends)
+                    if make is crypto_stream
+                    else StockHistory(ends, settings.ingest_feed)
+                )
+                gaps = GapFiller(symbols, history, self.router, self._backfill)
+                stream.on_reconnect = gaps.reconnected
+                handler = _watching(self.router, gaps)
+                self.gaps.append(gaps)
             stream.subscribe_trades(handler, *symbols)
             stream.subscribe_quotes(handler, *symbols)
             stream.subscribe_bars(handler, *symbols)
@@ -65,6 +87,9 @@ class Ingest:
             thread.start()
             self._threads.append(thread)
 
+    def gap_reports(self) -> list[GapReport]:
+        return [report for gaps in self.gaps for report in gaps.reports]
+
     def stop(self, timeout: float = 15.0) -> None:
         for stream, thread in zip(self.streams, self._threads, strict=True):
             while stream._loop is None and thread.is_alive():
@@ -74,6 +99,7 @@ class Ingest:
                     asyncio.run_coroutine_threadsafe(stream.stop_ws(), stream._loop).result(timeout)
         for thread in self._threads:
             thread.join(timeout)
+        self._backfill.shutdown(wait=True)  # a backfill under way finishes into the sink
         self.sink.flush()
         if self.router.error is not None:
             raise UserError(
@@ -85,8 +111,19 @@ class Ingest:
         counts = self.router.counts
         return (
             f"trades {counts['trade']}, quotes {counts['quote']}, bars {counts['bar']}, "
-            f"rejected {counts['rejected']}"
+            f"rejected {counts['rejected']}, gaps backfilled {len(self.gap_reports())}"
         )
+
+
+def _watching(router: Router, gaps: GapFiller) -> Callable[[Any], Coroutine[Any, Any, None]]:
+    """The stream's handler: route each message, and tell the gap filler what went through."""
+
+    async def handle(message: Any) -> None:
+        event = router.guarded(router.route, message)
+        if event is not None:
+            gaps.saw(event)
+
+    return handle
 
 
 def _kafka_sink(settings: Settings, topics: Topics) -> KafkaSink:
@@ -157,7 +194,7 @@ def run_ingest(
     topics = Topics.from_settings(settings)
     ends = endpoints(settings)
     target = build_sink(kind, settings, topics)
-    run = Ingest(ends, target, topics, stocks, crypto)
+    run = Ingest(ends, target, topics, stocks, crypto, settings)
     where = "live Alpaca" if ends.live else f"the replay server at {settings.replay_url}"
     log.info("ingesting %s from %s into %s", ", ".join(stocks + crypto), where, kind)
     run.start()

@@ -105,6 +105,15 @@ def serve_command(
     out_of_order_every: int | None = typer.Option(
         None, min=2, help="Fault: every Nth message swaps places with the next."
     ),
+    hostile_every: int | None = typer.Option(
+        None,
+        min=1,
+        help="Fault: after every Nth data message, a hostile one (wrong types, NaN, bad sizes, "
+        "huge symbols, crossed quotes, far times, duplicates; see docs/replay.md).",
+    ),
+    hostile_count: int = typer.Option(
+        -1, help="Fault: how many hostile messages --hostile-every sends in all (-1: no end)."
+    ),
     rest_error_status: int | None = typer.Option(
         None, help="Fault: REST data requests answer this status (429 or 500)."
     ),
@@ -151,6 +160,8 @@ def serve_command(
         refuse_auth=refuse_auth,
         malformed_every=malformed_every,
         out_of_order_every=out_of_order_every,
+        hostile_every=hostile_every,
+        hostile_count=hostile_count,
         rest_error_status=rest_error_status,
         rest_error_count=rest_error_count,
     )

@@ -7,6 +7,10 @@
   ``max_connections_per_key``, ``max_symbols``, ``allowed_feeds``, ``auth_timeout``,
   ``slow_client_seconds`` (new streams use them).
 - ``DELETE /control/positions``: forget where each key's stream stopped (no more resuming).
+- ``POST /control/drop`` (JSON object, optional ``key``, ``asset_class``, ``away_seconds``):
+  close the matching open streams (every one without a key) as a lost connection does, and
+  refuse that key's new streams for ``away_seconds`` (an outage; 406 as Alpaca answers before
+  it has reaped the old connection). Answers ``{"dropped": n}``.
 - ``POST /control/corporate-actions`` (JSON list of rows ``symbol, type, ex_date, rate,
   new_rate, old_rate, record_date, payable_date``): the corporate actions Alpaca's
   ``/v1/corporate-actions`` serves from now on, replacing the set; ``GET`` shows them (as rows),
@@ -18,6 +22,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -68,13 +73,18 @@ class Control:
             Route("/control/faults", self.clear_faults, methods=["DELETE"]),
             Route("/control/config", self.set_config, methods=["POST"]),
             Route("/control/positions", self.forget_positions, methods=["DELETE"]),
+            Route("/control/drop", self.drop, methods=["POST"]),
             Route("/control/corporate-actions", self.show_corporate_actions, methods=["GET"]),
             Route("/control/corporate-actions", self.set_corporate_actions, methods=["POST"]),
             Route("/control/corporate-actions", self.clear_corporate_actions, methods=["DELETE"]),
         ]
 
     def snapshot(self) -> dict[str, Any]:
-        return {"config": self.state.config.public(), "faults": asdict(self.state.faults)}
+        return {
+            "config": self.state.config.public(),
+            "faults": asdict(self.state.faults),
+            "hostile_sent": dict(self.state.hostile_sent),
+        }
 
     async def healthz(self, request: Request) -> JSONResponse:
         state = self.state
@@ -121,6 +131,28 @@ class Control:
     async def forget_positions(self, request: Request) -> JSONResponse:
         self.state.positions.clear()
         return JSONResponse(self.snapshot())
+
+    async def drop(self, request: Request) -> JSONResponse:
+        body = await _json_object(request)
+        if body is None:
+            return _bad_request('send a JSON object, e.g. {"key": "streamlines-ingest"} or {}')
+        key, asset_class = body.get("key"), body.get("asset_class")
+        away = body.get("away_seconds", 0)
+        if not isinstance(away, int | float) or away < 0:
+            return _bad_request(f"away_seconds must be a number >= 0, not {away!r}")
+        if away:
+            if not isinstance(key, str):
+                return _bad_request("away_seconds needs the key whose streams are refused")
+            self.state.away_until[key] = time.monotonic() + away
+        chosen = [
+            s
+            for s in list(self.state.sessions)
+            if (key is None or s.key == key)
+            and (asset_class is None or s.asset_class == asset_class)
+        ]
+        for session in chosen:
+            await session.drop()
+        return JSONResponse({"dropped": len(chosen)})
 
     def corporate_actions(self) -> JSONResponse:
         actions = self.state.corporate_actions

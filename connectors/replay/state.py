@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict, deque
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -58,6 +58,8 @@ class Faults:
     refuse_auth: int = 0  # this many auth attempts fail with 402
     malformed_every: int | None = None  # every Nth data frame is replaced by garbage
     out_of_order_every: int | None = None  # every Nth message swaps with the next one
+    hostile_every: int | None = None  # after every Nth data message, a hostile one
+    hostile_count: int = -1  # how many hostile messages to send in all
     rest_error_status: int | None = None  # 429 or 500 from data endpoints
     rest_error_count: int = 0  # for this many requests
 
@@ -117,7 +119,7 @@ class SendLog:
 
     def record(self, messages: list[dict[str, Any]], sent_ns: int) -> None:
         for message in messages:
-            if message.get("T") != "t":
+            if message.get("T") != "t" or "hostile" in message:
                 continue
             if len(self.trades) >= self.limit:
                 self.dropped += 1
@@ -127,14 +129,30 @@ class SendLog:
             self.trades.append((message["S"], t_ns, sent_ns))
 
 
+class Droppable(Protocol):
+    """An open stream, as the control endpoint sees it."""
+
+    key: str | None
+    asset_class: str
+
+    async def drop(self) -> None: ...
+
+
 @dataclass
 class ServerState:
     config: ReplayConfig
     universe: Universe
     faults: Faults = field(default_factory=Faults)
     connections: Counter[tuple[str, str]] = field(default_factory=Counter)
-    # Where each (key, asset class) stream stopped, so a reconnect resumes there.
+    # Where each (key, asset class) stream stopped: an unpaced reconnect continues there, a
+    # paced one joins the timeline where it is now (see ``stream_start``).
     positions: dict[tuple[str, str], int] = field(default_factory=dict)
+    # The streams open now, so the control endpoint can drop them.
+    sessions: set[Droppable] = field(default_factory=set)
+    # key -> monotonic time until which the key's new streams are refused (an outage).
+    away_until: dict[str, float] = field(default_factory=dict)
+    # Hostile messages sent, by kind (``connectors.replay.hostile``).
+    hostile_sent: Counter[str] = field(default_factory=Counter)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     messages_sent: int = 0
     streams_opened: int = 0  # authenticated streams since start (reconnects included)
@@ -145,23 +163,43 @@ class ServerState:
     corporate_actions: list[CorporateAction] = field(default_factory=list)
 
     def stream_start(self, key: str, asset_class: str) -> tuple[int, ReplayClock | None]:
-        """Where a new stream starts and the clock that paces it. A reconnect resumes where the
-        key's last stream of the asset class stopped; otherwise a stream joins the live
-        timeline when another connection streams now, of either asset class (as on Alpaca,
-        it gets what happens from now on), and starts at the configured start when none
-        does. Stocks and crypto share the timeline as they share the wall clock live: a
-        consumer that merges both in event time (one Kafka topic, one Flink watermark) would
-        otherwise find the one that started later all late."""
+        """Where a new stream starts and the clock that paces it.
+
+        Paced, as on Alpaca, a stream gets what happens from now on: when another connection
+        streams now (of either asset class), or when the key streamed before (a reconnect),
+        it joins the timeline where it is now. The timeline keeps moving while a client is
+        away, so what was sent in the meantime is gone, not resumed: a client fills such a
+        gap from the historical REST API. Otherwise (nobody streams, a key not seen before)
+        the stream starts a new timeline at the configured start. Stocks and crypto share the
+        timeline as they share the wall clock live: a consumer that merges both in event time
+        (one Kafka topic, one Flink watermark) would otherwise find the one that started later
+        all late.
+
+        Unpaced (speed max) nothing happens while nobody reads, so there is nothing to miss: a
+        reconnect continues where the key's last stream of the asset class stopped."""
         config = self.config
         saved = self.positions.get((key, asset_class))
-        start = config.start_ns if saved is None else saved
         if not config.speed:
-            return start, None
+            return (config.start_ns if saved is None else saved), None
         clock = self.clock
-        if clock is not None and clock.members and clock.speed == config.speed:
-            return (clock.now() if saved is None else saved), clock
-        clock = self.clock = ReplayClock(config.speed, start)
-        return start, clock
+        if (
+            clock is not None
+            and clock.speed == config.speed
+            and (clock.members or saved is not None)
+        ):
+            return clock.now(), clock
+        clock = self.clock = ReplayClock(config.speed, config.start_ns)
+        return config.start_ns, clock
+
+    def away(self, key: str) -> bool:
+        """Whether ``key``'s streams are refused now (an outage the control endpoint set)."""
+        until = self.away_until.get(key)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        del self.away_until[key]
+        return False
 
     def accepts(self, key: Any, secret: Any) -> bool:
         if not isinstance(key, str) or not isinstance(secret, str) or not key or not secret:

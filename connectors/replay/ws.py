@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from connectors.replay import protocol
 from connectors.replay.engine import Batch, ReplayEngine, SlowClientError
+from connectors.replay.hostile import HostileMessages
 from connectors.replay.protocol import ErrorCode, FrameEncoder, Message
 from connectors.replay.state import ServerState
 from connectors.replay.subscriptions import SubscriptionError, Subscriptions
@@ -44,6 +45,7 @@ class StreamSession:
         self.data_frames = 0
         self.position: int | None = None
         self.drop_at: int | None = None
+        self.hostile = HostileMessages()
 
     # ---- sending -----------------------------------------------------------------------------
     async def send(self, messages: list[Message]) -> None:
@@ -66,6 +68,13 @@ class StreamSession:
         with contextlib.suppress(Exception):
             if self.ws.client_state == WebSocketState.CONNECTED:
                 await self.ws.close(code)
+
+    async def drop(self) -> None:
+        """Close the stream as a lost connection does (the control endpoint's drop), between
+        two frames."""
+        log.info("control: dropping the %s stream of %s", self.asset_class, self.key)
+        async with self.send_lock:
+            await self.close(CLOSE_DROPPED)
 
     async def fail(self, code: ErrorCode, close: bool = False) -> None:
         with contextlib.suppress(_Closed):
@@ -128,11 +137,15 @@ class StreamSession:
         if self.asset_class == "stock" and self.feed not in self.state.config.allowed_feeds:
             await self.fail(ErrorCode.INSUFFICIENT_SUBSCRIPTION, close=True)
         slot = (key, self.asset_class)
-        if self.state.connections[slot] >= self.state.config.max_connections_per_key:
+        # A key the control endpoint sent away (an outage) is refused as Alpaca refuses a
+        # reconnect before it has reaped the old connection.
+        full = self.state.connections[slot] >= self.state.config.max_connections_per_key
+        if full or self.state.away(key):
             await self.fail(ErrorCode.CONNECTION_LIMIT_EXCEEDED, close=True)
         self.state.connections[slot] += 1
         self.state.streams_opened += 1
         self.key = key
+        self.state.sessions.add(self)
         await self.send([protocol.success("authenticated")])
 
     async def _handle(self, request: Any) -> None:
@@ -208,6 +221,8 @@ class StreamSession:
             for k in range(len(messages) - 1):
                 if (self.data_messages + k + 1) % every == 0:
                     messages[k], messages[k + 1] = messages[k + 1], messages[k]
+        if faults.hostile_every:
+            messages = self._with_hostile(messages, faults.hostile_every)
         self.data_frames += 1
         if faults.malformed_every and self.data_frames % faults.malformed_every == 0:
             async with self.send_lock:
@@ -221,6 +236,23 @@ class StreamSession:
         self.state.messages_sent += len(messages)
         self.position = positions[-1]
 
+    def _with_hostile(self, messages: list[Message], every: int) -> list[Message]:
+        """``messages`` with a hostile message after every ``every``-th data message (counting
+        across batches), while the fault's count lasts."""
+        faults = self.state.faults
+        out: list[Message] = []
+        for k, message in enumerate(messages):
+            out.append(message)
+            self.hostile.saw(message)
+            if (self.data_messages + k + 1) % every or not self.hostile.ready:
+                continue
+            fire, faults.hostile_count = faults.take(faults.hostile_count)
+            if fire:
+                kind, hostile = self.hostile.make()
+                out.append(hostile)
+                self.state.hostile_sent[kind] += 1
+        return out
+
     async def _finish(self) -> None:
         if self.streamer is not None:
             self.streamer.cancel()
@@ -228,6 +260,7 @@ class StreamSession:
                 await self.streamer
         if self.engine is not None:
             self.engine.close()
+        self.state.sessions.discard(self)
         if self.key is not None:
             slot = (self.key, self.asset_class)
             self.state.connections[slot] -= 1

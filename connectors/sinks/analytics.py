@@ -9,6 +9,16 @@ commits the
 offsets only after InfluxDB accepted the batch. A record that does not fit the schema goes to
 ``<topic>.dlq`` with the reason, and the sink keeps going. Because timestamps come from the
 records, a replayed topic or a restarted sink overwrites points instead of duplicating them.
+
+Only committed records are read (``isolation_level=read_committed``): the jobs write their
+topics in Kafka transactions, and what an aborted one left is a repeat of a job's restart.
+
+While InfluxDB is down or overloaded (``InfluxUnavailable``, after the writer's own short
+retries) the sink pauses: it stops fetching, keeps the one batch it holds (at most
+``MAX_POLL_RECORDS`` records: the memory bound), commits nothing past what InfluxDB accepted,
+logs "InfluxDB unavailable, paused at offset ...", and tries the batch again every
+``PAUSE_RETRY_S`` seconds until InfluxDB takes it; then it reads on from there. Stopped while
+paused, it leaves the batch uncommitted: the next start reads it again.
 """
 
 from __future__ import annotations
@@ -16,11 +26,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from influxdb_client import Point
 from kafka import KafkaConsumer
+from kafka.consumer.fetcher import ConsumerRecord
 
-from connectors.sinks.influx import InfluxWriter
+from connectors.sinks.influx import InfluxUnavailable, InfluxWriter
 from connectors.sinks.kafka import KafkaSink
 from streamlines.contracts.events import SchemaError
 from streamlines.contracts.influx import (
@@ -34,6 +47,13 @@ from streamlines.errors import UserError
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Records one poll returns, and so the most the sink holds while InfluxDB is away.
+MAX_POLL_RECORDS = 5000
+# While paused: how long the writer retries a batch before the sink pauses (seconds, in turn),
+# and how often the paused sink tries again.
+WRITE_RETRY_DELAYS_S = (1.0, 2.0)
+PAUSE_RETRY_S = 5.0
 
 
 def measurement_for(topic: str, measurement: str | None = None) -> str:
@@ -57,6 +77,7 @@ class SinkCounters:
     read: int = 0
     written: int = 0
     dead_lettered: int = 0
+    pauses: int = 0
 
 
 def run_sink(
@@ -81,10 +102,12 @@ def run_sink(
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        max_poll_records=5000,
+        max_poll_records=MAX_POLL_RECORDS,
+        isolation_level="read_committed",
     )
     dead_letters = KafkaSink(settings.kafka_bootstrap, client_id=f"{group_id}-dlq")
     writer = InfluxWriter.from_settings(settings, bucket)
+    writer.retry_delays = WRITE_RETRY_DELAYS_S
     last_data = time.monotonic()
     log.info("copying %s into InfluxDB bucket %s (group %s)", topic, bucket, group_id)
     try:
@@ -104,7 +127,10 @@ def run_sink(
                 except SchemaError as exc:
                     dead_letters.dead_letter(topic, exc.reason, raw.value, source=topic)
                     counters.dead_lettered += 1
-            counters.written += writer.write(points)
+            written = write_or_pause(writer, points, consumer, records, stop, counters)
+            if written is None:
+                break  # stopped while paused: the batch stays uncommitted
+            counters.written += written
             dead_letters.flush()
             consumer.commit()
     finally:
@@ -118,3 +144,70 @@ def run_sink(
         counters.dead_lettered,
     )
     return counters
+
+
+def write_or_pause(
+    writer: InfluxWriter,
+    points: list[Point],
+    consumer: KafkaConsumer,
+    records: Sequence[ConsumerRecord],
+    stop: threading.Event,
+    counters: SinkCounters,
+    retry_s: float = PAUSE_RETRY_S,
+) -> int | None:
+    """Write ``points`` (read as ``records``); while InfluxDB is unavailable, pause the
+    consumer's partitions (polling on, so the group keeps it, but fetching nothing) and try
+    again every ``retry_s`` until InfluxDB takes them. Returns the points written, or None if
+    ``stop`` was set first."""
+    paused_at: float | None = None
+    while True:
+        try:
+            written = writer.write(points)
+        except InfluxUnavailable as exc:
+            if paused_at is None:
+                paused_at = time.monotonic()
+                counters.pauses += 1
+                consumer.pause(*consumer.assignment())
+                log.warning(
+                    "InfluxDB unavailable, paused at offset %s (%d records held, none "
+                    "committed past them), retrying every %.0f s: %s",
+                    first_offsets(records),
+                    len(records),
+                    retry_s,
+                    str(exc).splitlines()[0],
+                )
+            if not _wait_polling(consumer, stop, retry_s):
+                log.warning(
+                    "stopped while InfluxDB was unavailable; offset %s not committed",
+                    first_offsets(records),
+                )
+                return None
+            continue
+        if paused_at is not None:
+            consumer.resume(*consumer.paused())
+            log.warning(
+                "InfluxDB back after %.0f s; wrote the held batch, reading on from offset %s",
+                time.monotonic() - paused_at,
+                first_offsets(records),
+            )
+        return written
+
+
+def first_offsets(records: Sequence[ConsumerRecord]) -> str:
+    """Where a batch starts, per partition: ``topic[partition]@offset, ...``."""
+    first: dict[tuple[str, int], int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        first[key] = min(first.get(key, r.offset), r.offset)
+    return ", ".join(f"{t}[{p}]@{o}" for (t, p), o in sorted(first.items()))
+
+
+def _wait_polling(consumer: KafkaConsumer, stop: threading.Event, seconds: float) -> bool:
+    """Poll the paused consumer for ``seconds`` (it returns nothing, but stays in its group);
+    False if ``stop`` was set."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if stop.is_set():
+            return False
+        consumer.poll(timeout_ms=200)
+    return not stop.is_set()

@@ -4,7 +4,9 @@ Synchronous on purpose: a caller that commits its input (Kafka offsets) after ``
 returns loses nothing, and points written with deterministic timestamps overwrite rather
 than duplicate when the same input is written again, which also makes a retried write safe:
 a batch that failed on a transient error (InfluxDB busy or restarting: 429, 5xx, connection
-refused) is sent again with backoff, and what still fails is a UserError that says what to do.
+refused) is sent again with backoff, and what still fails is a UserError that says what to do:
+``InfluxUnavailable`` when InfluxDB was down or busy throughout, which a caller that can wait
+(the analytics sink) takes as a reason to pause and try again later.
 """
 
 from __future__ import annotations
@@ -40,8 +42,21 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, OSError) or "urllib3" in type(exc).__module__
 
 
+class InfluxUnavailable(UserError):
+    """A write failed on a transient error (``is_transient``) through every retry: InfluxDB is
+    down, restarting or overloaded, and the same write may succeed later."""
+
+
 def write_error(exc: Exception, bucket: str) -> Exception:
-    """The UserError for a write InfluxDB did not take (``exc`` itself if it is not InfluxDB's)."""
+    """The UserError for a write InfluxDB did not take (``exc`` itself if it is not InfluxDB's);
+    an ``InfluxUnavailable`` when the failure was transient."""
+    error = _write_error(exc, bucket)
+    if is_transient(exc) and isinstance(error, UserError):
+        return InfluxUnavailable(str(error.args[0]), error.hint)
+    return error
+
+
+def _write_error(exc: Exception, bucket: str) -> Exception:
     if isinstance(exc, ApiException):
         if exc.status == 404:
             return UserError(

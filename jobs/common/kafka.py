@@ -3,11 +3,25 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Sequence
+
 from kafka.admin import KafkaAdminClient
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 
 from streamlines.errors import UserError
+
+# A Kafka broker refuses a transaction timeout above its transaction.max.timeout.ms (15 min by
+# default), and Flink's sink asks for 1 h unless told: 10 min keeps under the default and well
+# above a checkpoint's longest wait (interval + timeout, flink-conf/config.yaml). It is also how
+# long a transaction left open by a job that died and was submitted again (under a new prefix)
+# holds read_committed consumers back before the broker aborts it.
+TRANSACTION_TIMEOUT_MS = 600_000
+# Read only committed records: the analytics sinks write in transactions, and a plain consumer
+# would also see the records of aborted ones (repeats after a restart).
+ISOLATION_LEVEL = "read_committed"
 
 SINK_DDL = """CREATE TABLE {table} (
   symbol STRING,
@@ -42,6 +56,7 @@ def kafka_json_source_options(
         "properties.group.id": group_id,
         "scan.startup.mode": startup_mode,
         "format": "json",
+        "properties.isolation.level": ISOLATION_LEVEL,
         # Producers validate what they write (bad records go to a dead-letter topic); anything
         # still unreadable here is skipped rather than failing the job.
         "json.ignore-parse-errors": "true",
@@ -51,9 +66,15 @@ def kafka_json_source_options(
     return options
 
 
-def analytics_sink_ddl(table: str, bootstrap: str, topic: str) -> str:
+def analytics_sink_ddl(
+    table: str, bootstrap: str, topic: str, *, exactly_once: bool = False
+) -> str:
     """The table of an analytics topic: JSON records ``{"symbol", "metric", "t_ns", "values"}``
-    keyed by symbol, written at least once."""
+    keyed by symbol. Written at least once, or with ``exactly_once`` in Kafka transactions
+    committed with each checkpoint (and at the end of a bounded run), so that a restart from a
+    checkpoint aborts what was written after it instead of repeating it to ``read_committed``
+    consumers. Every INSERT into an exactly-once table needs a transactional-id prefix of its
+    own: ``own_transactions``."""
     options = {
         "connector": "kafka",
         "topic": topic,
@@ -64,7 +85,37 @@ def analytics_sink_ddl(table: str, bootstrap: str, topic: str) -> str:
         "value.fields-include": "ALL",
         "sink.delivery-guarantee": "at-least-once",
     }
+    if exactly_once:
+        options |= {
+            "sink.delivery-guarantee": "exactly-once",
+            "sink.transactional-id-prefix": transactional_id_prefix(table, topic),
+            "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
+        }
     return SINK_DDL.format(table=table, with_options=with_options(options))
+
+
+def transactional_id_prefix(table: str, topic: str) -> str:
+    """A prefix of this submission's own: two jobs writing one topic at once (the demo's live
+    currents and a history run) must not share transactional ids, or each fences the other's
+    producer. A restart from a checkpoint keeps the job's plan, and so its prefix, and aborts
+    what its predecessor left open."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{table}-{topic}")
+    return f"streamlines-{name}-{uuid.uuid4().hex[:12]}"
+
+
+def own_transactions(inserts: Sequence[str], table: str, topic: str) -> list[str]:
+    """The ``INSERT INTO <table>`` statements each with a transactional-id prefix of its own
+    (a dynamic table option hint): each INSERT is a Kafka sink of its own, and Flink refuses
+    two sinks with one prefix (their transactional ids would fence each other)."""
+    base = transactional_id_prefix(table, topic)
+    target = f"INSERT INTO {table}"
+    out = []
+    for i, insert in enumerate(inserts):
+        if not insert.startswith(target):
+            raise ValueError(f"not an INSERT INTO {table}: {insert[:60]}")
+        hint = f"/*+ OPTIONS('sink.transactional-id-prefix'={sql_string(f'{base}-{i}')}) */"
+        out.append(f"{target} {hint}{insert[len(target) :]}")
+    return out
 
 
 def analytics_row_type() -> TypeInformation:

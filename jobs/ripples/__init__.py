@@ -40,9 +40,16 @@ reading at slightly different moments (a quote read after the watermark passed i
 the as-of join): 2 s on the live feed is 2 s of slack, but on a replay at 60x speed it is 33 ms,
 so ``streamlines demo`` scales the bound with the replay speed.
 
-Delivery to the output topic is at-least-once (a restart from a checkpoint may repeat records);
-``(symbol, metric, t_ns)`` identifies a record, so a consumer or a time-series store that writes
-by that key overwrites rather than duplicates.
+Delivery to the output topic (``--delivery``): ``at-least-once`` (the default) makes each record
+visible at once, which the live path needs (the dashboard's forming bar moves within a second);
+after a restart from a checkpoint the records written since it are written again, and since
+``(symbol, metric, t_ns)`` identifies a record, every store of them writes by that key and
+overwrites rather than duplicates (InfluxDB's point, the GraphQL live merge by time).
+``exactly-once`` writes each INSERT in Kafka transactions of its own (a transactional-id prefix
+per INSERT and submission), committed with each checkpoint and at the end of a bounded run, so a
+restart aborts what was written after the checkpoint and a ``read_committed`` consumer
+(`streamlines sink influx`, the GraphQL live feeds) sees every record once, but only with the
+checkpoint that commits it (every 10 s). tests/faults/test_taskmanager_killed.py checks both.
 
 Runs as ``flink run -py jobs/ripples/__main__.py --bootstrap HOST:PORT [...]`` on a cluster
 (whose config turns checkpointing on; this job turns it on too when the config has not), as

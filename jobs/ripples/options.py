@@ -25,6 +25,7 @@ class Options(RunOptions):
     output_topic: str = TOPIC_RIPPLES
     idle_timeout_s: int = 5
     from_time_ms: int | None = None
+    exactly_once: bool = False  # --delivery exactly-once (see the package's docstring)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> Options:
@@ -37,6 +38,14 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     add_run_arguments(parser, "ripples")
     parser.add_argument("--idle-timeout", type=positive_int, default=5, metavar="SECONDS")
     add_from_time_argument(parser, "where the consumer group stopped, the start for a new group")
+    parser.add_argument(
+        "--delivery",
+        choices=("at-least-once", "exactly-once"),
+        default="at-least-once",
+        help="at-least-once: records visible at once, repeated after a restart (stores "
+        "overwrite by symbol, metric and time); exactly-once: Kafka transactions, visible to "
+        "read_committed readers at each checkpoint (default at-least-once)",
+    )
     args = parser.parse_args(argv)
     return Options(
         **run_options(parser, args, "ripples"),
@@ -45,4 +54,5 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         output_topic=args.output_topic,
         idle_timeout_s=args.idle_timeout,
         from_time_ms=args.from_time,
+        exactly_once=args.delivery == "exactly-once",
     )

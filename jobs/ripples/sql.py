@@ -4,7 +4,12 @@ constants below; ``{name}`` placeholders are filled in with ``str.format``."""
 
 from __future__ import annotations
 
-from jobs.common.kafka import analytics_sink_ddl, kafka_json_source_options, with_options
+from jobs.common.kafka import (
+    analytics_sink_ddl,
+    kafka_json_source_options,
+    own_transactions,
+    with_options,
+)
 from jobs.ripples.options import Options
 from streamlines.contracts.metrics import (
     METRIC_BAR_1M,
@@ -175,7 +180,9 @@ def source_ddl(opts: Options) -> list[str]:
 
 
 def sink_ddl(opts: Options) -> str:
-    return analytics_sink_ddl(SINK_TABLE, opts.bootstrap, opts.output_topic)
+    return analytics_sink_ddl(
+        SINK_TABLE, opts.bootstrap, opts.output_topic, exactly_once=opts.exactly_once
+    )
 
 
 def bars_sql(metric: str, seconds: int) -> str:
@@ -193,6 +200,8 @@ def statements(opts: Options) -> tuple[list[str], list[str]]:
         ROLLING_INSERT.format(metric=METRIC_ROLLING),
         SPREAD_INSERT.format(metric=METRIC_SPREAD),
     ]
+    if opts.exactly_once:  # each INSERT in Kafka transactions of its own
+        inserts = own_transactions(inserts, SINK_TABLE, opts.output_topic)
     return ddl, inserts
 
 

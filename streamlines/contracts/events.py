@@ -82,29 +82,41 @@ class Event(BaseModel):
 
 
 class Trade(Event):
+    """A trade. Numbers must be numbers (strict: no strings, no booleans) and finite; a trade
+    moves a positive size at a positive price."""
+
     kind: ClassVar[str] = "trade"
     topic: ClassVar[str] = TOPIC_TRADES
 
-    price: float = Field(gt=0, allow_inf_nan=False)
-    size: float = Field(ge=0, allow_inf_nan=False)
-    trade_id: int | None = None
+    price: float = Field(gt=0, allow_inf_nan=False, strict=True)
+    size: float = Field(gt=0, allow_inf_nan=False, strict=True)
+    trade_id: int | None = Field(default=None, strict=True)
     exchange: str | None = None
     conditions: tuple[str, ...] = ()
     tape: str | None = None
 
 
 class Quote(Event):
+    """A quote. A side with no order has price and size 0; with both sides quoted the bid must
+    not be above the ask (a crossed quote is a broken feed: a locked one, bid = ask, happens)."""
+
     kind: ClassVar[str] = "quote"
     topic: ClassVar[str] = TOPIC_QUOTES
 
-    bid_price: float = Field(ge=0, allow_inf_nan=False)
-    bid_size: float = Field(ge=0, allow_inf_nan=False)
-    ask_price: float = Field(ge=0, allow_inf_nan=False)
-    ask_size: float = Field(ge=0, allow_inf_nan=False)
+    bid_price: float = Field(ge=0, allow_inf_nan=False, strict=True)
+    bid_size: float = Field(ge=0, allow_inf_nan=False, strict=True)
+    ask_price: float = Field(ge=0, allow_inf_nan=False, strict=True)
+    ask_size: float = Field(ge=0, allow_inf_nan=False, strict=True)
     bid_exchange: str | None = None
     ask_exchange: str | None = None
     conditions: tuple[str, ...] = ()
     tape: str | None = None
+
+    @model_validator(mode="after")
+    def _not_crossed(self) -> Quote:
+        if self.bid_price > 0 and self.ask_price > 0 and self.bid_price > self.ask_price:
+            raise ValueError(f"crossed quote: bid {self.bid_price} is above ask {self.ask_price}")
+        return self
 
 
 class Bar(Event):

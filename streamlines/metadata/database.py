@@ -127,6 +127,27 @@ def _unusable(url: str, exc: DBAPIError) -> UserError:
                      _URL_FORMS)  # fmt: skip
 
 
+# SQLite's SQLITE_FULL, the OS's ENOSPC, PostgreSQL's disk_full (SQLSTATE 53100).
+_OUT_OF_SPACE = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def _is_out_of_space(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "53100" or any(
+        text in str(exc.orig).lower() for text in _OUT_OF_SPACE
+    )
+
+
+def _out_of_space(url: str, exc: DBAPIError) -> UserError:
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    where = url.removeprefix("sqlite:///") if url.startswith("sqlite") else safe_url(url)
+    return UserError(
+        f"the metadata database {where} is out of space ({detail}); the write was rolled "
+        "back and what was stored before is intact",
+        "free space on its disk (or point STREAMLINES_DATABASE_URL at a database on a disk "
+        "with room), then try again",
+    )
+
+
 class Database:
     """The metadata database. ``open_database`` is the way to get one (migrated)."""
 
@@ -138,9 +159,16 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed when the block ends, rolled back on error."""
-        with self._sessions.begin() as session:
-            yield session
+        """A session in a transaction: committed when the block ends, rolled back on error. A
+        write the database has no room for (its disk is full) is rolled back whole and is a
+        UserError that says so (see ``_out_of_space``)."""
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except DBAPIError as exc:
+            if _is_out_of_space(exc):
+                raise _out_of_space(self.url, exc) from None
+            raise
 
     @property
     def safe_url(self) -> str:

@@ -66,3 +66,24 @@ def test_undecodable_frames():
     assert "not valid msgpack" in _reason(b"\xc1 not msgpack")
     assert "not a list" in _reason(msgpack.packb({"T": "t"}))
     assert "not a list" in _reason(msgpack.packb([1, 2]))
+
+
+def test_messages_alpaca_py_would_drop_silently_are_handed_on():
+    settings = Settings(_env_file=None, replay_port=9123, alpaca_api_key=None)
+    stream = stock_stream(endpoints(settings), max_backoff=2.0)
+    assert stream._reconnect_max_backoff == 2.0
+
+    async def handler(message: object) -> None: ...
+
+    stream.subscribe_trades(handler, "GOOG")
+    handed: list[dict] = []
+    stream.on_undeliverable = handed.append
+    good = {"T": "t", "S": "GOOG", "p": 1.0}
+    bad: list[dict] = [{"T": "t", "S": "X" * 100}, {"T": "t", "S": "MSFT"}, {"T": 42}, {"T": ["t"]}]
+    control = {"T": "subscription", "trades": ["GOOG"]}
+    messages: list[dict] = [good, *bad, control]
+    frame = stream._deliverable(msgpack.packb(messages), messages)
+    assert msgpack.unpackb(frame) == [good, control]
+    assert handed == bad
+    everyday = msgpack.packb([good, control])
+    assert stream._deliverable(everyday, [good, control]) is everyday

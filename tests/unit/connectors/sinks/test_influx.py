@@ -11,7 +11,7 @@ from influxdb_client.rest import ApiException
 from urllib3.connection import HTTPConnection
 from urllib3.exceptions import NewConnectionError
 
-from connectors.sinks.influx import InfluxWriter
+from connectors.sinks.influx import InfluxUnavailable, InfluxWriter
 from streamlines.errors import UserError
 
 
@@ -83,3 +83,15 @@ def test_an_unreachable_influxdb_is_retried_then_named():
         writer.write(["m v=1 1"])
     assert "streamlines stack up" in str(raised.value)
     assert fake.calls == 3
+    # Transient all along: a caller that can wait (the analytics sink) pauses on this one.
+    assert isinstance(raised.value, InfluxUnavailable)
+
+
+def test_only_transient_failures_are_unavailable():
+    writer, _ = writer_with([api_error(503)] * 3)
+    with pytest.raises(InfluxUnavailable, match=r"\(503\)"):
+        writer.write(["m v=1 1"])
+    writer, _ = writer_with([api_error(400, "unable to parse")])
+    with pytest.raises(UserError) as raised:
+        writer.write(["m v=oops"])
+    assert not isinstance(raised.value, InfluxUnavailable)

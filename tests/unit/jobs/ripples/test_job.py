@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 import jobs.ripples.job
@@ -47,6 +49,8 @@ def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):
         raise AssertionError("built the job")
 
     monkeypatch.setattr(jobs.ripples.job, "build_environment", build_environment)
+    # The sink's transactional-id prefixes are new per submission; one for both listings here.
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID(int=0))
     opts = parse_args(["--bootstrap", "k:1", "--print-sql"])
     run(opts)
     printed = capsys.readouterr().out

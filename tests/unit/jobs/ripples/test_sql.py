@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from jobs.ripples.options import Options, parse_args
 from jobs.ripples.sql import bars_sql, kafka_source_options, sink_ddl, source_ddl, statements
 from streamlines.contracts.metrics import RIPPLES_METRICS
@@ -66,3 +68,18 @@ def test_one_insert_per_metric():
     assert len(inserts) == len(RIPPLES_METRICS)
     for metric in RIPPLES_METRICS:
         assert sum(f"'{metric}'" in sql for sql in inserts) == 1
+
+
+def test_by_default_the_output_is_written_at_least_once_without_transactions():
+    _, inserts = statements(Options(bootstrap="k:1"))
+    assert "'sink.delivery-guarantee' = 'at-least-once'" in sink_ddl(Options(bootstrap="k:1"))
+    assert not any("transactional-id-prefix" in i for i in inserts)
+    assert not parse_args(["--bootstrap", "k:1"]).exactly_once
+
+
+def test_exactly_once_writes_each_insert_in_transactions_of_its_own():
+    opts = parse_args(["--bootstrap", "k:1", "--delivery", "exactly-once"])
+    _, inserts = statements(opts)
+    assert "'sink.delivery-guarantee' = 'exactly-once'" in sink_ddl(opts)
+    prefixes = {re.search(r"transactional-id-prefix'='([^']+)'", i).group(1) for i in inserts}  # type: ignore[union-attr]
+    assert len(prefixes) == len(inserts)

@@ -1,11 +1,14 @@
 """The metadata database's URL: what is accepted (SQLite, PostgreSQL through psycopg), what is
-refused with a UserError that says which URLs work, and that no message shows a password."""
+refused with a UserError that says which URLs work, that no message shows a password, and a
+write with no room."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from streamlines.errors import UserError
 from streamlines.metadata.database import Database, database_url, open_database, safe_url
@@ -69,3 +72,18 @@ def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path: Path):
         open_database(Settings(database_url=f"sqlite:///{other}"))
     assert "STREAMLINES_DATABASE_URL" in str(caught.value.hint)
     assert other.read_text().startswith("these are not")
+
+
+def test_a_write_with_no_room_is_a_clear_error_and_others_pass_through(tmp_path):
+    """SQLite's "database or disk is full" (and PostgreSQL's disk_full) is a UserError that
+    says the write was rolled back and how to make room; any other database error is left as
+    it was. (tests/faults fills a real filesystem.)"""
+    database = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    full = OperationalError("INSERT ...", {}, sqlite3.OperationalError("database or disk is full"))
+    message = r"m\.db is out of space \(database or disk is full\)"
+    with pytest.raises(UserError, match=message), database.session():
+        raise full
+    locked = OperationalError("INSERT ...", {}, sqlite3.OperationalError("database is locked"))
+    with pytest.raises(OperationalError), database.session():
+        raise locked
+    database.close()
