@@ -52,6 +52,7 @@ def run(opts: Options) -> None:
         table_env.to_data_stream(table_env.from_path("fundamentals_raw"))
         .process(CheckFundamentals(source), output_type=fact_row_type())
         .name("check fundamentals (Python)")
+        .uid("beacons-check-fundamentals")
     )
     facts_schema = (
         Schema.new_builder()
@@ -66,6 +67,7 @@ def run(opts: Options) -> None:
         .key_by(lambda row: row.symbol, key_type=Types.STRING())
         .process(Beacons(opts.flush_interval_s * 1000, source), output_type=analytics_row_type())
         .name("beacons book (Python)")
+        .uid("beacons-book")
     )
     dead_letters = checked.get_side_output(DEAD_LETTERS).union(books.get_side_output(DEAD_LETTERS))
     statement_set = table_env.create_statement_set()

@@ -37,6 +37,7 @@ def run(opts: Options) -> None:
         bars.key_by(series_key, key_type=KEY_TYPE)
         .process(RecursiveIndicators(opts.recursive_config()), output_type=analytics_row_type())
         .name("recursive indicators (Python)")
+        .uid("currents-recursive-indicators")
     )
     statement_set = table_env.create_statement_set()
     for insert in inserts:

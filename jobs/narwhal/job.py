@@ -74,6 +74,7 @@ def run(opts: Options, settings: Settings) -> None:
         inputs.key_by(symbol_key, key_type=Types.STRING())
         .process(StreamFeatures(), output_type=features_type())
         .name("features (Python, ml.features)")
+        .uid("narwhal-features")
     )
     scored = table_env.from_data_stream(features).map(score_function(scorer_config(opts)))
     table_env.create_temporary_view(SCORED_VIEW, scored)

@@ -1,4 +1,5 @@
-"""streamlines.submit.service: the command `streamlines jobs submit` runs (nothing is run)."""
+"""streamlines.submit.service: the command `streamlines jobs submit` runs (nothing is run):
+`flink run` with the job's file, a savepoint to restore, flink's own options."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pytest
 from jobs.registry import JOBS
 from streamlines.errors import UserError
 from streamlines.settings import Settings
-from streamlines.submit.service import submit_command
+from streamlines.submit import service
+from streamlines.submit.service import (
+    Restore,
+    check_savepoint,
+    flink_run_options,
+    restore_from,
+    submit_command,
+)
 
 
 def test_a_cluster_run_is_flink_run_of_the_jobs_file_with_the_local_kafka():
@@ -35,3 +43,118 @@ def test_a_local_run_is_the_jobs_module_on_a_mini_cluster():
 def test_an_unknown_job_is_a_user_error():
     with pytest.raises(UserError, match="no job 'tides'"):
         submit_command(Settings(), "tides", [], local=False, detached=True)
+
+
+def test_a_restore_is_flink_run_s_before_the_jobs_file(tmp_path):
+    savepoint = tmp_path / "savepoint-abc123"
+    savepoint.mkdir()
+    (savepoint / "_metadata").write_bytes(b"\x00")
+    settings = Settings(home=tmp_path)
+    command, _ = submit_command(
+        settings, "ripples", ["--bootstrap", "k:1"], local=False, detached=True,
+        restore=Restore(str(savepoint)),
+    )  # fmt: skip
+    assert command[-8:] == [
+        "run", "-d", "-s", str(savepoint), "-py", str(JOBS["ripples"].file), "--bootstrap", "k:1",
+    ]  # fmt: skip
+    command, _ = submit_command(
+        settings, "ripples", ["--bootstrap", "k:1"], local=False, detached=True,
+        restore=Restore(savepoint.as_uri(), allow_non_restored_state=True),
+    )  # fmt: skip
+    assert command[-9:-3] == ["run", "-d", "-s", savepoint.as_uri(), "-n", "-py"]
+
+
+def test_flink_options_go_to_flink_run_and_the_rest_to_the_job():
+    command, _ = submit_command(
+        Settings(), "currents", ["--bootstrap", "k:1", "--rsi", "7"], local=False,
+        detached=False, flink_options=["-p 2", "-pyfs=deps.zip", "--jobmanager", "jm:8081"],
+    )  # fmt: skip
+    assert command[-12:] == [
+        "run", "-p", "2", "-pyfs=deps.zip", "--jobmanager", "jm:8081",
+        "-py", str(JOBS["currents"].file), "--bootstrap", "k:1", "--rsi", "7",
+    ]  # fmt: skip
+    assert flink_run_options(["-yD 'a=b c'"]) == ["-yD", "a=b c"]
+
+
+@pytest.mark.parametrize(
+    ("option", "own"),
+    [("-s /sp", "--from-savepoint"), ("-n", "--allow-non-restored-state"),
+     ("--fromSavepoint=/sp", "--from-savepoint"), ("-py x.py", "the job's name"),
+     ("-d", "--detached")],
+)  # fmt: skip
+def test_a_flink_option_that_submit_sets_itself_is_refused(option, own):
+    with pytest.raises(UserError, match=f"use {own} instead"):
+        submit_command(
+            Settings(), "ripples", [], local=False, detached=True, flink_options=[option]
+        )
+
+
+def test_a_savepoint_the_local_stack_does_not_have_is_refused_before_flink_runs(tmp_path):
+    settings = Settings(home=tmp_path)
+    for path in (str(tmp_path / "savepoint-0"), (tmp_path / "savepoint-0").as_uri()):
+        with pytest.raises(UserError) as error:
+            submit_command(
+                settings, "ripples", [], local=False, detached=True, restore=Restore(path)
+            )
+        assert f"no savepoint at {path} (no Flink _metadata file there)" in str(error.value)
+        assert "fix: give the path `streamlines jobs stop` printed" in str(error.value)
+    # A remote cluster's paths (its own file system, S3, ...) are not checked here.
+    remote = Settings(home=tmp_path, flink_address="http://jobmanager:8081")
+    check_savepoint(remote, "file:///flink-state/savepoints/savepoint-1")
+    check_savepoint(settings, "s3://bucket/savepoints/savepoint-1")
+
+
+def test_a_local_run_takes_no_savepoint_and_no_flink_options():
+    with pytest.raises(UserError, match="drop --local"):
+        submit_command(Settings(), "ripples", [], local=True, detached=True, restore=Restore("/sp"))
+    with pytest.raises(UserError, match="neither --from-savepoint nor --flink-option"):
+        submit_command(Settings(), "ripples", [], local=True, detached=True, flink_options=["-p 2"])
+
+
+def test_allow_non_restored_state_needs_a_savepoint():
+    assert restore_from(None, False) is None
+    assert restore_from("/sp", True) == Restore("/sp", True)
+    with pytest.raises(UserError, match="applies only to a restore"):
+        restore_from(None, True)
+
+
+def test_another_cluster_than_the_local_stacks_is_named_with_m(tmp_path):
+    remote = Settings(home=tmp_path, flink_address="http://jobmanager:8081/")
+    command, _ = submit_command(
+        remote, "ripples", ["--bootstrap", "k:1"], local=False, detached=True
+    )
+    assert command[-8:-4] == ["run", "-d", "-m", "jobmanager:8081"]
+    command, _ = submit_command(
+        remote, "ripples", ["--bootstrap", "k:1"], local=False, detached=True,
+        flink_options=["-m other:8081"],
+    )  # fmt: skip
+    assert command[-8:-4] == ["run", "-d", "-m", "other:8081"]
+    command, _ = submit_command(Settings(home=tmp_path), "ripples", [], local=False, detached=True)
+    assert "-m" not in command
+
+
+def test_a_detached_restore_waits_for_flink_to_map_the_state(monkeypatch, tmp_path):
+    savepoint = tmp_path / "savepoint-1"
+    savepoint.mkdir()
+    (savepoint / "_metadata").write_bytes(b"\x00")
+    job_id = "f" * 32
+    ran: list[list[str]] = []
+    checked: list[str] = []
+
+    def run_capturing(command: list[str], env: dict[str, str]) -> tuple[int, str]:
+        ran.append(command)
+        return 0, f"Job has been submitted with JobID {job_id}\n"
+
+    def check_restored(rest: object, submitted: str) -> str:
+        checked.append(submitted)
+        return "RUNNING"
+
+    monkeypatch.setattr(service, "run_command_capturing", run_capturing)
+    monkeypatch.setattr(service, "check_restored", check_restored)
+    settings = Settings(home=tmp_path)
+    code = service.submit(
+        settings, "ripples", [], local=False, detached=True, restore=Restore(str(savepoint))
+    )
+    assert code == 0
+    assert checked == [job_id]
+    assert ran[0][ran[0].index("-s") + 1] == str(savepoint)
