@@ -52,7 +52,7 @@ export const HEALTH_SUBSCRIPTION = `subscription Health {
   pipelineHealth {
     updatedAt
     consumers { group topic lag }
-    jobs { name state lateRecordsDropped recordsInPerSecond }
+    jobs { id name state lateRecordsDropped recordsInPerSecond }
   }
 }`;
 
@@ -102,7 +102,7 @@ export interface VolatilityRanking {
 export interface PipelineHealth {
   updatedAt: string;
   consumers: { group: string; topic: string; lag: string | number | null }[];
-  jobs: { name: string; state: string; lateRecordsDropped: string | number | null; recordsInPerSecond: number | null }[];
+  jobs: { id: string; name: string; state: string; lateRecordsDropped: string | number | null; recordsInPerSecond: number | null }[];
 }
 
 export interface PredictionPoint {
