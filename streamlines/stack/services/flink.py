@@ -86,13 +86,15 @@ class FlinkService(Service):
     def wait_until_job_running(self, job_id: str, timeout: float) -> None:
         """Wait until the job and every one of its tasks are RUNNING (a job is RUNNING as soon
         as it is scheduled; its tasks only once they have slots, which on a busy cluster can
-        take a while). Raises TimeoutError, with the states last seen, after ``timeout`` s."""
+        take a while), or FINISHED: a bounded source (currents' history) may have read all of
+        its topic before the last task got its slot. Raises TimeoutError, with the states last
+        seen, after ``timeout`` s."""
         url = f"{self.settings.flink_rest_url}/jobs/{job_id}"
         deadline = time.monotonic() + timeout
         while True:
             job = request_json("GET", url, timeout=10)
             tasks = [v["status"] for v in job["vertices"]]
-            if job["state"] == "RUNNING" and all(status == "RUNNING" for status in tasks):
+            if job["state"] == "RUNNING" and all(s in ("RUNNING", "FINISHED") for s in tasks):
                 return
             if time.monotonic() >= deadline:
                 raise TimeoutError(

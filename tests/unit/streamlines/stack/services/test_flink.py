@@ -73,6 +73,19 @@ def test_a_job_is_running_once_all_its_tasks_are(tmp_path, monkeypatch):
     assert asked == [("GET", f"{service.settings.flink_rest_url}/jobs/abc")] * 3
 
 
+def test_a_bounded_source_that_finished_before_the_last_task_ran_counts_as_started(
+    tmp_path, monkeypatch
+):
+    answers = iter(
+        [_job("RUNNING", "FINISHED", "SCHEDULED"), _job("RUNNING", "FINISHED", "RUNNING")]
+    )
+    monkeypatch.setattr(flink, "request_json", lambda *_, **__: next(answers))
+    monkeypatch.setattr(flink.time, "sleep", lambda _: None)
+    FlinkService(Settings(home=tmp_path / "home")).wait_until_job_running("abc", timeout=60)
+    with pytest.raises(StopIteration):
+        next(answers)  # it asked exactly twice: SCHEDULED was not enough
+
+
 def test_a_job_whose_tasks_never_run_times_out_with_their_states(tmp_path, monkeypatch):
     monkeypatch.setattr(flink, "request_json", lambda *_, **__: _job("RUNNING", "SCHEDULED"))
     monkeypatch.setattr(flink.time, "sleep", lambda _: None)
