@@ -29,7 +29,7 @@ demo: venv
 # Lint first: the import rules, types and complexity limit are part of the tests.
 test: lint deploy-tools load-tools browser
 	$(SL) stack install
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults
 
 unit: venv
 	$(PY) -m pytest tests/unit
