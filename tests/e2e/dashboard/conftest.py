@@ -56,7 +56,9 @@ def cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "streamlines.cli", *args]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main
+# thread while it is open, and every later test's asyncio.run() would refuse to start.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).is_file():
         pytest.skip(
