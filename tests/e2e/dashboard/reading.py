@@ -43,6 +43,16 @@ def vertices(page: Page) -> list[tuple[float, float]]:
     return [(float(a), float(b)) for a, b in (p.split(",") for p in points.split())]
 
 
+def drawn_with_data(page: Page) -> tuple[list[tuple[float, float]], dict[str, Any]]:
+    """The polyline's vertices and ``__dashboard.data`` read in one evaluate: on a live chart a
+    minute may close between two reads, so the two only agree when read together."""
+    points, data = page.evaluate(
+        """() => [document.querySelector('[data-testid="price-line"]').getAttribute('points')
+                  || '', window.__dashboard.data]"""
+    )
+    return [(float(a), float(b)) for a, b in (p.split(",") for p in points.split())], data
+
+
 def series(
     graphql: str, symbol: str, start: str, end: str | None, max_points: int | None, how: str
 ) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 from connectors.topic_reader import read_to_end
 from streamlines.settings import Settings
 from tests.e2e.dashboard.conftest import Pipeline
-from tests.e2e.dashboard.reading import open_dashboard, vertices
+from tests.e2e.dashboard.reading import drawn_with_data, open_dashboard
 
 SYMBOL = "SP500"
 LATENCY_LIMIT_MS = 1000.0
@@ -107,14 +107,14 @@ def test_new_trades_grow_the_chart_and_move_the_forming_bar_within_a_second(
     page.evaluate(RECORD_CHANGES)
     time.sleep(WATCH_S)
     changes: list[dict[str, Any]] = page.evaluate("window.__changes")
-    data = page.evaluate("window.__dashboard.data")
+    drawn, data = drawn_with_data(page)
     sent = live_pipeline.replay.call("GET", "/control/send-log")["trades"]
 
     # The chart grew: minutes closed while watching became vertices (one a second at 60x).
     assert changes[-1]["n"] >= changes[0]["n"] + WATCH_S // 2, (changes[0], changes[-1])
     assert page.evaluate("window.__dashboard.query.points") == info["points"]  # no re-fetch
     assert all(a < b for a, b in zip(data["t"], data["t"][1:], strict=False))
-    assert len(vertices(page)) == len(data["t"])
+    assert len(drawn) == len(data["t"])
 
     latencies = trade_to_dom_latencies(
         changes, second_bars(settings.kafka_bootstrap, live_pipeline.names["ripples"]), sent
@@ -156,9 +156,9 @@ def test_a_dropped_websocket_reconnects_and_resumes_without_a_reload(
     )
     assert page.evaluate("window.__kept") == "the same page"  # no reload
     assert page.evaluate("window.__dashboard.query") == queried  # no re-fetch
-    data = page.evaluate("window.__dashboard.data")
+    drawn, data = drawn_with_data(page)
     assert len(set(data["t"])) == len(data["t"]), "a vertex doubled"
     assert all(a < b for a, b in zip(data["t"], data["t"][1:], strict=False))
-    xs = [x for x, _ in vertices(page)]
+    xs = [x for x, _ in drawn]
     assert len(xs) == len(data["t"])
     assert all(a < b for a, b in itertools.pairwise(xs))
