@@ -26,8 +26,10 @@ dashboard/dist/index.html: $(DASHBOARD_SOURCES)
 demo: venv
 	$(SL) demo
 
-# Lint first: the import rules, types and complexity limit are part of the tests.
+# Lint first: the import rules, types and complexity limit are part of the tests; then the
+# dashboard's own unit tests (vitest, its scales, rules and data model).
 test: lint deploy-tools load-tools browser
+	npm run --prefix dashboard test
 	$(SL) stack install
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults
 

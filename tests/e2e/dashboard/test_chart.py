@@ -1,12 +1,13 @@
 """The price chart of gathered history: one polyline vertex per bar the query returned, each where
-its value is (read through the scales and, independently, through the ruled axes), the value
-rules at round steps framing the data, the time rules on round New York hours, the crosshair
-reading the bar under the pointer."""
+its value is (read through the scales and, independently, through the ruled axes) on an axis
+whose nights between sessions are closed, the value rules at round steps framing the data, the
+time rules on round New York hours and session opens, the crosshair reading the bar under the
+pointer."""
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -66,26 +67,64 @@ def test_the_price_line_has_one_vertex_per_bar_the_query_returned_each_at_its_va
     )
     assert np.allclose(drawn, at, atol=0.006)
 
-    # Independently of the scale functions: the plot box and the domains, mapped here ...
+    # Independently of the scale functions: the plot box, the domains and the closed gaps
+    # between sessions (nights: one typical step wide, not 17 hours), mapped here ...
     plot = page.evaluate("window.__dashboard.plot")
     (x0, x1), (y0, y1) = page.evaluate("[window.__dashboard.xDomain, window.__dashboard.yDomain]")
     assert x0 == times[0]
     assert x1 > times[-1]
     assert y0 < min(closes)
     assert y1 > max(closes)
-    want_x = plot["left"] + (np.array(times) - x0) / (x1 - x0) * plot["width"]
+    drawn_t = closed_gaps(np.array(times, dtype=np.float64), x1)
+    want_x = plot["left"] + drawn_t[:-1] / drawn_t[-1] * plot["width"]
     want_y = plot["top"] + plot["height"] - (np.array(closes) - y0) / (y1 - y0) * plot["height"]
     assert np.allclose([v[0] for v in drawn], want_x, atol=0.006)
     assert np.allclose([v[1] for v in drawn], want_y, atol=0.006)
-    # ... and as a reader of the page does: through the labelled rules drawn in the SVG.
+    # The chart spends its width on the sessions: each night is narrower than 1 % of the plot.
+    nights = [i for i in range(1, len(times)) if times[i] - times[i - 1] > 6 * 3_600_000]
+    assert len(nights) == 2
+    assert all(drawn[i][0] - drawn[i - 1][0] < plot["width"] * 0.01 for i in nights)
+
+    # ... and as a reader of the page does: through the labelled rules drawn in the SVG, between
+    # the two rules either side of a vertex in the same session.
     value_rules = rules(page, "value-rule", "data-value", "y1")
     time_rules = rules(page, "time-rule", "data-t", "x1")
     span = max(closes) - min(closes)
-    minute_px = plot["width"] * 60_000 / (x1 - x0)
-    for i in np.linspace(0, len(drawn) - 1, 12).astype(int):
+    read = 0
+    for i in np.linspace(0, len(drawn) - 1, 48).astype(int):
         x, y = drawn[i]
         assert math.isclose(through_rules(value_rules, y), closes[i], abs_tol=span * 1e-4), i
-        assert abs(through_rules(time_rules, x) - times[i]) <= 60_000 * 0.01 / minute_px, i
+        around = same_session_rules(time_rules, x)
+        if around:
+            minute_px = (around[1][1] - around[0][1]) * 60_000 / (around[1][0] - around[0][0])
+            assert abs(through_rules(list(around), x) - times[i]) <= 60_000 * 0.01 / minute_px, i
+            read += 1
+    assert read >= 8, f"only {read} of 48 vertices lay between two rules of their session"
+
+
+def closed_gaps(times: np.ndarray, end: float) -> np.ndarray:
+    """The times' (and ``end``'s) positions on an axis whose gaps between sessions are closed:
+    an interval longer than 3 typical ones (the median; at least a bar) counts as the median."""
+    steps = np.diff(times)
+    typical = max(60_000.0, float(np.median(steps)))
+    drawn = np.where(steps > 3 * typical, typical, steps)
+    return np.concatenate([[0.0], np.cumsum(drawn), [drawn.sum() + end - times[-1]]])
+
+
+def same_session_rules(
+    ruled: list[tuple[float, float]], pixel: float
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The time rules just left and right of ``pixel`` when both lie on one New York day."""
+    left = [r for r in ruled if r[1] <= pixel]
+    right = [r for r in ruled if r[1] > pixel]
+    if not left or not right:
+        return None
+    a, b = left[-1], right[0]
+    return (a, b) if new_york_day(a[0]) == new_york_day(b[0]) else None
+
+
+def new_york_day(t_ms: float) -> date:
+    return datetime.fromtimestamp(t_ms / 1000, UTC).astimezone(NEW_YORK).date()
 
 
 def test_the_value_rules_frame_the_data_at_round_steps_and_time_rules_fall_on_hours(

@@ -1,6 +1,7 @@
 /** A panel's geometry and its scales, from its size and the data it shows. */
 
 import { canUseLog, linearScale, logScale, paddedDomain, type Scale } from "./scale";
+import { sessionGaps, sessionScale, type SessionScale } from "./sessionScale";
 import { linearTicks, logTicks, niceDomain } from "./ticks";
 
 /** Room on the right for value labels, and under the price panel for time labels. */
@@ -39,6 +40,21 @@ export function timeDomain(ts: readonly number[], barMs: number): [number, numbe
 
 export function timeScale(domain: [number, number], plot: Plot): Scale {
   return linearScale(domain, [plot.left, plot.left + plot.width]);
+}
+
+/**
+ * An intraday chart's x scale: the bars' span with the gaps between sessions closed (see
+ * sessionScale), and room on the right as `timeDomain` leaves, out of the drawn span. Null without
+ * two distinct bar times.
+ */
+export function sessionTimeScale(ts: readonly number[], barMs: number, plot: Plot): SessionScale | null {
+  if (ts.length < 2 || ts[0] === ts[ts.length - 1]) return null;
+  const { gaps, width } = sessionGaps(ts, barMs);
+  const first = ts[0];
+  const last = ts[ts.length - 1];
+  const closed = gaps.reduce((sum, [a, b]) => sum + (b - a - width), 0);
+  const room = Math.max(barMs, (last - first - closed) * 0.02);
+  return sessionScale([first, last + room], [plot.left, plot.left + plot.width], gaps, width);
 }
 
 /** About one value rule per `spacing` px of the plot's height. */

@@ -11,6 +11,8 @@ export interface Scale {
   readonly domain: readonly [number, number];
   readonly range: readonly [number, number];
   readonly log: boolean;
+  /** What else than domain and range sets the mapping (a session scale's closed gaps). */
+  readonly key?: string;
 }
 
 function makeScale(
@@ -93,7 +95,7 @@ export function paddedDomain(
 
 /** Whether two scales map every value to the same pixel. */
 export function sameScale(a: Scale | null | undefined, b: Scale): boolean {
-  return !!a && a.log === b.log && a.domain[0] === b.domain[0] && a.domain[1] === b.domain[1] && a.range[0] === b.range[0] && a.range[1] === b.range[1];
+  return !!a && a.log === b.log && a.key === b.key && a.domain[0] === b.domain[0] && a.domain[1] === b.domain[1] && a.range[0] === b.range[0] && a.range[1] === b.range[1];
 }
 
 /**

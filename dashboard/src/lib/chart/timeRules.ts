@@ -31,6 +31,13 @@ export interface TimeRuleOptions {
   /** No rule finer than this (the bar width: no hour rules on a daily chart). */
   minStepMs?: number;
   sessionOpen?: { hour: number; minute: number };
+  /**
+   * On a scale with the gaps between sessions closed (see sessionScale): where a rule for a time
+   * is drawn (a time inside a gap moves to the next session's first bar) and the drawn length of
+   * the span, which sets how many rules fit.
+   */
+  snap?: (t: number) => number;
+  spanMs?: number;
 }
 
 const MIN = 60_000;
@@ -76,6 +83,9 @@ export function timestampLabel(t: number, tz: string): string {
   return `${p.year}-${pad2(p.month)}-${pad2(p.day)} ${clockLabel(p)}${s}`;
 }
 
+/** "Tue 3": a session's day on an intraday chart. */
+const sessionLabel = (p: ZonedParts) => `${WEEKDAY_NAMES[p.weekday]} ${p.day}`;
+
 const isWeekday = (p: ZonedParts) => p.weekday >= 1 && p.weekday <= 5;
 
 /** Rules every `count` minutes or hours, on the wall clock (hours counted from midnight). */
@@ -103,7 +113,7 @@ function dayRules(t0: number, t1: number, tz: string, open: { hour: number; minu
     if (t < t0) continue;
     const p = zonedParts(t, tz);
     if (!isWeekday(p)) continue;
-    const label = open ? `${WEEKDAY_NAMES[p.weekday]} ${p.day}` : dayLabel(p);
+    const label = open ? sessionLabel(p) : dayLabel(p);
     rules.push({ t, label, major: p.weekday === 1 });
   }
   return rules;
@@ -158,17 +168,50 @@ export function rulesOf(t0: number, t1: number, step: RuleStep, options: TimeRul
 }
 
 /**
+ * Rules moved by `snap` (into the next session): where several land on one time, the coarsest
+ * (a major one, a day's label) stays; a plain rule closer than a quarter of a step after a moved
+ * one goes, so labels do not overlap (rules are about 110 px a step apart).
+ */
+function snapRules(rules: TimeRule[], snap: (t: number) => number, stepMs: number, tz: string): TimeRule[] {
+  const byTime = new Map<number, TimeRule & { moved: boolean }>();
+  for (const rule of rules) {
+    const t = snap(rule.t);
+    const moved = t !== rule.t;
+    const there = byTime.get(t);
+    // the first major rule wins: midnight among hours, the week's Monday among days
+    if (!there || (rule.major && !there.major)) byTime.set(t, { ...rule, t, moved: moved || !!there?.moved });
+    else if (moved) there.moved = true;
+  }
+  const sorted = [...byTime.values()].sort((a, b) => a.t - b.t);
+  const kept: TimeRule[] = [];
+  let lastMoved = -Infinity;
+  for (const { moved, ...rule } of sorted) {
+    if (moved) {
+      lastMoved = rule.t;
+      // a session's start: labelled with its own day, whatever time moved there
+      kept.push({ ...rule, label: sessionLabel(zonedParts(rule.t, tz)), major: true });
+    } else if (rule.major || rule.t - lastMoved >= stepMs / 4) kept.push(rule);
+  }
+  return kept;
+}
+
+/**
  * The time rules over [t0, t1]: the finest step with at most `maxRules` rules. Intraday charts
  * mark each session's open rather than midnight (the data of a stock begins there each day).
  */
 export function timeRules(t0: number, t1: number, maxRules: number, options: TimeRuleOptions): TimeRule[] {
   if (!(t1 > t0)) return [];
-  let step = chooseStep(t1 - t0, maxRules, options.minStepMs ?? 0);
-  let rules = rulesOf(t0, t1, step, options);
+  const { snap } = options;
+  const ruled = (step: RuleStep) => {
+    const rules = rulesOf(t0, t1, step, options);
+    return snap ? snapRules(rules, snap, step.approxMs, options.tz) : rules;
+  };
+  let step = chooseStep(options.spanMs ?? t1 - t0, maxRules, options.minStepMs ?? 0);
+  let rules = ruled(step);
   // Weekends and skipped hours make the typical length a guess: coarsen until it fits.
   while (rules.length > maxRules && step !== STEPS[STEPS.length - 1]) {
     step = STEPS[STEPS.indexOf(step) + 1];
-    rules = rulesOf(t0, t1, step, options);
+    rules = ruled(step);
   }
   return rules;
 }
