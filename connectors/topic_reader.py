@@ -5,11 +5,15 @@ from __future__ import annotations
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from streamlines.connections import kafka_client_config
+from streamlines.settings import Settings
 
-def read_to_end(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+
+def read_to_end(kafka: Settings | str, topic: str) -> list[ConsumerRecord]:
     """Every record of ``topic`` (all partitions, each in offset order) up to its end offsets
-    when called; records produced meanwhile are not waited for."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    when called; records produced meanwhile are not waited for. ``kafka``: the settings, or a
+    PLAINTEXT broker's bootstrap servers."""
+    consumer = KafkaConsumer(**kafka_client_config(kafka), enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)

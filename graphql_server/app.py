@@ -156,25 +156,25 @@ def create_app(settings: Settings) -> Starlette:
     context = Context(settings, services)
     feed = ripples_live.feed(
         hub,
-        settings.kafka_bootstrap,
+        settings,
         settings.graphql_ripples_topic,
         settings.graphql_prime_records,
     )
     predictions_feed = predictions_live.feed(
         predictions_hub,
-        settings.kafka_bootstrap,
+        settings,
         settings.predictions_topic,
         settings.graphql_prime_records,
     )
     beacons_feed = beacons_live.feed(
         beacons_hub,
-        settings.kafka_bootstrap,
+        settings,
         settings.beacons_topic,
         settings.graphql_prime_records,
     )
     currents_feed = currents_live.feed(
         currents_hub,
-        settings.kafka_bootstrap,
+        settings,
         settings.graphql_currents_topic,
         settings.graphql_prime_records,
     )

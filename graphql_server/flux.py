@@ -21,6 +21,7 @@ from urllib3.exceptions import HTTPError
 from graphql_server.column_data import FieldColumn, parse_field_csv, parse_fields_csv
 from graphql_server.errors import BackendUnavailable, QueryError
 from graphql_server.validation import TimeRange
+from streamlines.connections import influx_client_config
 from streamlines.contracts.influx import MEASUREMENT_BARS, NOT_FIELDS
 from streamlines.settings import Settings
 
@@ -28,12 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def influx_client(settings: Settings) -> InfluxDBClient:
-    return InfluxDBClient(
-        url=settings.influx_url,
-        token=settings.influx_token.get_secret_value(),
-        org=settings.influx_org,
-        timeout=30_000,
-    )
+    return InfluxDBClient(**influx_client_config(settings), timeout=30_000)
 
 
 # CSV answers: one header line, no annotations (``FluxRunner.run_csv``).

@@ -23,7 +23,9 @@ from typing import Generic, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
 
+from streamlines.connections import kafka_client_config
 from streamlines.contracts.events import Event, SchemaError
+from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -170,13 +172,13 @@ class KafkaFeed(Generic[R]):
     def __init__(
         self,
         hub: LiveHub[R],
-        bootstrap: str,
+        kafka: Settings | str,
         topic: str,
         prime_records: int,
         record_type: type[R],
     ) -> None:
         self.hub = hub
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.prime_records = prime_records
         self.record_type = record_type
@@ -205,7 +207,7 @@ class KafkaFeed(Generic[R]):
 
     def _consume(self) -> None:
         consumer = KafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+            **kafka_client_config(self.kafka),
             enable_auto_commit=False,
             group_id=None,
             fetch_max_wait_ms=50,

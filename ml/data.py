@@ -32,6 +32,7 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
 from ml.features import INDICATOR_COLUMNS, SPREAD_COLUMN
+from streamlines.connections import influx_client_config
 from streamlines.contracts.influx import MEASUREMENT_BARS, MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
 from streamlines.contracts.metrics import METRIC_SPREAD, indicator_metric
 from streamlines.contracts.time import datetime_to_ns, utc
@@ -91,12 +92,7 @@ class FluxReader:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.influx_url
-        self._client = InfluxDBClient(
-            url=settings.influx_url,
-            token=settings.influx_token.get_secret_value(),
-            org=settings.influx_org,
-            timeout=60_000,
-        )
+        self._client = InfluxDBClient(**influx_client_config(settings), timeout=60_000)
         self._query = self._client.query_api()
 
     def frame(self, flux: str, params: dict[str, Any], bucket: str) -> pd.DataFrame:

@@ -106,8 +106,8 @@ def publish(settings: Settings, predictions: Sequence[Prediction]) -> PublishRep
     does not exist)."""
     with InfluxWriter.from_settings(settings, settings.predictions_bucket) as writer:
         written = writer.write(prediction_point(p) for p in predictions)
-    ensure_topics(settings.kafka_bootstrap, [settings.predictions_topic])
-    sink = KafkaSink(settings.kafka_bootstrap, client_id="narwhal-predict")
+    ensure_topics(settings, [settings.predictions_topic])
+    sink = KafkaSink(settings, client_id="narwhal-predict")
     try:
         for prediction in predictions:
             sink.send(settings.predictions_topic, prediction)

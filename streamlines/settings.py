@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     kafka_heap: str = "512m"
     # Partitions of the topics the project creates (market.*, their dead-letter topics).
     kafka_topic_partitions: int = 1
+    # How every client reaches Kafka (the project's own and the Flink jobs'): PLAINTEXT (the
+    # local stack), SSL, SASL_PLAINTEXT or SASL_SSL. SASL: the mechanism, user and password.
+    # TLS: the CA that signed the brokers' certificates (PEM; default: the system's) and, for
+    # brokers that ask for a client certificate, the client's certificate and key (PEM; the
+    # key may be in the certificate file). See docs/cluster.md, "Secured Kafka and InfluxDB".
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
 
     # InfluxDB 2.x.
     influx_port: int = 8086
@@ -85,6 +97,10 @@ class Settings(BaseSettings):
     influx_password: SecretStr = SecretStr("streamlines-local")
     influx_token: SecretStr = SecretStr("streamlines-local-token")
     influx_buckets: tuple[str, ...] = BUCKETS
+    # An https STREAMLINES_INFLUX_ADDRESS: the CA that signed InfluxDB's certificate (PEM;
+    # default: the system's), or no verification at all (a self-signed certificate in a test).
+    influx_ssl_ca_cert: Path | None = None
+    influx_verify_ssl: bool = True
     # Shard group length (seconds) of buckets that hold years of history; the others keep
     # InfluxDB's default (7 days when data is kept forever). At 7 days a write of backfilled
     # bars spanning years touches hundreds of shards and times out; at 10 years it is fast.
@@ -98,6 +114,10 @@ class Settings(BaseSettings):
     # Flink standalone cluster (from the PyFlink distribution).
     flink_rest_port: int = 8081
     flink_rpc_port: int = 6123
+    # TaskManager processes (each with flink_taskmanager_slots slots and
+    # flink_taskmanager_memory): the first is `flink-taskmanager`, the others
+    # `flink-taskmanager-2`, ... (docs/cluster.md, "Scaling out").
+    flink_taskmanagers: int = Field(default=1, ge=1)
     flink_taskmanager_slots: int = 2
     flink_jobmanager_memory: str = "1024m"
     flink_taskmanager_memory: str = "1600m"
@@ -281,6 +301,20 @@ class Settings(BaseSettings):
     predictions_topic: str = TOPIC_PREDICTIONS
 
     @model_validator(mode="after")
+    def _kafka_security(self) -> Self:
+        problem = kafka_security_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
+    def _influx_tls(self) -> Self:
+        problem = influx_tls_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Self:
         defaults = self.default_secrets() if self.profile == "production" else []
         if defaults:
@@ -391,6 +425,72 @@ class Settings(BaseSettings):
     @property
     def replay_listen_host(self) -> str:
         return self.replay_bind or self.host
+
+
+def kafka_security_problem(settings: Settings) -> str | None:
+    """What is wrong with the Kafka security settings taken together (naming the variables
+    and the fix), or None."""
+    protocol = settings.kafka_security_protocol
+    sasl, tls = protocol.startswith("SASL_"), protocol in ("SSL", "SASL_SSL")
+    if sasl and not settings.kafka_sasl_username:
+        return (
+            f"STREAMLINES_KAFKA_SECURITY_PROTOCOL={protocol} needs a user: set "
+            "STREAMLINES_KAFKA_SASL_USERNAME (and STREAMLINES_KAFKA_SASL_PASSWORD)"
+        )
+    if sasl and not (
+        settings.kafka_sasl_password and settings.kafka_sasl_password.get_secret_value()
+    ):
+        return (
+            f"STREAMLINES_KAFKA_SECURITY_PROTOCOL={protocol} needs a password: set "
+            "STREAMLINES_KAFKA_SASL_PASSWORD"
+        )
+    if not sasl and (settings.kafka_sasl_username or settings.kafka_sasl_password):
+        return (
+            "STREAMLINES_KAFKA_SASL_USERNAME/PASSWORD are set but "
+            f"STREAMLINES_KAFKA_SECURITY_PROTOCOL is {protocol}: set it to SASL_SSL (or "
+            "SASL_PLAINTEXT), or unset the SASL variables"
+        )
+    files = {
+        "STREAMLINES_KAFKA_SSL_CAFILE": settings.kafka_ssl_cafile,
+        "STREAMLINES_KAFKA_SSL_CERTFILE": settings.kafka_ssl_certfile,
+        "STREAMLINES_KAFKA_SSL_KEYFILE": settings.kafka_ssl_keyfile,
+    }
+    given = [name for name, path in files.items() if path is not None]
+    if given and not tls:
+        return (
+            f"{', '.join(given)} set but STREAMLINES_KAFKA_SECURITY_PROTOCOL is {protocol}: "
+            "set it to SSL or SASL_SSL, or unset the TLS files"
+        )
+    if settings.kafka_ssl_keyfile is not None and settings.kafka_ssl_certfile is None:
+        return (
+            "STREAMLINES_KAFKA_SSL_KEYFILE is the key of a client certificate: set "
+            "STREAMLINES_KAFKA_SSL_CERTFILE too"
+        )
+    return _missing_file(files)
+
+
+def influx_tls_problem(settings: Settings) -> str | None:
+    """What is wrong with the InfluxDB TLS settings (naming the variables), or None."""
+    if settings.influx_ssl_ca_cert is None:
+        return None
+    if not settings.influx_url.startswith("https://"):
+        return (
+            f"STREAMLINES_INFLUX_SSL_CA_CERT is set but InfluxDB's URL is {settings.influx_url}: "
+            "set STREAMLINES_INFLUX_ADDRESS to its https:// URL, or unset the CA"
+        )
+    if not settings.influx_verify_ssl:
+        return (
+            "STREAMLINES_INFLUX_SSL_CA_CERT is set and STREAMLINES_INFLUX_VERIFY_SSL is false: "
+            "keep one (a CA to verify against, or no verification)"
+        )
+    return _missing_file({"STREAMLINES_INFLUX_SSL_CA_CERT": settings.influx_ssl_ca_cert})
+
+
+def _missing_file(files: dict[str, Path | None]) -> str | None:
+    for name, path in files.items():
+        if path is not None and not path.is_file():
+            return f"{name}: no file at {path}: give the path of a PEM file"
+    return None
 
 
 def _no_slash(url: str | None) -> str | None:

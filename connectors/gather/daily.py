@@ -20,6 +20,7 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
 from connectors.gather.run import Job
+from streamlines.connections import influx_client_config
 from streamlines.contracts.influx import MEASUREMENT_BARS
 from streamlines.contracts.time import ns_to_datetime
 from streamlines.contracts.timeframes import BarTimeframe
@@ -54,12 +55,7 @@ def last_bar_times(settings: Settings, bucket: str, timeframe: BarTimeframe) -> 
     """Symbol -> start (UTC ns) of its newest bar in ``bucket`` at ``timeframe``."""
     params = {"bucket_name": bucket, "measurement": MEASUREMENT_BARS, "timeframe": timeframe.value}
     try:
-        with InfluxDBClient(
-            url=settings.influx_url,
-            token=settings.influx_token.get_secret_value(),
-            org=settings.influx_org,
-            timeout=60_000,
-        ) as client:
+        with InfluxDBClient(**influx_client_config(settings), timeout=60_000) as client:
             tables = client.query_api().query(LAST_BARS_FLUX, params=params)
     except ApiException as exc:
         if exc.status == 404:

@@ -302,10 +302,10 @@ def open_kafka(settings: Settings, topic: str) -> KafkaSink:
     """A producer for ``topic``, which (with its dead-letter topic) exists once this returns."""
     try:
         names = [topic, dead_letter_topic(topic)]
-        ensure_topics(settings.kafka_bootstrap, names, settings.kafka_topic_partitions)
+        ensure_topics(settings, names, settings.kafka_topic_partitions)
         # A backfill sends many small records at once: larger, later batches cost less CPU.
         return KafkaSink(
-            settings.kafka_bootstrap,
+            settings,
             max_in_flight=100_000,
             block_timeout=settings.ingest_block_timeout,
             client_id="streamlines-gather",

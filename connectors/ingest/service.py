@@ -129,13 +129,13 @@ def _watching(router: Router, gaps: GapFiller) -> Callable[[Any], Coroutine[Any,
 def _kafka_sink(settings: Settings, topics: Topics) -> KafkaSink:
     try:
         ensure_topics(
-            settings.kafka_bootstrap,
+            settings,
             topics.with_dead_letters(),
             settings.kafka_topic_partitions,
             timeout=min(settings.ingest_block_timeout, 30.0),
         )
         return KafkaSink(
-            settings.kafka_bootstrap,
+            settings,
             max_in_flight=settings.ingest_max_in_flight,
             block_timeout=settings.ingest_block_timeout,
             client_id="streamlines-ingest",

@@ -35,6 +35,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from connectors.sinks.influx import InfluxUnavailable, InfluxWriter
 from connectors.sinks.kafka import KafkaSink
+from streamlines.connections import kafka_client_config
 from streamlines.contracts.events import SchemaError
 from streamlines.contracts.influx import (
     ANALYTICS_MEASUREMENTS,
@@ -98,14 +99,14 @@ def run_sink(
     bucket = bucket or MEASUREMENT_BUCKETS.get(measurement, BUCKET_ANALYTICS)
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_client_config(settings),
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=MAX_POLL_RECORDS,
         isolation_level="read_committed",
     )
-    dead_letters = KafkaSink(settings.kafka_bootstrap, client_id=f"{group_id}-dlq")
+    dead_letters = KafkaSink(settings, client_id=f"{group_id}-dlq")
     writer = InfluxWriter.from_settings(settings, bucket)
     writer.retry_delays = WRITE_RETRY_DELAYS_S
     last_data = time.monotonic()

@@ -15,12 +15,13 @@ import logging
 import time
 from collections.abc import Iterable
 from itertools import islice
-from typing import cast
+from typing import Any, cast
 
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
+from streamlines.connections import influx_client_config
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 
@@ -88,23 +89,20 @@ class InfluxWriter:
         bucket: str,
         batch_size: int = 5000,
         retry_delays: tuple[float, ...] = WRITE_RETRY_DELAYS_S,
+        **tls: Any,
     ) -> None:
+        """``tls``: InfluxDBClient's ``verify_ssl`` and ``ssl_ca_cert`` for an https URL."""
         self.bucket = bucket
         self.batch_size = batch_size
         self.org = org
         self.retry_delays = retry_delays
-        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=30_000)
+        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=30_000, **tls)
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
         self.points_written = 0
 
     @classmethod
     def from_settings(cls, settings: Settings, bucket: str) -> InfluxWriter:
-        return cls(
-            settings.influx_url,
-            settings.influx_token.get_secret_value(),
-            settings.influx_org,
-            bucket,
-        )
+        return cls(**influx_client_config(settings), bucket=bucket)
 
     def write(self, points: Iterable[Point | str]) -> int:
         """Write every point (in batches); returns how many. Retries transient failures; raises

@@ -20,8 +20,10 @@ from kafka.errors import TopicAlreadyExistsError
 from kafka.partitioner import DefaultPartitioner
 
 from connectors.sinks.deadletter import dead_letter_record
+from streamlines.connections import kafka_client_config, kafka_errors
 from streamlines.contracts.events import Event
 from streamlines.contracts.topics import dead_letter_topic
+from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,13 @@ class KeyPartitioner(DefaultPartitioner):
         return chosen
 
 
-def producer_settings(bootstrap: str, block_timeout: float, client_id: str) -> dict[str, Any]:
+def producer_settings(
+    kafka: Settings | str, block_timeout: float, client_id: str
+) -> dict[str, Any]:
+    """The producer's configuration: where Kafka is and how to log in (``kafka_client_config``:
+    the settings, or a PLAINTEXT broker's bootstrap servers), and how to deliver."""
     return {
-        "bootstrap_servers": bootstrap,
+        **kafka_client_config(kafka),
         "client_id": client_id,
         "acks": "all",
         "retries": 2**31 - 1,  # bounded by delivery_timeout_ms instead
@@ -88,7 +94,7 @@ def producer_settings(bootstrap: str, block_timeout: float, client_id: str) -> d
 class KafkaSink:
     def __init__(
         self,
-        bootstrap: str,
+        kafka: Settings | str,
         *,
         max_in_flight: int = 10_000,
         block_timeout: float = 60.0,
@@ -96,11 +102,13 @@ class KafkaSink:
         producer: Any | None = None,
         **producer_config: Any,
     ) -> None:
-        """``producer`` replaces the KafkaProducer (unit tests); ``producer_config`` overrides
-        entries of ``producer_settings``."""
+        """``kafka``: the settings (their Kafka address and security), or the bootstrap
+        servers of a PLAINTEXT broker. ``producer`` replaces the KafkaProducer (unit tests);
+        ``producer_config`` overrides entries of ``producer_settings``."""
         if producer is None:
-            config = producer_settings(bootstrap, block_timeout, client_id)
-            producer = KafkaProducer(**(config | producer_config))
+            config = producer_settings(kafka, block_timeout, client_id) | producer_config
+            with kafka_errors(config):
+                producer = KafkaProducer(**config)
         self._producer = producer
         self._slots = threading.BoundedSemaphore(max_in_flight)
         self._block_timeout = block_timeout
@@ -158,17 +166,22 @@ class KafkaSink:
 
 
 def ensure_topics(
-    bootstrap: str, names: list[str], partitions: int = 1, timeout: float = 30.0
+    kafka: Settings | str, names: list[str], partitions: int = 1, timeout: float = 30.0
 ) -> list[str]:
-    """Create the topics that do not exist yet (``partitions`` each); returns those created.
+    """Create the topics that do not exist yet (``partitions`` each) on the Kafka of ``kafka``
+    (the settings, or a PLAINTEXT broker's bootstrap servers); returns those created.
 
     Producers should not rely on the broker's auto-creation: a real cluster usually has it off,
     and where it is on, a topic gets the broker's default partition count."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap,
-        client_id="streamlines-topics",
-        bootstrap_timeout_ms=int(timeout * 1000),
-    )
+    config = kafka_client_config(kafka)
+    with kafka_errors(config):
+        admin = KafkaAdminClient(
+            **config, client_id="streamlines-topics", bootstrap_timeout_ms=int(timeout * 1000)
+        )
+        return _create_missing(admin, names, partitions)
+
+
+def _create_missing(admin: KafkaAdminClient, names: list[str], partitions: int) -> list[str]:
     try:
         missing = [n for n in dict.fromkeys(names) if n not in set(admin.list_topics())]
         created = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from graphql_server import live
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.settings import Settings
 
 
 def _metric(record: AnalyticsRecord) -> str:
@@ -19,7 +20,7 @@ class BeaconsHub(live.LiveHub[AnalyticsRecord]):
 
 
 def feed(
-    hub: BeaconsHub, bootstrap: str, topic: str, prime_records: int
+    hub: BeaconsHub, kafka: Settings | str, topic: str, prime_records: int
 ) -> live.KafkaFeed[AnalyticsRecord]:
     """The feed of ``hub`` from the beacons topic."""
-    return live.KafkaFeed(hub, bootstrap, topic, prime_records, AnalyticsRecord)
+    return live.KafkaFeed(hub, kafka, topic, prime_records, AnalyticsRecord)

@@ -30,6 +30,7 @@ from graphql_server.corrections.store import END_OF_TIME_NS, CorrectionsStore
 from graphql_server.flux import influx_client
 from graphql_server.jobs.registry import JobHandle, JobState, Work
 from graphql_server.validation import TimeRange
+from streamlines.connections import kafka_client_config
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar, SchemaError
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS
 from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME
@@ -135,7 +136,7 @@ def recompute(settings: Settings, symbol: str, timeframe: str, since_ns: int) ->
             store.close()
         stem = f"streamlines.recompute.{handle.id}"
         bars_topic, records_topic = f"{stem}.bars", f"{stem}.currents"
-        ensure_topics(settings.kafka_bootstrap, [bars_topic, records_topic], 1)
+        ensure_topics(settings, [bars_topic, records_topic], 1)
         try:
             records = _compute(settings, handle, bars, bars_topic, records_topic, since_ns)
             handle.update(phase="replacing the stored indicators", done=2)
@@ -143,7 +144,7 @@ def recompute(settings: Settings, symbol: str, timeframe: str, since_ns: int) ->
             records = [r for r in records if r.metric in metrics]
             _replace(settings, symbol, metrics, since_ns, records)
         finally:
-            _delete_topics(settings.kafka_bootstrap, [bars_topic, records_topic])
+            _delete_topics(settings, [bars_topic, records_topic])
         handle.update(
             done=3,
             items=len(records),
@@ -165,7 +166,7 @@ def _compute(
 ) -> list[AnalyticsRecord]:
     if not bars:
         return []
-    sink = KafkaSink(settings.kafka_bootstrap, client_id="streamlines-recompute")
+    sink = KafkaSink(settings, client_id="streamlines-recompute")
     try:
         for bar in bars:
             sink.send(bars_topic, bar)
@@ -175,7 +176,7 @@ def _compute(
     handle.update(phase="running the currents job", done=1)
     run_currents(settings, bars_topic, records_topic)
     records: list[AnalyticsRecord] = []
-    for message in read_to_end(settings.kafka_bootstrap, records_topic):
+    for message in read_to_end(settings, records_topic):
         record = AnalyticsRecord.from_wire(message.value)
         if record.t_ns >= since_ns:
             records.append(record)
@@ -198,7 +199,7 @@ def _replace(
         delete_points(settings, bucket, since_ns, END_OF_TIME_NS, predicate)
     with InfluxWriter.from_settings(settings, bucket) as writer:
         writer.write(analytics_point(r, MEASUREMENT_CURRENTS) for r in records)
-    sink = KafkaSink(settings.kafka_bootstrap, client_id="streamlines-recompute")
+    sink = KafkaSink(settings, client_id="streamlines-recompute")
     try:
         for record in records:
             sink.send(settings.graphql_currents_topic, record)
@@ -211,10 +212,11 @@ def _replace(
     )  # fmt: skip
 
 
-def _delete_topics(bootstrap: str, topics: list[str]) -> None:
+def _delete_topics(settings: Settings, topics: list[str]) -> None:
     admin: Any = None
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="streamlines-recompute")
+        config = kafka_client_config(settings)
+        admin = KafkaAdminClient(**config, client_id="streamlines-recompute")
         admin.delete_topics(topics)
     except Exception as exc:  # leaving a private topic behind is not worth failing the job
         log.warning("could not delete the recompute topics %s: %s", topics, exc)

@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient
 
 from graphql_server.health.flink import JobInfo, read_jobs
 from graphql_server.health.kafka import ConsumerLagInfo, read_lags
+from streamlines.connections import kafka_client_config
 from streamlines.settings import Settings
 from streamlines.stack.http import request_json
 
@@ -39,6 +40,7 @@ class HealthSnapshot:
 class HealthMonitor:
     def __init__(self, settings: Settings) -> None:
         self.bootstrap = settings.kafka_bootstrap
+        self._kafka_config = kafka_client_config(settings)
         self.flink_url = settings.flink_rest_url
         self.poll_s = settings.graphql_health_poll_seconds
         self.heartbeat_s = settings.graphql_health_heartbeat_seconds
@@ -103,7 +105,7 @@ class HealthMonitor:
     def _kafka(self) -> KafkaAdminClient:
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap,
+                **self._kafka_config,
                 client_id="streamlines-graphql-health",
                 request_timeout_ms=5_000,
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from graphql_server import live
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.settings import Settings
 
 
 def _metric(record: AnalyticsRecord) -> str:
@@ -20,7 +21,7 @@ class CurrentsHub(live.LiveHub[AnalyticsRecord]):
 
 
 def feed(
-    hub: CurrentsHub, bootstrap: str, topic: str, prime_records: int
+    hub: CurrentsHub, kafka: Settings | str, topic: str, prime_records: int
 ) -> live.KafkaFeed[AnalyticsRecord]:
     """The feed of ``hub`` from the currents topic."""
-    return live.KafkaFeed(hub, bootstrap, topic, prime_records, AnalyticsRecord)
+    return live.KafkaFeed(hub, kafka, topic, prime_records, AnalyticsRecord)

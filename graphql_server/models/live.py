@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from graphql_server import live
 from streamlines.contracts.events import Prediction
+from streamlines.settings import Settings
 
 
 def _model(prediction: Prediction) -> str:
@@ -19,7 +20,7 @@ class PredictionsHub(live.LiveHub[Prediction]):
 
 
 def feed(
-    hub: PredictionsHub, bootstrap: str, topic: str, prime_records: int
+    hub: PredictionsHub, kafka: Settings | str, topic: str, prime_records: int
 ) -> live.KafkaFeed[Prediction]:
     """The feed of ``hub`` from the predictions topic."""
-    return live.KafkaFeed(hub, bootstrap, topic, prime_records, Prediction)
+    return live.KafkaFeed(hub, kafka, topic, prime_records, Prediction)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from graphql_server import live
 from graphql_server.live import SubscriberTooSlow
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.settings import Settings
 
 __all__ = ["LiveHub", "SubscriberTooSlow"]
 
@@ -22,7 +23,7 @@ class LiveHub(live.LiveHub[AnalyticsRecord]):
 
 
 def feed(
-    hub: LiveHub, bootstrap: str, topic: str, prime_records: int
+    hub: LiveHub, kafka: Settings | str, topic: str, prime_records: int
 ) -> live.KafkaFeed[AnalyticsRecord]:
     """The feed of ``hub`` from an analytics topic."""
-    return live.KafkaFeed(hub, bootstrap, topic, prime_records, AnalyticsRecord)
+    return live.KafkaFeed(hub, kafka, topic, prime_records, AnalyticsRecord)

@@ -20,7 +20,12 @@ from jobs.beacons.sql import (
     statements,
 )
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import analytics_row_type, existing_topics, missing_topic_error
+from jobs.common.kafka import (
+    analytics_row_type,
+    existing_topics,
+    missing_topic_error,
+    printable,
+)
 from streamlines.errors import reporting_user_errors
 
 
@@ -41,9 +46,9 @@ def check_topics(opts: Options, existing: set[str]) -> None:
 
 def run(opts: Options) -> None:
     if opts.print_sql:
-        print(script(opts), end="")
+        print(printable(script(opts), opts.kafka_properties), end="")
         return
-    check_topics(opts, existing_topics(opts.bootstrap, client_id="beacons-topics"))
+    check_topics(opts, existing_topics(opts.bootstrap, "beacons-topics", opts.kafka_properties))
     stream_env, table_env = build_environment(opts, job_name(opts))
     for statement in statements(opts):
         table_env.execute_sql(statement)

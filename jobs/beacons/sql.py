@@ -12,6 +12,7 @@ from __future__ import annotations
 from jobs.beacons.options import Options
 from jobs.common.kafka import (
     analytics_sink_ddl,
+    client_properties,
     kafka_json_source_options,
     sql_string,
     with_options,
@@ -75,7 +76,12 @@ def source_options(opts: Options, topic: str) -> dict[str, str]:
     """Both topics from their beginning (a run rebuilds every book; a restore from a
     checkpoint resumes at its offsets instead); up to the latest offsets with ``--bounded``."""
     return kafka_json_source_options(
-        opts.bootstrap, topic, opts.group_id, startup_mode="earliest-offset", bounded=opts.bounded
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode="earliest-offset",
+        bounded=opts.bounded,
+        properties=opts.kafka_properties,
     )
 
 
@@ -92,6 +98,7 @@ def dead_letter_options(opts: Options) -> dict[str, str]:
         "properties.bootstrap.servers": opts.bootstrap,
         "format": "raw",
         "sink.delivery-guarantee": "at-least-once",
+        **client_properties(opts.kafka_properties),
     }
 
 
@@ -102,7 +109,9 @@ def statements(opts: Options) -> list[str]:
         FUNDAMENTALS_DDL.format(
             with_options=with_options(raw_options(source_options(opts, opts.fundamentals_topic)))
         ),
-        analytics_sink_ddl(SINK_TABLE, opts.bootstrap, opts.output_topic),
+        analytics_sink_ddl(
+            SINK_TABLE, opts.bootstrap, opts.output_topic, properties=opts.kafka_properties
+        ),
         DEAD_LETTER_DDL.format(
             table=DEAD_LETTER_TABLE, with_options=with_options(dead_letter_options(opts))
         ),

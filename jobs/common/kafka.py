@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kafka.admin import KafkaAdminClient
 from pyflink.common import Types
 from pyflink.common.typeinfo import TypeInformation
 
+from streamlines.connections import kafka_client_config_from_properties, kafka_errors, redacted
 from streamlines.errors import UserError
 
 # A Kafka broker refuses a transaction timeout above its transaction.max.timeout.ms (15 min by
@@ -43,12 +44,29 @@ def with_options(options: dict[str, str]) -> str:
     return ",\n".join(f"  {sql_string(k)} = {sql_string(v)}" for k, v in options.items())
 
 
+def client_properties(properties: Mapping[str, str]) -> dict[str, str]:
+    """The Kafka client's ``properties`` (security.protocol, sasl.jaas.config, ...) as a Kafka
+    table's options (``properties.<key>``)."""
+    return {f"properties.{key}": value for key, value in properties.items()}
+
+
+def printable(script: str, properties: Mapping[str, str]) -> str:
+    """A job's SQL for ``--print-sql``: the secrets among its Kafka ``properties`` masked."""
+    return redacted(script, properties)
+
+
 def kafka_json_source_options(
-    bootstrap: str, topic: str, group_id: str, *, startup_mode: str, bounded: bool
+    bootstrap: str,
+    topic: str,
+    group_id: str,
+    *,
+    startup_mode: str,
+    bounded: bool,
+    properties: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """A Kafka source of JSON records (the wire format of ``contracts.events``), starting at
     ``startup_mode`` (a ``scan.startup.mode``); ``bounded``: read up to the latest offsets at
-    start, then finish."""
+    start, then finish. ``properties``: the Kafka client's own (``RunOptions.kafka_properties``)."""
     options = {
         "connector": "kafka",
         "topic": topic,
@@ -60,6 +78,7 @@ def kafka_json_source_options(
         # Producers validate what they write (bad records go to a dead-letter topic); anything
         # still unreadable here is skipped rather than failing the job.
         "json.ignore-parse-errors": "true",
+        **client_properties(properties or {}),
     }
     if bounded:
         options["scan.bounded.mode"] = "latest-offset"
@@ -67,14 +86,19 @@ def kafka_json_source_options(
 
 
 def analytics_sink_ddl(
-    table: str, bootstrap: str, topic: str, *, exactly_once: bool = False
+    table: str,
+    bootstrap: str,
+    topic: str,
+    *,
+    exactly_once: bool = False,
+    properties: Mapping[str, str] | None = None,
 ) -> str:
     """The table of an analytics topic: JSON records ``{"symbol", "metric", "t_ns", "values"}``
     keyed by symbol. Written at least once, or with ``exactly_once`` in Kafka transactions
     committed with each checkpoint (and at the end of a bounded run), so that a restart from a
     checkpoint aborts what was written after it instead of repeating it to ``read_committed``
     consumers. Every INSERT into an exactly-once table needs a transactional-id prefix of its
-    own: ``own_transactions``."""
+    own: ``own_transactions``. ``properties``: the Kafka client's own."""
     options = {
         "connector": "kafka",
         "topic": topic,
@@ -84,6 +108,7 @@ def analytics_sink_ddl(
         "value.format": "json",
         "value.fields-include": "ALL",
         "sink.delivery-guarantee": "at-least-once",
+        **client_properties(properties or {}),
     }
     if exactly_once:
         options |= {
@@ -127,13 +152,17 @@ def analytics_row_type() -> TypeInformation:
     )
 
 
-def existing_topics(bootstrap: str, client_id: str) -> set[str]:
-    """The topics the Kafka cluster has."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
-    try:
-        return set(admin.list_topics())
-    finally:
-        admin.close()
+def existing_topics(
+    bootstrap: str, client_id: str, properties: Mapping[str, str] | None = None
+) -> set[str]:
+    """The topics the Kafka cluster has (``properties``: the Kafka client's, as the tables')."""
+    config = kafka_client_config_from_properties(bootstrap, properties or {})
+    with kafka_errors(config):
+        admin = KafkaAdminClient(**config, client_id=client_id)
+        try:
+            return set(admin.list_topics())
+        finally:
+            admin.close()
 
 
 def missing_topic_error(kind: str, topic: str, option: str) -> UserError:

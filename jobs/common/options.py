@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from streamlines.connections import kafka_java_properties
 from streamlines.settings import Settings
 
 
@@ -22,6 +25,9 @@ class RunOptions:
     checkpoint_interval_s: int = 10
     parallelism: int | None = None
     print_sql: bool = False
+    # The Kafka client's properties beyond the bootstrap servers (security.protocol,
+    # sasl.jaas.config, ...), for every Kafka table and the job's own topic check.
+    kafka_properties: Mapping[str, str] = field(default_factory=dict)
 
 
 def positive_int(text: str) -> int:
@@ -46,6 +52,22 @@ def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
     parser.add_argument("--parallelism", type=positive_int, default=None)
     parser.add_argument(
         "--print-sql", action="store_true", help="print the job's SQL statements and exit"
+    )
+    parser.add_argument(
+        "--kafka-property",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a Kafka client property of every Kafka table, e.g. security.protocol=SASL_SSL "
+        "(repeatable; default with --local: the settings')",
+    )
+    parser.add_argument(
+        "--kafka-property-file",
+        action="append",
+        default=[],
+        metavar="KEY=PATH",
+        help="a Kafka client property whose value is the content of the file PATH, for a "
+        "secret such as sasl.jaas.config (read at start; repeatable)",
     )
 
 
@@ -79,6 +101,32 @@ def bootstrap_and_group_id(
     return bootstrap, group_id
 
 
+def kafka_properties(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
+    """The Kafka client properties of ``--kafka-property`` and ``--kafka-property-file``;
+    without either, with ``--local`` (or ``--print-sql``), the settings' (as the bootstrap
+    servers)."""
+    properties: dict[str, str] = {}
+    for given in args.kafka_property:
+        key, value = _key_value(parser, "--kafka-property", given)
+        properties[key] = value
+    for given in args.kafka_property_file:
+        key, path = _key_value(parser, "--kafka-property-file", given)
+        try:
+            properties[key] = Path(path).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            parser.error(f"--kafka-property-file {key}: cannot read {path}: {exc.strerror}")
+    if not properties and (args.local or args.print_sql):
+        return kafka_java_properties(Settings())
+    return properties
+
+
+def _key_value(parser: argparse.ArgumentParser, option: str, given: str) -> tuple[str, str]:
+    key, sep, value = given.partition("=")
+    if not sep or not key.strip():
+        parser.error(f"{option} takes KEY=VALUE, not {given.split('=', 1)[0]!r}")
+    return key.strip(), value
+
+
 def run_options(
     parser: argparse.ArgumentParser, args: argparse.Namespace, job: str
 ) -> dict[str, Any]:
@@ -94,4 +142,5 @@ def run_options(
         "checkpoint_interval_s": args.checkpoint_interval,
         "parallelism": args.parallelism,
         "print_sql": args.print_sql,
+        "kafka_properties": kafka_properties(parser, args),
     }

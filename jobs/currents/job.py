@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import analytics_row_type, existing_topics
+from jobs.common.kafka import analytics_row_type, existing_topics, printable
 from jobs.currents.options import Options, parse_args
 from jobs.currents.process import KEY_TYPE, RecursiveIndicators, series_key
 from jobs.currents.sql import PYTHON_INPUT_QUERY, SINK_TABLE, script, statements
@@ -21,10 +21,10 @@ def job_name(opts: Options) -> str:
 
 def run(opts: Options) -> None:
     if opts.print_sql:
-        print(script(opts), end="")
+        print(printable(script(opts), opts.kafka_properties), end="")
         return
     opts, warnings = present_topics(
-        opts, existing_topics(opts.bootstrap, client_id="currents-topics")
+        opts, existing_topics(opts.bootstrap, "currents-topics", opts.kafka_properties)
     )
     for warning in warnings:
         print(f"currents: {warning}", file=sys.stderr)

@@ -216,6 +216,7 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
         opts.group_id,
         startup_mode="earliest-offset" if from_time is None else "timestamp",
         bounded=history or opts.bounded,
+        properties=opts.kafka_properties,
     )
     if from_time is not None:
         options["scan.startup.timestamp-millis"] = str(from_time)
@@ -242,7 +243,9 @@ def source_ddl(opts: Options) -> list[str]:
 
 
 def sink_ddl(opts: Options) -> str:
-    return analytics_sink_ddl(SINK_TABLE, opts.bootstrap, opts.output_topic)
+    return analytics_sink_ddl(
+        SINK_TABLE, opts.bootstrap, opts.output_topic, properties=opts.kafka_properties
+    )
 
 
 def bars_all_view(opts: Options) -> str:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pyflink.common import Types
 
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import existing_topics
+from jobs.common.kafka import existing_topics, printable
 from jobs.narwhal.options import Options, parse_args
 from jobs.narwhal.process import StreamFeatures, features_type, symbol_key
 from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
@@ -51,7 +51,7 @@ def run(opts: Options, settings: Settings) -> None:
     timeframe = opts.timeframe
     assert timeframe is not None
     if opts.print_sql:
-        print(script(opts, timeframe), end="")
+        print(printable(script(opts, timeframe), opts.kafka_properties), end="")
         return
     assert active is not None
     assert opts.model is not None
@@ -62,7 +62,7 @@ def run(opts: Options, settings: Settings) -> None:
         file=sys.stderr,
     )
     opts, warnings = present_topics(
-        opts, existing_topics(opts.bootstrap, client_id="narwhal-topics")
+        opts, existing_topics(opts.bootstrap, "narwhal-topics", opts.kafka_properties)
     )
     for warning in warnings:
         print(f"narwhal: {warning}", file=sys.stderr)

@@ -9,7 +9,12 @@ to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]
 
 from __future__ import annotations
 
-from jobs.common.kafka import kafka_json_source_options, sql_string, with_options
+from jobs.common.kafka import (
+    client_properties,
+    kafka_json_source_options,
+    sql_string,
+    with_options,
+)
 from jobs.narwhal.options import Options
 from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS
 from ml.features import INDICATOR_COLUMNS
@@ -144,6 +149,7 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
         opts.group_id,
         startup_mode="earliest-offset",
         bounded=history or opts.bounded,
+        properties=opts.kafka_properties,
     )
 
 
@@ -171,6 +177,7 @@ def sink_ddl(opts: Options) -> str:
         "value.format": "json",
         "value.fields-include": "ALL",
         "sink.delivery-guarantee": "at-least-once",
+        **client_properties(opts.kafka_properties),
     }
     return SINK_DDL.format(with_options=with_options(options))
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pyflink.table import Schema, StreamTableEnvironment
 
 from jobs.common.environment import build_environment
-from jobs.common.kafka import existing_topics, missing_topic_error
+from jobs.common.kafka import existing_topics, missing_topic_error, printable
 from jobs.ripples.options import Options, parse_args
 from jobs.ripples.sql import EXIT_TS, TRADES_SEQ_QUERY, script, statements
 from streamlines.errors import reporting_user_errors
@@ -70,13 +70,15 @@ def table_environment(opts: Options) -> StreamTableEnvironment:
 
 def run(opts: Options) -> None:
     if opts.print_sql:
-        print(script(opts), end="")
+        print(printable(script(opts), opts.kafka_properties), end="")
         return
     if opts.bounded:
         # A source bounded at the latest offsets never finishes on a topic that does not exist.
         # (A streaming run waits for its topics: `streamlines demo` submits it before ingest
         # has created them.)
-        check_input_topics(opts, existing_topics(opts.bootstrap, client_id="ripples-topics"))
+        check_input_topics(
+            opts, existing_topics(opts.bootstrap, "ripples-topics", opts.kafka_properties)
+        )
     env = table_environment(opts)
     ddl, inserts = statements(opts)
     for statement in ddl:

@@ -157,7 +157,12 @@ def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
     else:
         startup_mode = "earliest-offset" if opts.bounded else "group-offsets"
     options = kafka_json_source_options(
-        opts.bootstrap, topic, opts.group_id, startup_mode=startup_mode, bounded=opts.bounded
+        opts.bootstrap,
+        topic,
+        opts.group_id,
+        startup_mode=startup_mode,
+        bounded=opts.bounded,
+        properties=opts.kafka_properties,
     )
     if opts.from_time_ms is not None:
         options["scan.startup.timestamp-millis"] = str(opts.from_time_ms)
@@ -181,7 +186,11 @@ def source_ddl(opts: Options) -> list[str]:
 
 def sink_ddl(opts: Options) -> str:
     return analytics_sink_ddl(
-        SINK_TABLE, opts.bootstrap, opts.output_topic, exactly_once=opts.exactly_once
+        SINK_TABLE,
+        opts.bootstrap,
+        opts.output_topic,
+        exactly_once=opts.exactly_once,
+        properties=opts.kafka_properties,
     )
 
 

@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from jobs.registry import JOBS
+from streamlines.connections import kafka_job_arguments
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.http import request_json
@@ -100,13 +103,16 @@ def require_slots(settings: Settings, needed: list[DemoJob], running: dict[str, 
 
 
 def submit(settings: Settings, job: DemoJob) -> str:
-    """``flink run -d`` of the job; its id."""
-    command, env = FlinkService(settings).cli_command(
-        "run", "-d", "-py", str(JOBS[job.job].file), *job.args
-    )
-    result = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
-    )
+    """``flink run -d`` of the job (with the settings' Kafka security, see
+    ``kafka_job_arguments``); its id."""
+    with tempfile.TemporaryDirectory(prefix="streamlines-demo-") as secret_dir:
+        kafka = kafka_job_arguments(settings, Path(secret_dir))
+        command, env = FlinkService(settings).cli_command(
+            "run", "-d", "-py", str(JOBS[job.job].file), *kafka, *job.args
+        )
+        result = subprocess.run(
+            command, env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+        )
     for line in result.stdout.splitlines():
         if "submitted with JobID" in line:
             return line.rsplit(" ", 1)[-1]

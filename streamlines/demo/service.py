@@ -24,6 +24,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.live import Live
 
+from streamlines.connections import kafka_client_config
 from streamlines.console import make_console
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
 from streamlines.contracts.topics import (
@@ -89,8 +90,8 @@ def dashboard_url(settings: Settings) -> str:
 class TopicCounter:
     """Records ever written to topics (sum of end offsets); 0 for a topic not created yet."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self._consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, settings: Settings) -> None:
+        self._consumer = KafkaConsumer(**kafka_client_config(settings), enable_auto_commit=False)
 
     def totals(self, topics: list[str]) -> dict[str, int]:
         totals = {}
@@ -280,7 +281,7 @@ def status_display(console: Console) -> Iterator[Live]:
 def _watch(settings: Settings, started: Started, duration: float | None, console: Console) -> None:
     assert started.history is not None  # set by _start
     deadline = None if duration is None else time.monotonic() + duration
-    counter = TopicCounter(settings.kafka_bootstrap)
+    counter = TopicCounter(settings)
     late = LateCounter(FlinkService(settings), list(started.job_ids.values()))
     history_topic = settings.gather_topic
     try:

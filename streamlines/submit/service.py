@@ -10,12 +10,14 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from jobs.registry import find_job
+from streamlines.connections import kafka_job_arguments
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import FlinkService
@@ -97,11 +99,14 @@ def submit_command(
     detached: bool,
     restore: Restore | None = None,
     flink_options: Sequence[str] = (),
+    secret_dir: Path | None = None,
 ) -> tuple[list[str], dict[str, str]]:
-    """The command line that submits the job ``name`` with ``job_args`` (given the local
-    Kafka unless they name one), and the environment it needs on top of this one's:
-    ``flink run [-d] [-s PATH [-n]] [-m <STREAMLINES_FLINK_ADDRESS>] [flink_options] -py <job
-    file> <job args>``."""
+    """The command line that submits the job ``name`` with ``job_args`` (given the settings'
+    Kafka and its security properties unless they name their own), and the environment it
+    needs on top of this one's: ``flink run [-d] [-s PATH [-n]] [-m <STREAMLINES_FLINK_ADDRESS>]
+    [flink_options] -py <job file> <job args>``. A secret property (the SASL login) goes into a
+    file in ``secret_dir`` (see ``kafka_job_arguments``), which must outlive the command's
+    start. (``--local`` jobs read the settings themselves.)"""
     job = find_job(name)
     if local:
         if restore is not None or flink_options:
@@ -111,6 +116,8 @@ def submit_command(
                 "drop --local to submit to the cluster",
             )
         return [sys.executable, "-m", job.module, "--local", *job_args], {}
+    if not {"--kafka-property", "--kafka-property-file"} & set(job_args):
+        job_args = [*kafka_arguments(settings, secret_dir), *job_args]
     if "--bootstrap" not in job_args:
         job_args = ["--bootstrap", settings.kafka_bootstrap, *job_args]
     flink_args = ["run", *(["-d"] if detached else [])]
@@ -125,6 +132,15 @@ def submit_command(
         extra = ["-m", urlparse(settings.flink_rest_url).netloc, *extra]
     flink_args += [*extra, "-py", str(job.file)]
     return FlinkService(settings).cli_command(*flink_args, *job_args)
+
+
+def kafka_arguments(settings: Settings, secret_dir: Path | None) -> list[str]:
+    """The job's ``--kafka-property`` arguments of the settings (none for PLAINTEXT)."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return []
+    if secret_dir is None:
+        raise ValueError("a secured Kafka's job arguments need a directory for the secret")
+    return kafka_job_arguments(settings, secret_dir)
 
 
 def run_command(command: list[str], env: dict[str, str]) -> int:
@@ -160,14 +176,16 @@ def submit(
 ) -> int:
     """Submits the job (``submit_command``); its exit status. A detached submission from a
     savepoint returns before Flink has restored the state, so this waits until it has, and
-    raises a UserError with Flink's reason if the state did not fit the job."""
-    command, env = submit_command(
-        settings, name, job_args, local=local, detached=detached, restore=restore,
-        flink_options=flink_options,
-    )  # fmt: skip
-    if restore is None or not detached:
-        return run_command(command, env)
-    code, output = run_command_capturing(command, env)
+    raises a UserError with Flink's reason if the state did not fit the job. The job's
+    secret arguments are removed once ``flink run`` has returned (the job has read them)."""
+    with tempfile.TemporaryDirectory(prefix="streamlines-submit-") as secret_dir:
+        command, env = submit_command(
+            settings, name, job_args, local=local, detached=detached, restore=restore,
+            flink_options=flink_options, secret_dir=Path(secret_dir),
+        )  # fmt: skip
+        if restore is None or not detached:
+            return run_command(command, env)
+        code, output = run_command_capturing(command, env)
     match = SUBMITTED.search(output)
     if code == 0 and match:
         state = check_restored(rest_client(settings), match.group(1))

@@ -10,6 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from rich.console import Console
 
+from streamlines.connections import kafka_client_config
 from streamlines.errors import UserError
 from streamlines.stack.commands import require_tool
 from streamlines.stack.maven import resolve_jars
@@ -63,11 +64,10 @@ class KafkaService(Service):
             self.cache_dir / f"kafka-{KAFKA_VERSION}",
         )
 
-    def _write_config(self) -> None:
+    def server_properties(self) -> dict[str, str]:
+        """The broker's server.properties (one PLAINTEXT listener on ``kafka_port``)."""
         s = self.settings
-        self.conf_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        properties = {
+        return {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{s.host}:{s.kafka_controller_port}",
@@ -88,7 +88,11 @@ class KafkaService(Service):
             "group.initial.rebalance.delay.ms": "0",
             "log.retention.hours": "168",
         }
-        text = "".join(f"{key}={value}\n" for key, value in properties.items())
+
+    def _write_config(self) -> None:
+        self.conf_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        text = "".join(f"{key}={value}\n" for key, value in self.server_properties().items())
         (self.conf_dir / "server.properties").write_text(text)
         (self.conf_dir / "log4j2.properties").write_text(_LOG4J2)
 
@@ -137,7 +141,7 @@ class KafkaService(Service):
     def health(self) -> Health:
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.settings.kafka_bootstrap,
+                **kafka_client_config(self.settings),
                 request_timeout_ms=3000,
                 bootstrap_timeout_ms=3000,
                 client_id="streamlines-health",

@@ -145,3 +145,68 @@ def test_load_settings_reports_a_bad_setting_as_a_user_error(monkeypatch):
     monkeypatch.setenv("STREAMLINES_AWS_ENDPOINT", "amazon")
     with pytest.raises(UserError, match="STREAMLINES_AWS_ENDPOINT: 'amazon': use `local`"):
         load_settings()
+
+
+def problems(monkeypatch, **variables: str) -> str:
+    """The UserError `load_settings` reports for the STREAMLINES_* ``variables``."""
+    for name, value in variables.items():
+        monkeypatch.setenv(f"STREAMLINES_{name}", value)
+    with pytest.raises(UserError) as refused:
+        load_settings()
+    return str(refused.value)
+
+
+def test_kafka_security_combinations_are_checked_with_the_fix(monkeypatch, tmp_path):
+    assert "needs a user: set STREAMLINES_KAFKA_SASL_USERNAME" in problems(
+        monkeypatch, KAFKA_SECURITY_PROTOCOL="SASL_SSL"
+    )
+    assert "needs a password: set STREAMLINES_KAFKA_SASL_PASSWORD" in problems(
+        monkeypatch, KAFKA_SASL_USERNAME="alice"
+    )
+    monkeypatch.setenv("STREAMLINES_KAFKA_SASL_PASSWORD", "hunter2-xyz")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SECURITY_PROTOCOL", "SSL")
+    refused = problems(monkeypatch)
+    assert "STREAMLINES_KAFKA_SECURITY_PROTOCOL is SSL: set it to SASL_SSL" in refused
+    assert "hunter2-xyz" not in refused
+    for name in ("KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD"):
+        monkeypatch.delenv(f"STREAMLINES_{name}")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")
+    assert "STREAMLINES_KAFKA_SSL_CAFILE set but STREAMLINES_KAFKA_SECURITY_PROTOCOL is " in (
+        problems(monkeypatch, KAFKA_SSL_CAFILE=str(tmp_path / "ca.pem"))
+    )
+    assert f"STREAMLINES_KAFKA_SSL_CAFILE: no file at {tmp_path / 'ca.pem'}" in problems(
+        monkeypatch, KAFKA_SECURITY_PROTOCOL="SSL"
+    )
+    (tmp_path / "ca.pem").write_text("pem")
+    assert "set STREAMLINES_KAFKA_SSL_CERTFILE too" in problems(
+        monkeypatch, KAFKA_SSL_KEYFILE=str(tmp_path / "ca.pem")
+    )
+    assert "STREAMLINES_KAFKA_SECURITY_PROTOCOL" in problems(
+        monkeypatch, KAFKA_SECURITY_PROTOCOL="SASL"
+    )  # not one of the four
+
+
+def test_a_secured_kafka_is_accepted(monkeypatch, tmp_path):
+    (tmp_path / "ca.pem").write_text("pem")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SASL_USERNAME", "alice")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SASL_PASSWORD", "hunter2-xyz")
+    monkeypatch.setenv("STREAMLINES_KAFKA_SSL_CAFILE", str(tmp_path / "ca.pem"))
+    settings = load_settings()
+    assert settings.kafka_sasl_password is not None
+    assert settings.kafka_sasl_password.get_secret_value() == "hunter2-xyz"
+    assert "hunter2-xyz" not in repr(settings)
+
+
+def test_influx_tls_settings_are_checked(monkeypatch, tmp_path):
+    (tmp_path / "ca.pem").write_text("pem")
+    assert "set STREAMLINES_INFLUX_ADDRESS to its https:// URL" in problems(
+        monkeypatch, INFLUX_SSL_CA_CERT=str(tmp_path / "ca.pem")
+    )
+    monkeypatch.setenv("STREAMLINES_INFLUX_ADDRESS", "https://influx.example:8086")
+    assert "STREAMLINES_INFLUX_VERIFY_SSL is false" in problems(
+        monkeypatch, INFLUX_VERIFY_SSL="false"
+    )
+    monkeypatch.setenv("STREAMLINES_INFLUX_VERIFY_SSL", "true")
+    assert load_settings().influx_ssl_ca_cert == tmp_path / "ca.pem"

@@ -15,6 +15,7 @@ from jobs.common.kafka import (
     kafka_json_source_options,
     missing_topic_error,
     own_transactions,
+    printable,
     sql_string,
     with_options,
 )
@@ -102,3 +103,35 @@ def test_a_missing_topic_names_the_option_that_fixes_it():
     assert isinstance(error, UserError)
     assert "trades topic t1 does not exist" in str(error)
     assert "fix: check --trades-topic" in str(error)
+
+
+SECURED = {
+    "security.protocol": "SASL_SSL",
+    "sasl.mechanism": "PLAIN",
+    "sasl.jaas.config": 'M required username="u" password="p\'w";',
+    "ssl.truststore.type": "PEM",
+    "ssl.truststore.location": "/etc/kafka/ca.pem",
+}
+
+
+def test_every_kafka_table_carries_the_clients_security_properties():
+    source = kafka_json_source_options(
+        "b:9094", "t", "g", startup_mode="earliest-offset", bounded=False, properties=SECURED
+    )
+    for key, value in SECURED.items():
+        assert source[f"properties.{key}"] == value
+    assert source["properties.bootstrap.servers"] == "b:9094"
+    sink = analytics_sink_ddl("out", "b:9094", "t", exactly_once=True, properties=SECURED)
+    # The JAAS config's quote is doubled in the SQL literal, as sql_string does.
+    assert "'properties.sasl.jaas.config' = 'M required username=\"u\" password=\"p''w\";'" in sink
+    assert "'properties.ssl.truststore.location' = '/etc/kafka/ca.pem'" in sink
+    plain = kafka_json_source_options("b:1", "t", "g", startup_mode="x", bounded=False)
+    assert not [key for key in plain if key.startswith("properties.s")]
+
+
+def test_printed_sql_masks_the_login():
+    sink = analytics_sink_ddl("out", "b:9094", "t", properties=SECURED)
+    shown = printable(sink, SECURED)
+    assert "password" not in shown
+    assert "'properties.sasl.jaas.config' = '******'" in shown
+    assert "'properties.security.protocol' = 'SASL_SSL'" in shown

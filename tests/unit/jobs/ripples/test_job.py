@@ -29,9 +29,10 @@ def test_a_bounded_run_needs_both_input_topics():
 
 def test_a_bounded_run_checks_its_topics_before_building_the_job(monkeypatch):
     asked = []
+    secured = {"security.protocol": "SSL"}  # the check logs in as the tables do
 
-    def existing_topics(bootstrap: str, client_id: str) -> set[str]:
-        asked.append(bootstrap)
+    def existing_topics(bootstrap: str, client_id: str, properties: object) -> set[str]:
+        asked.append((bootstrap, properties))
         return {TOPIC_TRADES}
 
     def build_environment(*args: object, **kwargs: object) -> None:
@@ -40,8 +41,8 @@ def test_a_bounded_run_checks_its_topics_before_building_the_job(monkeypatch):
     monkeypatch.setattr(jobs.ripples.job, "existing_topics", existing_topics)
     monkeypatch.setattr(jobs.ripples.job, "build_environment", build_environment)
     with pytest.raises(UserError, match="quotes topic"):
-        run(Options(bootstrap="k:1", bounded=True))
-    assert asked == ["k:1"]
+        run(Options(bootstrap="k:1", bounded=True, kafka_properties=secured))
+    assert asked == [("k:1", secured)]
 
 
 def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,64 @@ def test_a_detached_restore_waits_for_flink_to_map_the_state(monkeypatch, tmp_pa
     assert code == 0
     assert checked == [job_id]
     assert ran[0][ran[0].index("-s") + 1] == str(savepoint)
+
+
+def secured(tmp_path: Path) -> Settings:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("pem")
+    return Settings(
+        home=tmp_path,
+        kafka_address="broker:9094",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="alice",
+        kafka_sasl_password="hunter2-xyz",
+        kafka_ssl_cafile=ca,
+    )
+
+
+def test_a_secured_kafka_is_given_to_the_job_with_the_login_in_a_file(tmp_path):
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    command, _ = submit_command(
+        secured(tmp_path), "ripples", ["--bounded"], local=False, detached=True,
+        secret_dir=secrets,
+    )  # fmt: skip
+    job_args = command[command.index(str(JOBS["ripples"].file)) + 1 :]
+    assert job_args == [
+        "--bootstrap", "broker:9094",
+        "--kafka-property", "security.protocol=SASL_SSL",
+        "--kafka-property", "sasl.mechanism=PLAIN",
+        "--kafka-property-file", f"sasl.jaas.config={secrets / 'sasl.jaas.config'}",
+        "--kafka-property", "ssl.truststore.type=PEM",
+        "--kafka-property", f"ssl.truststore.location={tmp_path / 'ca.pem'}",
+        "--bounded",
+    ]  # fmt: skip
+    assert "hunter2-xyz" not in " ".join(command)
+    assert 'password="hunter2-xyz"' in (secrets / "sasl.jaas.config").read_text()
+
+
+def test_the_jobs_own_kafka_properties_are_left_alone(tmp_path):
+    mine = ["--kafka-property", "security.protocol=SSL"]
+    command, _ = submit_command(
+        secured(tmp_path), "ripples", mine, local=False, detached=True, secret_dir=tmp_path
+    )
+    assert command[-2:] == mine
+    assert command.count("--kafka-property") == 1
+    local, _ = submit_command(secured(tmp_path), "ripples", [], local=True, detached=True)
+    assert "--kafka-property" not in local  # a --local job reads the settings itself
+
+
+def test_submit_removes_the_login_file_once_flink_run_returned(monkeypatch, tmp_path):
+    seen: list[Path] = []
+
+    def run(command: list[str], env: dict[str, str]) -> int:
+        given = command[command.index("--kafka-property-file") + 1]
+        path = Path(given.split("=", 1)[1])
+        assert "hunter2-xyz" in path.read_text()  # there while flink run runs
+        seen.append(path)
+        return 0
+
+    monkeypatch.setattr(service, "run_command", run)
+    assert service.submit(secured(tmp_path), "ripples", [], local=False, detached=True) == 0
+    assert len(seen) == 1
+    assert not seen[0].exists()
