@@ -22,10 +22,10 @@ from jobs.beacons.sql import (
 from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import (
     analytics_row_type,
-    existing_topics,
     missing_topic_error,
     printable,
 )
+from jobs.common.sources import known_topics
 from streamlines.errors import reporting_user_errors
 
 
@@ -48,7 +48,8 @@ def run(opts: Options) -> None:
     if opts.print_sql:
         print(printable(script(opts), opts.kafka_properties), end="")
         return
-    check_topics(opts, existing_topics(opts.bootstrap, "beacons-topics", opts.kafka_properties))
+    inputs = (opts.bars_topic, opts.fundamentals_topic)
+    check_topics(opts, known_topics(opts, "beacons-topics", inputs))
     stream_env, table_env = build_environment(opts, job_name(opts))
     for statement in statements(opts):
         table_env.execute_sql(statement)

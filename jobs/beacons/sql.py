@@ -13,10 +13,10 @@ from jobs.beacons.options import Options
 from jobs.common.kafka import (
     analytics_sink_ddl,
     client_properties,
-    kafka_json_source_options,
     sql_string,
     with_options,
 )
+from jobs.common.sources import json_source_options
 from streamlines.contracts.timeframes import BarTimeframe
 
 SINK_TABLE = "beacons"
@@ -75,14 +75,7 @@ FROM {facts}"""
 def source_options(opts: Options, topic: str) -> dict[str, str]:
     """Both topics from their beginning (a run rebuilds every book; a restore from a
     checkpoint resumes at its offsets instead); up to the latest offsets with ``--bounded``."""
-    return kafka_json_source_options(
-        opts.bootstrap,
-        topic,
-        opts.group_id,
-        startup_mode="earliest-offset",
-        bounded=opts.bounded,
-        properties=opts.kafka_properties,
-    )
+    return json_source_options(opts, topic, startup_mode="earliest-offset", bounded=opts.bounded)
 
 
 def raw_options(options: dict[str, str]) -> dict[str, str]:

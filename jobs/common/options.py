@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs.common.kinesis import EMULATOR_ACCOUNT, KinesisSource
+from streamlines.aws import EMULATOR_ACCESS_KEY, EMULATOR_SECRET_KEY
 from streamlines.connections import kafka_java_properties
 from streamlines.settings import Settings
 
@@ -28,6 +30,10 @@ class RunOptions:
     # The Kafka client's properties beyond the bootstrap servers (security.protocol,
     # sasl.jaas.config, ...), for every Kafka table and the job's own topic check.
     kafka_properties: Mapping[str, str] = field(default_factory=dict)
+    # Where the input is read: "kafka" topics, or "kinesis" streams of the same names (see
+    # jobs/common/sources.py); the output always goes to Kafka.
+    source: str = "kafka"
+    kinesis: KinesisSource | None = None
 
 
 def positive_int(text: str) -> int:
@@ -52,6 +58,27 @@ def add_run_arguments(parser: argparse.ArgumentParser, job: str) -> None:
     parser.add_argument("--parallelism", type=positive_int, default=None)
     parser.add_argument(
         "--print-sql", action="store_true", help="print the job's SQL statements and exit"
+    )
+    parser.add_argument(
+        "--source",
+        choices=("kafka", "kinesis"),
+        default="kafka",
+        help="read the input topics from Kafka (default) or Kinesis streams of the same names "
+        "(needs the flink-sql-connector-aws-kinesis-streams jar on the cluster: docs/cluster.md)",
+    )
+    parser.add_argument(
+        "--kinesis-region", default=None, help="AWS region of the streams (default: the settings')"
+    )
+    parser.add_argument(
+        "--kinesis-endpoint",
+        default=None,
+        help="Kinesis endpoint URL (default: the settings': the local emulator, or AWS's own "
+        "with STREAMLINES_KINESIS_ADDRESS=aws)",
+    )
+    parser.add_argument(
+        "--kinesis-account",
+        default=None,
+        help="AWS account id of the streams' ARNs (required on AWS; the emulator's otherwise)",
     )
     parser.add_argument(
         "--kafka-property",
@@ -127,6 +154,27 @@ def _key_value(parser: argparse.ArgumentParser, option: str, given: str) -> tupl
     return key.strip(), value
 
 
+def kinesis_source(parser: argparse.ArgumentParser, args: argparse.Namespace) -> KinesisSource:
+    """Where ``--source kinesis`` reads: the arguments, else the settings' Kinesis (the local
+    emulator, with its dummy keys; or real AWS, with the default credentials chain)."""
+    settings = Settings()
+    endpoint = args.kinesis_endpoint or settings.kinesis_endpoint
+    emulated = args.kinesis_endpoint is not None or settings.kinesis_emulated
+    account = args.kinesis_account or (EMULATOR_ACCOUNT if emulated else None)
+    if account is None:
+        parser.error(
+            "--kinesis-account is required with --source kinesis on AWS (the streams' ARNs "
+            "name it): pass your 12-digit account id"
+        )
+    return KinesisSource(
+        region=args.kinesis_region or settings.aws_region,
+        account=account,
+        endpoint=endpoint,
+        access_key_id=EMULATOR_ACCESS_KEY if emulated else None,
+        secret_access_key=EMULATOR_SECRET_KEY if emulated else None,
+    )
+
+
 def run_options(
     parser: argparse.ArgumentParser, args: argparse.Namespace, job: str
 ) -> dict[str, Any]:
@@ -143,4 +191,6 @@ def run_options(
         "parallelism": args.parallelism,
         "print_sql": args.print_sql,
         "kafka_properties": kafka_properties(parser, args),
+        "source": args.source,
+        "kinesis": kinesis_source(parser, args) if args.source == "kinesis" else None,
     }

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import analytics_row_type, existing_topics, printable
+from jobs.common.kafka import analytics_row_type, printable
+from jobs.common.sources import known_topics
 from jobs.currents.options import Options, parse_args
 from jobs.currents.process import KEY_TYPE, RecursiveIndicators, series_key
 from jobs.currents.sql import PYTHON_INPUT_QUERY, SINK_TABLE, script, statements
@@ -24,7 +25,7 @@ def run(opts: Options) -> None:
         print(printable(script(opts), opts.kafka_properties), end="")
         return
     opts, warnings = present_topics(
-        opts, existing_topics(opts.bootstrap, "currents-topics", opts.kafka_properties)
+        opts, known_topics(opts, "currents-topics", (opts.history_topic, opts.live_topic))
     )
     for warning in warnings:
         print(f"currents: {warning}", file=sys.stderr)

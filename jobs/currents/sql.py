@@ -13,10 +13,10 @@ import textwrap
 
 from jobs.common.kafka import (
     analytics_sink_ddl,
-    kafka_json_source_options,
     sql_string,
     with_options,
 )
+from jobs.common.sources import json_source_options
 from jobs.currents.options import CrossoverSpec, Options
 from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME, crossover_name
 from streamlines.contracts.time import NS_PER_MINUTE
@@ -210,16 +210,13 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
     given (a replay that starts again from its first day). The history topic is always read up
     to its end offsets at start and then finishes; the live one too with ``--bounded``."""
     from_time = None if history else opts.from_time_ms
-    options = kafka_json_source_options(
-        opts.bootstrap,
+    options = json_source_options(
+        opts,
         topic,
-        opts.group_id,
         startup_mode="earliest-offset" if from_time is None else "timestamp",
         bounded=history or opts.bounded,
-        properties=opts.kafka_properties,
+        from_time_ms=from_time,
     )
-    if from_time is not None:
-        options["scan.startup.timestamp-millis"] = str(from_time)
     # No idle timeout on either source. An idle history source would let the live watermark
     # past bars it has not read yet; and once the history source has finished (its watermark is
     # then the end of time), an idle live source, as it is between two minutes' bars, would let

@@ -11,7 +11,8 @@ from dataclasses import replace
 from pyflink.common import Types
 
 from jobs.common.environment import build_environment, execute
-from jobs.common.kafka import existing_topics, printable
+from jobs.common.kafka import printable
+from jobs.common.sources import known_topics
 from jobs.narwhal.options import Options, parse_args
 from jobs.narwhal.process import StreamFeatures, features_type, symbol_key
 from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
@@ -62,7 +63,10 @@ def run(opts: Options, settings: Settings) -> None:
         file=sys.stderr,
     )
     opts, warnings = present_topics(
-        opts, existing_topics(opts.bootstrap, "narwhal-topics", opts.kafka_properties)
+        opts,
+        known_topics(
+            opts, "narwhal-topics", (opts.history_topic, opts.live_topic, opts.indicators_topic)
+        ),
     )
     for warning in warnings:
         print(f"narwhal: {warning}", file=sys.stderr)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from jobs.common.kafka import (
     client_properties,
-    kafka_json_source_options,
     sql_string,
     with_options,
 )
+from jobs.common.sources import json_source_options
 from jobs.narwhal.options import Options
 from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS
 from ml.features import INDICATOR_COLUMNS
@@ -143,13 +143,8 @@ def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[st
     first, the indicators come with them); the history topic always up to its end offsets at
     start, the others too with ``--bounded``. No idle timeout: an idle source would let the
     bars' watermark past bars still to come."""
-    return kafka_json_source_options(
-        opts.bootstrap,
-        topic,
-        opts.group_id,
-        startup_mode="earliest-offset",
-        bounded=history or opts.bounded,
-        properties=opts.kafka_properties,
+    return json_source_options(
+        opts, topic, startup_mode="earliest-offset", bounded=history or opts.bounded
     )
 
 

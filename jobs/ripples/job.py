@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pyflink.table import Schema, StreamTableEnvironment
 
 from jobs.common.environment import build_environment
-from jobs.common.kafka import existing_topics, missing_topic_error, printable
+from jobs.common.kafka import missing_topic_error, printable
+from jobs.common.sources import known_topics
 from jobs.ripples.options import Options, parse_args
 from jobs.ripples.sql import EXIT_TS, TRADES_SEQ_QUERY, script, statements
 from streamlines.errors import reporting_user_errors
@@ -77,7 +78,7 @@ def run(opts: Options) -> None:
         # (A streaming run waits for its topics: `streamlines demo` submits it before ingest
         # has created them.)
         check_input_topics(
-            opts, existing_topics(opts.bootstrap, "ripples-topics", opts.kafka_properties)
+            opts, known_topics(opts, "ripples-topics", (opts.trades_topic, opts.quotes_topic))
         )
     env = table_environment(opts)
     ddl, inserts = statements(opts)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from jobs.common.kafka import (
     analytics_sink_ddl,
-    kafka_json_source_options,
     own_transactions,
     with_options,
 )
+from jobs.common.sources import json_source_options, reads_kafka
 from jobs.ripples.options import Options
 from streamlines.contracts.metrics import (
     METRIC_BAR_1M,
@@ -156,17 +156,12 @@ def kafka_source_options(opts: Options, topic: str) -> dict[str, str]:
         startup_mode = "timestamp"
     else:
         startup_mode = "earliest-offset" if opts.bounded else "group-offsets"
-    options = kafka_json_source_options(
-        opts.bootstrap,
-        topic,
-        opts.group_id,
-        startup_mode=startup_mode,
-        bounded=opts.bounded,
-        properties=opts.kafka_properties,
-    )
-    if opts.from_time_ms is not None:
-        options["scan.startup.timestamp-millis"] = str(opts.from_time_ms)
-    options["properties.auto.offset.reset"] = "earliest"
+    options = json_source_options(
+        opts, topic, startup_mode=startup_mode, bounded=opts.bounded,
+        from_time_ms=opts.from_time_ms,
+    )  # fmt: skip
+    if reads_kafka(opts):
+        options["properties.auto.offset.reset"] = "earliest"
     options["scan.watermark.idle-timeout"] = f"{opts.idle_timeout_s}s"
     return options
 

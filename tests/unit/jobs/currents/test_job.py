@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jobs.common.sources
 import jobs.currents.job
 from jobs.currents.job import run
 from jobs.currents.options import parse_args
@@ -12,7 +13,7 @@ def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):
     def existing_topics(*args: object, **kwargs: object) -> None:
         raise AssertionError("asked Kafka")
 
-    monkeypatch.setattr(jobs.currents.job, "existing_topics", existing_topics)
+    monkeypatch.setattr(jobs.common.sources, "existing_topics", existing_topics)
     opts = parse_args(["--bootstrap", "k:1", "--print-sql", "--crossovers", "sma:5:30,sma:10:50"])
     run(opts)
     printed = capsys.readouterr().out

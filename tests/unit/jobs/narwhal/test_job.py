@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import jobs.common.sources
 import jobs.narwhal.job
 from jobs.narwhal.job import resolve_model, run
 from jobs.narwhal.options import parse_args
@@ -21,7 +22,7 @@ def no_kafka(monkeypatch: pytest.MonkeyPatch) -> None:
     def existing_topics(*args: object, **kwargs: object) -> None:
         raise AssertionError("asked Kafka")
 
-    monkeypatch.setattr(jobs.narwhal.job, "existing_topics", existing_topics)
+    monkeypatch.setattr(jobs.common.sources, "existing_topics", existing_topics)
 
 
 @pytest.mark.usefixtures("no_kafka")

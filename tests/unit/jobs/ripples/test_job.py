@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+import jobs.common.sources
 import jobs.ripples.job
 from jobs.ripples.job import check_input_topics, run
 from jobs.ripples.options import Options, parse_args
@@ -38,7 +39,7 @@ def test_a_bounded_run_checks_its_topics_before_building_the_job(monkeypatch):
     def build_environment(*args: object, **kwargs: object) -> None:
         raise AssertionError("built a job on a missing topic")
 
-    monkeypatch.setattr(jobs.ripples.job, "existing_topics", existing_topics)
+    monkeypatch.setattr(jobs.common.sources, "existing_topics", existing_topics)
     monkeypatch.setattr(jobs.ripples.job, "build_environment", build_environment)
     with pytest.raises(UserError, match="quotes topic"):
         run(Options(bootstrap="k:1", bounded=True, kafka_properties=secured))
