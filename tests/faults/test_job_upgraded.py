@@ -1,7 +1,8 @@
-"""A job stopped with a savepoint mid-stream and submitted again from it gives the results of an
-uninterrupted run: ripples and currents on the stack's cluster, each on topics of the test's own,
-through ``streamlines.submit`` (the service functions for ripples, the ``streamlines jobs``
-commands for currents).
+"""Fault 5, a job upgraded: stopped with a savepoint mid-stream and submitted again from it, it
+gives the results of an uninterrupted run: ripples and currents on the stack's cluster, each on
+topics of the test's own, through ``streamlines.submit`` (the service functions for ripples, the
+``streamlines jobs`` commands for currents). Nothing here stops a service, so unlike the other
+faults these run on the shared stack.
 
 Each run: the first half of the input is sent, the job runs on it until its output stops
 growing, ``stop`` takes a savepoint (the job ends), the second half is sent, the job is
@@ -73,6 +74,7 @@ from tests.integration.jobs.ripples.test_job import (
 )
 from tests.references import currents as currents_reference
 from tests.references import ripples as ripples_reference
+from tests.support import faults
 from tests.support.kafka import produce
 
 SCHEDULE_TIMEOUT_S = 600  # a job waits for a free task slot on a busy shared cluster
@@ -206,11 +208,17 @@ def savepoint_folder(location: str) -> Path:
     return path
 
 
-def report(name: str, before: int, output: Output, expected: int) -> None:
+def report(job: str, before: int, output: Output, expected: int, resumed_s: float) -> None:
     print(
-        f"{name}: {before} records before the stop, {output.records} in all for "
-        f"{len(output.latest)} keys (expected {expected}); repeated across the restart: "
-        f"{output.repeated}"
+        faults.report(
+            f"5 job upgraded ({job}: stopped with a savepoint, resubmitted from it)",
+            records_compared=expected,
+            written_before_the_stop=before,
+            written_in_all=output.records,
+            lost=expected - len(output.latest),
+            repeated_across_the_restart=output.repeated,
+            seconds_from_resubmit_to_complete=round(resumed_s, 1),
+        )
     )
 
 
@@ -297,13 +305,15 @@ def test_ripples_resumes_from_its_savepoint(stack, settings, unique_name, tmp_pa
             savepoint_folder(savepoint.location)
 
             produce_events(settings.kafka_bootstrap, unique_name, trades_2, quotes_2, order_2)
+            resubmitted = time.monotonic()
             job_ids.append(submit(settings, "ripples", args, Restore(savepoint.location)))
             wait_until_running(rest, job_ids[1])
             assert vertex_ids(rest, job_ids[1]) == graph
             output = reader.until_keys(expected_keys, timeout_s=OUTPUT_TIMEOUT_S)
+            resumed_s = time.monotonic() - resubmitted
     finally:
         reader.close()
-    report("ripples", before_count, output, expected_keys)
+    report("ripples", before_count, output, expected_keys, resumed_s)
     check_ripples(output, expected)
     assert output.repeated == 0, f"{output.repeated} records repeated across the restart"
 
@@ -371,6 +381,7 @@ def test_currents_resumes_from_its_savepoint_through_the_cli(stack, settings, un
             assert rest("GET", f"/jobs/{job_ids[0]}", None)["state"] == "FINISHED"
 
             produce(settings.kafka_bootstrap, live, second)
+            resubmitted = time.monotonic()
             resumed = streamlines_cli(
                 "jobs", "submit", "currents", "--from-savepoint", location, *args
             )
@@ -380,11 +391,12 @@ def test_currents_resumes_from_its_savepoint_through_the_cli(stack, settings, un
             wait_until_running(rest, job_ids[1])
             assert vertex_ids(rest, job_ids[1]) == graph
             output = reader.until_keys(expected_keys, timeout_s=OUTPUT_TIMEOUT_S)
+            resumed_s = time.monotonic() - resubmitted
     finally:
         reader.close()
         if location:
             shutil.rmtree(urlparse(location).path, ignore_errors=True)
-    report("currents", before_count, output, expected_keys)
+    report("currents", before_count, output, expected_keys, resumed_s)
     got = output.by_metric()
     assert set(got) == set(expected)
     for metric, frame in expected.items():
