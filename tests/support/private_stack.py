@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,8 +46,11 @@ class PrivateStack:
         os.killpg(self.pid(process), signal.SIGKILL)
 
 
-def private_settings(state_dir: Path) -> tuple[Settings, dict[str, str]]:
-    """Settings of a stack in ``state_dir`` on free ports, and the same as environment."""
+def private_settings(
+    state_dir: Path, extra: Mapping[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """Settings of a stack in ``state_dir`` on free ports, and the same as environment;
+    ``extra`` sets more of them by name (e.g. ``{"flink_taskmanagers": "2"}``)."""
     values: dict[str, str] = {
         "stack_dir": str(state_dir),
         "kafka_port": str(free_port()),
@@ -58,6 +61,7 @@ def private_settings(state_dir: Path) -> tuple[Settings, dict[str, str]]:
         "flink_jobmanager_memory": FLINK_JOBMANAGER_MEMORY,
         "flink_taskmanager_memory": FLINK_TASKMANAGER_MEMORY,
         "start_timeout": "180",
+        **(extra or {}),
     }
     env = {f"STREAMLINES_{key.upper()}": value for key, value in values.items()}
     # Settings() reads the variables as a child process would: one source of truth.
@@ -75,10 +79,12 @@ def private_settings(state_dir: Path) -> tuple[Settings, dict[str, str]]:
 
 
 @contextmanager
-def private_stack(state_dir: Path, services: list[str]) -> Iterator[PrivateStack]:
-    """``services`` of a new stack in ``state_dir`` (see ``private_settings``), up and healthy;
-    stopped at the end, whatever a test killed meanwhile."""
-    settings, env = private_settings(state_dir)
+def private_stack(
+    state_dir: Path, services: list[str], extra: Mapping[str, str] | None = None
+) -> Iterator[PrivateStack]:
+    """``services`` of a new stack in ``state_dir`` (see ``private_settings``, which takes
+    ``extra``), up and healthy; stopped at the end, whatever a test killed meanwhile."""
+    settings, env = private_settings(state_dir, extra)
     stack = Stack(settings, Console(stderr=True))
     try:
         statuses = stack.up(services)

@@ -1,4 +1,5 @@
-"""A standalone Flink cluster (JobManager + one TaskManager) from the PyFlink distribution."""
+"""A standalone Flink cluster (a JobManager and ``flink_taskmanagers`` TaskManagers) from the
+PyFlink distribution."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 LATE_RECORDS_METRIC = ".numLateRecordsDropped"
 # How often the REST API refreshes metrics (Flink's metrics.fetcher.update-interval default).
 METRICS_REFRESH_S = 10.0
+# The first TaskManager's process name (the fault tests kill it by it); the n-th is "<it>-<n>".
+TASKMANAGER = "flink-taskmanager"
 
 
 def pyflink_home() -> Path:
@@ -50,8 +53,21 @@ class FlinkService(Service):
     def flink_conf_dir(self) -> Path:
         return self.conf_dir
 
+    def taskmanager_names(self) -> list[str]:
+        """The TaskManager processes of the settings: flink-taskmanager, flink-taskmanager-2..."""
+        count = self.settings.flink_taskmanagers
+        return [TASKMANAGER, *(f"{TASKMANAGER}-{n}" for n in range(2, count + 1))]
+
     def processes(self) -> list[ManagedProcess]:
-        return [self.process("flink-jobmanager"), self.process("flink-taskmanager")]
+        """The JobManager and the TaskManagers; also any TaskManager of an earlier start with a
+        higher count that still runs, so that `stack down` stops it and `stack status` shows it."""
+        names = self.taskmanager_names()
+        stray = [
+            process
+            for pid_file in sorted(self.settings.state_dir.glob(f"run/{TASKMANAGER}-*.pid"))
+            if pid_file.stem not in names and (process := self.process(pid_file.stem)).is_running()
+        ]
+        return [self.process("flink-jobmanager"), *map(self.process, names), *stray]
 
     def ports(self) -> list[PortSetting]:
         return [
@@ -178,42 +194,52 @@ class FlinkService(Service):
         bin_dir = pyflink_home() / "bin"
         env = self.client_env()
         (self.log_dir / "flink").mkdir(parents=True, exist_ok=True)
-        jobmanager, taskmanager = self.processes()
+        jobmanager = self.process("flink-jobmanager")
         if not jobmanager.is_running():
             jobmanager.start(["bash", bin_dir / "jobmanager.sh", "start-foreground"], env=env)
-        if not taskmanager.is_running():
+        for name in self.taskmanager_names():
+            taskmanager = self.process(name)
+            if taskmanager.is_running():
+                continue
             # A fresh id per start: health then asks for *this* TaskManager, not a killed one
             # the JobManager still lists until its heartbeat times out.
             resource_id = f"streamlines-tm-{uuid.uuid4().hex[:8]}"
-            self.taskmanager_id_file.write_text(resource_id)
+            self.taskmanager_id_file(name).parent.mkdir(parents=True, exist_ok=True)
+            self.taskmanager_id_file(name).write_text(resource_id)
             taskmanager.start(
                 ["bash", bin_dir / "taskmanager.sh", "start-foreground",
                  "-D", f"taskmanager.resource-id={resource_id}"],
                 env=env,
             )  # fmt: skip
 
-    @property
-    def taskmanager_id_file(self) -> Path:
-        return self.settings.state_dir / "run" / "flink-taskmanager.id"
+    def taskmanager_id_file(self, name: str = TASKMANAGER) -> Path:
+        """Where the resource id of the TaskManager process ``name``'s latest start is."""
+        return self.settings.state_dir / "run" / f"{name}.id"
 
     def health(self) -> Health:
+        """Healthy when the REST API answers and every TaskManager of the settings has
+        registered (by the resource id of its latest start)."""
         url = f"{self.settings.flink_rest_url}/overview"
         try:
             overview = request_json("GET", url, timeout=2)
         except (OSError, HttpError) as exc:
             return Health(False, f"no answer at {self.settings.flink_rest_url}: {exc}")
-        taskmanagers = overview.get("taskmanagers", 0)
         try:
-            expected = self.taskmanager_id_file.read_text().strip()
+            expected = {
+                name: self.taskmanager_id_file(name).read_text().strip()
+                for name in self.taskmanager_names()
+            }
             listed = request_json("GET", f"{self.settings.flink_rest_url}/taskmanagers", timeout=2)
         except (OSError, HttpError) as exc:
             return Health(False, f"TaskManager not known: {exc}")
-        registered = expected in {tm["id"] for tm in listed.get("taskmanagers", [])}
+        registered = {tm["id"] for tm in listed.get("taskmanagers", [])}
+        missing = [f"{name} ({id_})" for name, id_ in expected.items() if id_ not in registered]
         detail = (
             f"{self.settings.flink_rest_url} Flink {overview.get('flink-version')}, "
-            f"{taskmanagers} TaskManager(s), {overview.get('slots-available')}/"
+            f"{len(expected) - len(missing)}/{len(expected)} TaskManager(s) registered "
+            f"({overview.get('taskmanagers', 0)} listed), {overview.get('slots-available')}/"
             f"{overview.get('slots-total')} slots free, {overview.get('jobs-running')} jobs running"
         )
-        if not registered:
-            return Health(False, f"TaskManager {expected} not registered yet; {detail}")
+        if missing:
+            return Health(False, f"TaskManager {', '.join(missing)} not registered yet; {detail}")
         return Health(True, detail)

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from streamlines.settings import Settings
+from streamlines.stack.manager import Stack
+from streamlines.stack.process import ManagedProcess
 from streamlines.stack.services import flink
 from streamlines.stack.services.flink import FlinkService, pyflink_home
 
@@ -124,3 +127,119 @@ def test_late_records_are_summed_over_the_operators_and_subtasks_that_count_them
     monkeypatch.setattr(flink, "request_json", request_json)
     assert service.late_records_dropped("abc") == 7
     assert len(asked) == 4  # no value query for a vertex without the metric
+
+
+def test_the_taskmanagers_setting_comes_from_the_environment_and_is_at_least_one(monkeypatch):
+    monkeypatch.setenv("STREAMLINES_FLINK_TASKMANAGERS", "2")
+    assert Settings().flink_taskmanagers == 2
+    monkeypatch.setenv("STREAMLINES_FLINK_TASKMANAGERS", "0")
+    with pytest.raises(ValueError, match="flink_taskmanagers"):
+        Settings()
+
+
+def test_one_process_per_taskmanager_the_first_keeps_its_name(tmp_path):
+    service = FlinkService(Settings(home=tmp_path, flink_taskmanagers=3))
+    assert [p.name for p in service.processes()] == [
+        "flink-jobmanager",
+        "flink-taskmanager",
+        "flink-taskmanager-2",
+        "flink-taskmanager-3",
+    ]
+    assert [p.name for p in FlinkService(Settings(home=tmp_path)).processes()] == [
+        "flink-jobmanager",
+        "flink-taskmanager",
+    ]
+
+
+def test_start_launches_each_taskmanager_with_a_resource_id_of_its_own(tmp_path, monkeypatch):
+    started: dict[str, list[str]] = {}
+
+    def start(self: ManagedProcess, command: list, env: dict | None = None) -> int:
+        started[self.name] = [str(part) for part in command]
+        return 1
+
+    monkeypatch.setattr(ManagedProcess, "start", start)
+    service = FlinkService(Settings(home=tmp_path, flink_taskmanagers=2))
+    service.start()
+    assert set(started) == {"flink-jobmanager", "flink-taskmanager", "flink-taskmanager-2"}
+    ids = {}
+    for name in ("flink-taskmanager", "flink-taskmanager-2"):
+        assert started[name][1].endswith("taskmanager.sh")
+        ids[name] = service.taskmanager_id_file(name).read_text()
+        assert f"taskmanager.resource-id={ids[name]}" in started[name]
+    assert ids["flink-taskmanager"] != ids["flink-taskmanager-2"]
+
+
+def _cluster(service: FlinkService, registered: list[str]) -> object:
+    rest = service.settings.flink_rest_url
+
+    def request_json(method: str, url: str, timeout: float) -> dict:
+        if url == f"{rest}/overview":
+            return {"flink-version": "2.0.2", "taskmanagers": len(registered),
+                    "slots-total": 2 * len(registered), "slots-available": 2 * len(registered),
+                    "jobs-running": 0}  # fmt: skip
+        assert url == f"{rest}/taskmanagers"
+        return {"taskmanagers": [{"id": id_} for id_ in registered]}
+
+    return request_json
+
+
+def test_healthy_only_once_every_taskmanager_has_registered(tmp_path, monkeypatch):
+    service = FlinkService(Settings(home=tmp_path, flink_taskmanagers=2))
+    run = service.settings.state_dir / "run"
+    run.mkdir(parents=True)
+    (run / "flink-taskmanager.id").write_text("tm-a")
+    (run / "flink-taskmanager-2.id").write_text("tm-b")
+
+    monkeypatch.setattr(flink, "request_json", _cluster(service, ["tm-a", "tm-old"]))
+    health = service.health()
+    assert not health.ok
+    assert "flink-taskmanager-2 (tm-b) not registered yet" in health.detail
+    assert "1/2 TaskManager(s) registered" in health.detail
+
+    monkeypatch.setattr(flink, "request_json", _cluster(service, ["tm-a", "tm-b"]))
+    health = service.health()
+    assert health.ok
+    assert "2/2 TaskManager(s) registered" in health.detail
+    assert "4/4 slots free" in health.detail
+
+
+def test_a_taskmanager_never_started_is_not_healthy(tmp_path, monkeypatch):
+    service = FlinkService(Settings(home=tmp_path, flink_taskmanagers=2))
+    (service.settings.state_dir / "run").mkdir(parents=True)
+    (service.settings.state_dir / "run" / "flink-taskmanager.id").write_text("tm-a")
+    monkeypatch.setattr(flink, "request_json", _cluster(service, ["tm-a"]))
+    health = service.health()
+    assert not health.ok
+    assert "TaskManager not known" in health.detail
+
+
+def _sleeper(service: FlinkService, name: str) -> ManagedProcess:
+    process = service.process(name)
+    process.start([sys.executable, "-c", "import time; time.sleep(60)"])
+    return process
+
+
+def test_status_shows_and_down_stops_every_taskmanager_also_one_of_a_higher_count(
+    tmp_path: Path,
+):
+    """Started with 3 TaskManagers, then the setting lowered to 2: the third still runs, so
+    status lists it and down stops it with the others."""
+    settings = Settings(home=tmp_path, flink_taskmanagers=2)
+    service = FlinkService(settings)
+    processes = [_sleeper(service, name) for name in ("flink-taskmanager", "flink-taskmanager-2")]
+    processes.append(_sleeper(service, "flink-taskmanager-3"))
+    try:
+        stack = Stack(settings)
+        [status] = stack.status(["flink"])
+        assert status.state == "down"  # the JobManager is not running
+        assert status.pids == [p.pid() for p in processes]
+        assert stack.down(["flink"]) == [
+            "flink-taskmanager-3",
+            "flink-taskmanager-2",
+            "flink-taskmanager",
+        ]
+        assert not any(p.is_running() for p in processes)
+    finally:
+        for process in processes:
+            process.stop(timeout=2)
