@@ -27,8 +27,9 @@ demo: venv
 	$(SL) demo
 
 # Lint first: the import rules, types and complexity limit are part of the tests; then the
-# dashboard's own unit tests (vitest, its scales, rules and data model).
-test: lint deploy-tools load-tools browser
+# dashboard's own unit tests (vitest, its scales, rules and data model). The peers' virtualenv
+# too: the integration tests hold the peer implementations of issue 18 to pandas.
+test: lint deploy-tools load-tools browser peers
 	npm run --prefix dashboard test
 	$(SL) stack install
 	$(PY) -m pytest tests/unit tests/integration tests/e2e tests/faults
@@ -70,3 +71,13 @@ stack-down: venv
 
 stack-status: venv
 	$(SL) stack status
+
+# Issue 18: ripples beside Quix Streams, Bytewax, a Flink SQL pass-through and plain Python.
+# The peers live in a virtualenv of their own, not in the project's (benchmarks/peers/setup.sh);
+# the benchmark needs the stack running. PEERS_ARGS, e.g. "--trades 300000 --runs 3".
+.PHONY: peers bench-peers
+peers: venv
+	@benchmarks/peers/setup.sh
+
+bench-peers: peers
+	$(PY) -m benchmarks.peers $(PEERS_ARGS)

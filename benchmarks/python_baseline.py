@@ -40,6 +40,8 @@ from rich.console import Console
 if __package__ in (None, ""):  # run as a file: make the `benchmarks` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.aggregates import Bar
+from benchmarks.aggregates import sample_std as _std
 from benchmarks.workload import (
     DEFAULT_TRADES,
     DEFAULT_TRADES_PER_MINUTE,
@@ -56,47 +58,6 @@ from streamlines.contracts.time import NS_PER_MILLISECOND, NS_PER_MINUTE, NS_PER
 from streamlines.settings import Settings
 
 WINDOW_MS = 5 * 60 * 1000
-
-
-class Bar:
-    """An OHLCV bar being built (trades come in time order)."""
-
-    __slots__ = ("bucket", "close", "count", "high", "low", "open", "pv", "volume")
-
-    def __init__(self, bucket: int, price: float, size: float) -> None:
-        self.bucket = bucket
-        self.open = self.high = self.low = self.close = price
-        self.volume = size
-        self.pv = price * size
-        self.count = 1
-
-    def add(self, price: float, size: float) -> None:
-        if price > self.high:
-            self.high = price
-        elif price < self.low:
-            self.low = price
-        self.close = price
-        self.volume += size
-        self.pv += price * size
-        self.count += 1
-
-    def values(self) -> dict[str, float | None]:
-        return {
-            "open": self.open,
-            "high": self.high,
-            "low": self.low,
-            "close": self.close,
-            "volume": self.volume,
-            "vwap": self.pv / self.volume if self.volume else None,
-            "count": float(self.count),
-        }
-
-
-def _std(total: float, squares: float, n: int) -> float | None:
-    """Sample standard deviation from running sums (None with fewer than two values)."""
-    if n < 2:
-        return None
-    return math.sqrt(max((squares - total * total / n) / (n - 1), 0.0))
 
 
 class SymbolState:

@@ -145,13 +145,28 @@ def run_job(
     parallelism: int,
     extra_flink_args: list[str],
 ) -> JobResult:
-    command, env = FlinkService(settings).cli_command(
-        "run", *extra_flink_args, "-py", str(JOB),
-        "--bootstrap", settings.kafka_bootstrap,
-        "--trades-topic", workload.trades_topic, "--quotes-topic", workload.quotes_topic,
-        "--output-topic", output_topic, "--group-id", group_id,
-        "--bounded", "--parallelism", str(parallelism),
+    return run_flink_script(
+        settings, JOB,
+        ["--bootstrap", settings.kafka_bootstrap,
+         "--trades-topic", workload.trades_topic, "--quotes-topic", workload.quotes_topic,
+         "--output-topic", output_topic, "--group-id", group_id,
+         "--bounded", "--parallelism", str(parallelism)],
+        output_topic, extra_flink_args,
     )  # fmt: skip
+
+
+def run_flink_script(
+    settings: Settings,
+    script: Path,
+    script_args: list[str],
+    output_topic: str,
+    extra_flink_args: list[str] | None = None,
+) -> JobResult:
+    """``flink run [extra_flink_args] -py script script_args`` on the stack's cluster, until
+    the (bounded) job has finished; timed by Flink's job duration."""
+    command, env = FlinkService(settings).cli_command(
+        "run", *(extra_flink_args or []), "-py", str(script), *script_args
+    )
     started = time.perf_counter()
     result = subprocess.run(
         command, env={**os.environ, **env}, capture_output=True, text=True, timeout=7200

@@ -10,7 +10,10 @@ same options produces the same events.
 
 Trades and quotes are produced in event-time order, keyed by symbol, in the wire format of
 ``streamlines.contracts.events`` (``Trade``/``Quote``.to_wire() JSON), to two fresh one-partition
-topics named ``<prefix>-trades`` and ``<prefix>-quotes``.
+topics named ``<prefix>-trades`` and ``<prefix>-quotes``. Each record's Kafka timestamp is its
+event time (``t_ns`` in milliseconds), so that tools which order topics by record timestamp
+(Quix Streams' joins, ``benchmarks/peers``) read the two topics in event-time order; the topics
+keep such years-old records (no time retention, no segment roll by age).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient
+from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError
 from rich.console import Console
 from rich.progress import (
@@ -44,10 +47,9 @@ from rich.progress import (
 from rich.text import Text
 
 from connectors.replay import synth
-from connectors.sinks.kafka import ensure_topics
 from streamlines.console import make_console
 from streamlines.contracts.events import Quote, Trade
-from streamlines.contracts.time import NS_PER_MINUTE
+from streamlines.contracts.time import NS_PER_MILLISECOND, NS_PER_MINUTE
 from streamlines.datasets import load_bars
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
@@ -100,8 +102,8 @@ class Events:
     def quotes(self) -> int:
         return len(self.quote_t)
 
-    def trade_messages(self) -> Iterator[tuple[bytes, bytes]]:
-        """(key, value) of every trade, in the schema's wire format."""
+    def trade_messages(self) -> Iterator[tuple[bytes, bytes, int]]:
+        """(key, value, event time in ms) of every trade, in the schema's wire format."""
         names = [s.encode() for s in self.symbols]
         for sym, t, price, size, trade_id in zip(
             self.trade_symbol.tolist(),
@@ -114,9 +116,9 @@ class Events:
             trade = Trade(
                 symbol=self.symbols[sym], t_ns=t, price=price, size=size, trade_id=trade_id
             )
-            yield names[sym], trade.to_wire()
+            yield names[sym], trade.to_wire(), t // NS_PER_MILLISECOND
 
-    def quote_messages(self) -> Iterator[tuple[bytes, bytes]]:
+    def quote_messages(self) -> Iterator[tuple[bytes, bytes, int]]:
         names = [s.encode() for s in self.symbols]
         for sym, t, bid, bid_size, ask, ask_size in zip(
             self.quote_symbol.tolist(),
@@ -135,7 +137,7 @@ class Events:
                 ask_price=ask,
                 ask_size=ask_size,
             )
-            yield names[sym], quote.to_wire()
+            yield names[sym], quote.to_wire(), t // NS_PER_MILLISECOND
 
 
 def generate_events(
@@ -411,6 +413,33 @@ def delete_consumer_groups(settings: Settings, groups: Iterable[str]) -> None:
         admin.close()
 
 
+# Records stamped with event times years back: without these, Kafka would roll a segment per
+# batch (segment.ms counts from the first record's timestamp), retention would delete them, and
+# a broker with a bound on past timestamps would refuse them.
+EVENT_TIME_TOPIC_CONFIG = {
+    "retention.ms": "-1",
+    "segment.ms": str(2**63 - 1),
+    "message.timestamp.before.max.ms": str(2**63 - 1),
+}
+
+
+def create_event_time_topics(settings: Settings, topics: Iterable[str]) -> None:
+    """One-partition topics for records with event-time timestamps (EVENT_TIME_TOPIC_CONFIG)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(t, num_partitions=1, replication_factor=1,
+                     topic_configs=EVENT_TIME_TOPIC_CONFIG)
+            for t in topics
+            if t not in existing
+        ]  # fmt: skip
+        if new:
+            admin.create_topics(new)
+    finally:
+        admin.close()
+
+
 def topic_size(settings: Settings, topic: str) -> int:
     """How many records a topic holds (sum of its partitions' end offsets)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
@@ -457,15 +486,16 @@ def progress(console: Console | None = None) -> Progress:
 def _produce(
     producer: KafkaProducer,
     topic: str,
-    messages: Iterable[tuple[bytes, bytes]],
+    messages: Iterable[tuple[bytes, bytes, int]],
     bar: Progress,
     task: TaskID,
     every: int = 20_000,
 ) -> None:
     send = producer.send
     count = 0
-    for key, value in messages:
-        send(topic, key=key, value=value, partition=0)  # the topics have one partition
+    for key, value, timestamp_ms in messages:
+        # The topics have one partition.
+        send(topic, key=key, value=value, partition=0, timestamp_ms=timestamp_ms)
         count += 1
         if count % every == 0:
             bar.update(task, advance=every)
@@ -491,7 +521,7 @@ def prefill(
         f"{', '.join(events.symbols)} ({trades_per_minute} trades per symbol and minute, "
         f"{(int(events.trade_t[-1]) - DAY_NS) / NS_PER_MINUTE:,.0f} minutes of event time)"
     )
-    ensure_topics(settings.kafka_bootstrap, [trades_topic, quotes_topic])
+    create_event_time_topics(settings, [trades_topic, quotes_topic])
     started = time.perf_counter()
     producer = fast_producer(settings)
     try:
