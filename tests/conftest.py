@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from influxdb_client import BucketRetentionRules, InfluxDBClient
-from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
@@ -23,6 +22,7 @@ from rich.console import Console
 
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
+from tests.support.kafka import read_first
 
 # Fixtures that start a replay server (replay_server, replay), and fresh metadata databases
 # with users and keys (metadata_url, keys, ...), for the tests that need them.
@@ -105,21 +105,7 @@ def read_topic(stack: Stack, settings: Settings) -> Callable[..., list[ConsumerR
     fewer if none arrive for ``idle_ms``."""
 
     def read(topic: str, count: int, idle_ms: int = 10_000) -> list[ConsumerRecord]:
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=settings.kafka_bootstrap,
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=idle_ms,
-        )
-        records = []
-        try:
-            for record in consumer:
-                records.append(record)
-                if len(records) >= count:
-                    break
-        finally:
-            consumer.close()
-        return records
+        return read_first(settings.kafka_bootstrap, topic, count, idle_ms)
 
     return read
 

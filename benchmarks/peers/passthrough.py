@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a file by `flink run -py`: import the re
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from jobs.common.environment import build_environment
-from jobs.common.kafka import kafka_json_source_options, with_options
+from jobs.common.kafka import analytics_sink_options, kafka_json_source_options, with_options
 from jobs.common.options import RunOptions
 
 SOURCE_DDL = """CREATE TABLE {name} (
@@ -41,19 +41,6 @@ QUOTE_COLUMNS = (
     "symbol STRING", "t_ns BIGINT", "bid_price DOUBLE", "bid_size DOUBLE",
     "ask_price DOUBLE", "ask_size DOUBLE", "conditions ARRAY<STRING>",
 )  # fmt: skip
-
-
-def sink_options(bootstrap: str, topic: str) -> dict[str, str]:
-    return {
-        "connector": "kafka",
-        "topic": topic,
-        "properties.bootstrap.servers": bootstrap,
-        "key.format": "raw",
-        "key.fields": "symbol",
-        "value.format": "json",
-        "value.fields-include": "ALL",
-        "sink.delivery-guarantee": "at-least-once",
-    }
 
 
 def statements(
@@ -75,7 +62,7 @@ def statements(
         ddl.append(
             SOURCE_DDL.format(
                 name=f"{name}_out", columns=",\n".join(f"  {c}" for c in columns),
-                with_options=with_options(sink_options(bootstrap, output)),
+                with_options=with_options(analytics_sink_options(bootstrap, output)),
             )
         )  # fmt: skip
     inserts = [f"INSERT INTO {name}_out SELECT * FROM {name}" for name in ("trades", "quotes")]

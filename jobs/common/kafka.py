@@ -99,7 +99,22 @@ def analytics_sink_ddl(
     checkpoint aborts what was written after it instead of repeating it to ``read_committed``
     consumers. Every INSERT into an exactly-once table needs a transactional-id prefix of its
     own: ``own_transactions``. ``properties``: the Kafka client's own."""
-    options = {
+    options = analytics_sink_options(bootstrap, topic, properties)
+    if exactly_once:
+        options |= {
+            "sink.delivery-guarantee": "exactly-once",
+            "sink.transactional-id-prefix": transactional_id_prefix(table, topic),
+            "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
+        }
+    return SINK_DDL.format(table=table, with_options=with_options(options))
+
+
+def analytics_sink_options(
+    bootstrap: str, topic: str, properties: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The WITH options of an analytics topic written at least once: JSON values keyed by
+    symbol."""
+    return {
         "connector": "kafka",
         "topic": topic,
         "properties.bootstrap.servers": bootstrap,
@@ -110,13 +125,6 @@ def analytics_sink_ddl(
         "sink.delivery-guarantee": "at-least-once",
         **client_properties(properties or {}),
     }
-    if exactly_once:
-        options |= {
-            "sink.delivery-guarantee": "exactly-once",
-            "sink.transactional-id-prefix": transactional_id_prefix(table, topic),
-            "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
-        }
-    return SINK_DDL.format(table=table, with_options=with_options(options))
 
 
 def transactional_id_prefix(table: str, topic: str) -> str:

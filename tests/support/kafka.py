@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from streamlines.contracts.events import Event
@@ -23,6 +23,26 @@ def produce(bootstrap: str, topic: str, events: Sequence[Event]) -> None:
         producer.send(topic, key=event.key(), value=event.to_wire())
     producer.flush(timeout=60)
     producer.close()
+
+
+def read_first(
+    bootstrap: str, topic: str, count: int, idle_ms: int = 10_000
+) -> list[ConsumerRecord]:
+    """The first ``count`` records of ``topic``, from the start; fewer if none arrive for
+    ``idle_ms``."""
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+        consumer_timeout_ms=idle_ms,
+    )  # fmt: skip
+    records = []
+    try:
+        for record in consumer:
+            records.append(record)
+            if len(records) >= count:
+                break
+    finally:
+        consumer.close()
+    return records
 
 
 def analytics_by_metric(records: Iterable[ConsumerRecord]) -> AnalyticsRecords:

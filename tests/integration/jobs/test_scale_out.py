@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from connectors.sinks.kafka import ensure_topics
@@ -75,7 +75,7 @@ from tests.support.beacons import (
     shiller_facts,
 )
 from tests.support.flink import run_job, running_job
-from tests.support.kafka import AnalyticsRecords, analytics_by_metric, produce
+from tests.support.kafka import AnalyticsRecords, analytics_by_metric, produce, read_first
 from tests.support.private_stack import PrivateStack, private_stack
 from tests.support.topic_offsets import end_offsets
 
@@ -155,21 +155,7 @@ def reader(bootstrap: str) -> Callable[..., list[ConsumerRecord]]:
     (fewer if none come for ``idle_ms``): conftest's ``read_topic``, for this stack."""
 
     def read(topic: str, count: int, idle_ms: int = 10_000) -> list[ConsumerRecord]:
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            consumer_timeout_ms=idle_ms,
-        )
-        records = []
-        try:
-            for record in consumer:
-                records.append(record)
-                if len(records) >= count:
-                    break
-        finally:
-            consumer.close()
-        return records
+        return read_first(bootstrap, topic, count, idle_ms)
 
     return read
 
