@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     # Kinesis: a batch that is not full (500 records) is written at the latest this many
     # seconds after its first record.
     ingest_kinesis_linger_seconds: float = 0.5
+    # Kinesis: a symbol's records strictly in order, retries included (at most one record per
+    # symbol in each PutRecords request: few symbols mean many small requests); false sends
+    # full 500-record requests, and a retried record may follow a later one of its symbol.
+    ingest_kinesis_ordered: bool = True
     # A lost websocket: reconnect attempts wait at most this long (seconds; alpaca-py's own
     # backoff, which starts at 0.5-1 s), and the gap is backfilled from the historical REST
     # API (trades de-duplicated by trade id, quotes strictly inside the gap) unless off.

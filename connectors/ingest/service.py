@@ -154,6 +154,7 @@ def _kinesis_sink(settings: Settings, topics: Topics) -> KinesisSink:
         client,
         batch_size=min(settings.ingest_max_in_flight, 500),
         linger=settings.ingest_kinesis_linger_seconds,
+        ordered=settings.ingest_kinesis_ordered,
     )
 
 

@@ -4,12 +4,22 @@ the partition key. Records are sent in batches of up to ``batch_size`` (the boun
 latest ``linger`` seconds after its first record (a quiet stream does not wait for 500
 records); records Kinesis rejects are retried, with backoff, before anything newer is sent.
 
-Order: a symbol's records keep their order across batches (one batch is written, retries
-included, before the next). Within one PutRecords call Kinesis gives no order on a partial
-failure: a rejected record that is retried lands after the accepted records of the same
-call, so within one batch (at most ``linger`` seconds of records) a retried record may follow
-a later one of its symbol. The jobs read by event time with a watermark bound, which absorbs
-that."""
+Order. PutRecords handles a request's records independently: on a partial failure record i of
+a symbol may be rejected while a later record of the same symbol in the same request is
+accepted, and retrying i would put it after that later one. So by default (``ordered``) a batch
+goes out as consecutive rounds, a round holding the next record of each symbol (at most one per
+partition key, at most 500 per request), and a round's rejected records are retried before the
+next round is sent: a symbol's records reach the stream strictly in order, across batches and
+retries. The cost: a symbol advances one record per request round trip, so a batch of few
+symbols takes many small requests (``benchmarks/kinesis_sink.py`` measures it). KPL
+aggregation would avoid that, but Flink's ``KinesisStreamsSource`` cannot de-aggregate
+(FLINK-32097), so the jobs could not read it. ``ordered=False`` sends full 500-record requests
+and gives up order within a batch on retry (a retried record may follow a later one of its
+symbol, within at most ``linger`` seconds of records); the jobs read by event time with a
+watermark bound, which absorbs that.
+
+A record that is accepted leaves the buffer at once: a batch that fails after every retry
+(``KinesisDeliveryError``) keeps only what was not written, in order, for the next attempt."""
 
 from __future__ import annotations
 
@@ -35,6 +45,28 @@ class KinesisDeliveryError(RuntimeError):
     """Kinesis kept rejecting records after every retry."""
 
 
+def rounds(records: list[dict[str, Any]]) -> list[list[int]]:
+    """The indices of ``records`` as consecutive requests that keep each partition key's order
+    on a partial failure: round k holds the k-th record of every key (in order of appearance),
+    split into requests of at most ``MAX_BATCH``."""
+    placed: dict[str, int] = {}  # partition key -> how many of its records have a round
+    by_round: list[list[int]] = []
+    for index, record in enumerate(records):
+        depth = placed.get(record["PartitionKey"], 0)
+        placed[record["PartitionKey"]] = depth + 1
+        if depth == len(by_round):
+            by_round.append([])
+        by_round[depth].append(index)
+    return [r[i : i + MAX_BATCH] for r in by_round for i in range(0, len(r), MAX_BATCH)]
+
+
+def chunks(records: list[dict[str, Any]]) -> list[list[int]]:
+    """The indices of ``records`` in requests of ``MAX_BATCH``, in order (no order on retry)."""
+    return [
+        list(range(i, min(i + MAX_BATCH, len(records)))) for i in range(0, len(records), MAX_BATCH)
+    ]
+
+
 class KinesisSink:
     def __init__(
         self,
@@ -43,10 +75,12 @@ class KinesisSink:
         batch_size: int = MAX_BATCH,
         max_attempts: int = 8,
         linger: float | None = 0.5,
+        ordered: bool = True,
     ) -> None:
         self._client = client
         self._batch_size = max(1, min(batch_size, MAX_BATCH))
         self._max_attempts = max_attempts
+        self._ordered = ordered
         self._buffers: dict[str, list[dict[str, Any]]] = {}
         self._first_at: dict[str, float] = {}  # stream -> when its buffer's first record came
         self._lock = threading.Lock()
@@ -69,7 +103,6 @@ class KinesisSink:
             self.counters.sent += 1
             if len(buffer) >= self._batch_size:
                 self._put(stream, buffer)
-                buffer.clear()
 
     def send(self, topic: str, event: Event) -> None:
         self.produce(topic, event.symbol, event.to_wire())
@@ -79,18 +112,37 @@ class KinesisSink:
         with self._lock:
             self.counters.dead_lettered += 1
 
-    def _put(self, stream: str, records: list[dict[str, Any]]) -> None:
-        pending = list(records)
+    def _put(self, stream: str, buffer: list[dict[str, Any]]) -> None:
+        """Write ``buffer`` request by request, emptying it; on an error it keeps the records
+        not written, in order."""
+        written: set[int] = set()
+        try:
+            for request in rounds(buffer) if self._ordered else chunks(buffer):
+                self._put_request(stream, buffer, request, written)
+        finally:
+            buffer[:] = [record for i, record in enumerate(buffer) if i not in written]
+
+    def _put_request(
+        self, stream: str, buffer: list[dict[str, Any]], request: list[int], written: set[int]
+    ) -> None:
+        """One request's records, the rejected ones retried with backoff; adds the indices
+        Kinesis accepted to ``written``."""
+        pending = request
         for attempt in range(self._max_attempts):
-            response = self._client.put_records(StreamName=stream, Records=pending)
+            records = [buffer[i] for i in pending]
+            response = self._client.put_records(StreamName=stream, Records=records)
             results = response["Records"]
-            failed = [rec for rec, res in zip(pending, results, strict=True) if "ErrorCode" in res]
+            failed = [i for i, res in zip(pending, results, strict=True) if "ErrorCode" in res]
+            written.update(
+                i for i, res in zip(pending, results, strict=True) if "ErrorCode" not in res
+            )
             self.counters.acked += len(pending) - len(failed)
             if not failed:
                 return
+            reason = next(r["ErrorCode"] for r in results if "ErrorCode" in r)
             log.warning(
                 "Kinesis rejected %d of %d records to %s (%s); retrying",
-                len(failed), len(pending), stream, results[0].get("ErrorCode", "?"),
+                len(failed), len(pending), stream, reason,
             )  # fmt: skip
             pending = failed
             time.sleep(min(0.1 * 2**attempt, 5.0))
@@ -102,7 +154,6 @@ class KinesisSink:
             for stream, buffer in self._buffers.items():
                 if buffer:
                     self._put(stream, buffer)
-                    buffer.clear()
 
     def close(self, timeout: float | None = None) -> None:
         self._closed.set()
@@ -121,9 +172,8 @@ class KinesisSink:
                     for stream, buffer in self._buffers.items():
                         if buffer and now - self._first_at[stream] >= self._linger:
                             self._put(stream, buffer)
-                            buffer.clear()
             except (KinesisDeliveryError, BotoCoreError, ClientError) as exc:
-                # the batch stays buffered: the next tick, send or flush tries it again
+                # what was not written stays buffered: the next tick, send or flush tries again
                 log.error("Kinesis: a lingering batch could not be written: %s", exc)
 
 

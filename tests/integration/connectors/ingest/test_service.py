@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pandas as pd
 import pytest
@@ -21,6 +20,7 @@ from streamlines.contracts.events import Bar, Quote, Trade
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.stack.services.kinesis import kinesis_client
 from tests.support.ingest import run_until
+from tests.support.kinesis import read_stream
 from tests.support.replay import REPLAY_START
 
 
@@ -113,20 +113,6 @@ def test_a_dropped_connection_is_reconnected_and_the_gap_logged(
     times = [t.t_ns for t in trades]
     assert times == sorted(times)
     assert len(set(times)) == len(times), "the replayed trades repeat across the reconnect"
-
-
-def read_stream(client, name: str, count: int, timeout: float = 20.0) -> list[dict]:
-    shard = client.describe_stream(StreamName=name)["StreamDescription"]["Shards"][0]
-    iterator = client.get_shard_iterator(
-        StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-    )["ShardIterator"]
-    records: list[dict] = []
-    deadline = time.monotonic() + timeout
-    while len(records) < count and time.monotonic() < deadline:
-        batch = client.get_records(ShardIterator=iterator, Limit=1000)
-        records += batch["Records"]
-        iterator = batch["NextShardIterator"]
-    return records
 
 
 def test_trades_round_trip_through_kinesis(replay, ends, stack, settings, unique_name):
