@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from graphql_server.exposure import check_secrets_for
 from jobs.registry import JOBS
+from streamlines.connections import kafka_client_config
 from streamlines.contracts.topics import TOPIC_BEACONS, TOPIC_CURRENTS, TOPIC_RIPPLES
 from streamlines.errors import UserError
 from streamlines.settings import Settings
@@ -46,7 +48,13 @@ KAFKA = "kafka:9092"
 INFLUX = "http://influxdb:8086"
 FLINK = "http://jobmanager:8081"
 # Variables the file reads that are compose's own knobs, not Stream Lines settings.
-COMPOSE_KNOBS = {"RIPPLES_OUT_OF_ORDERNESS", "FLINK_JOB_ARGS", "NARWHAL_MODEL", "GATHER_START"}
+COMPOSE_KNOBS = {
+    "RIPPLES_OUT_OF_ORDERNESS", "FLINK_JOB_ARGS", "NARWHAL_MODEL", "GATHER_START", "TLS_DIR",
+}  # fmt: skip
+# The services that talk to Kafka or InfluxDB (the processes but replay, and the submissions).
+CLIENTS = (*(name for name in PROCESSES if name != "replay"), "submit", "submit-narwhal")
+# Where the TLS files are in the containers (TLS_DIR mounted read-only).
+TLS_MOUNT = "/etc/streamlines/tls"
 
 
 def run_compose(
@@ -84,8 +92,13 @@ def config(deploy_tools: DeployTools, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def process_settings(service: dict[str, Any]) -> Settings:
-    """The Settings a service's process gets from the environment compose gives it."""
-    env = {k: v for k, v in service["environment"].items() if k.startswith("STREAMLINES_")}
+    """The Settings a service's process gets from the environment compose gives it (a
+    variable without a value, not set where compose runs, is not set in the container)."""
+    env = {
+        k: v
+        for k, v in service["environment"].items()
+        if k.startswith("STREAMLINES_") and v is not None
+    }
     with pytest.MonkeyPatch.context() as monkeypatch:
         return settings_from_env(env, monkeypatch)
 
@@ -264,6 +277,16 @@ def test_taskmanagers_scale(config: dict[str, Any]) -> None:
     assert "jobmanager.rpc.address: jobmanager" in properties
 
 
+KAFKA_ARGS = "$${kafka_args[@]}"  # the submit scripts' Kafka security arguments
+
+
+def _flink_run(script: str) -> list[str]:
+    """The words of the script's ``flink run`` command (its continuation lines joined)."""
+    lines = [line.strip() for line in re.sub(r"\\\n\s*", " ", script).splitlines()]
+    (line,) = [line for line in lines if line.startswith("flink run")]
+    return shlex.split(line)
+
+
 def _submitted(script: str) -> dict[str, list[str]]:
     """job -> its options, from the submit service's `submit <job> <options>` lines."""
     lines = re.findall(r"^submit (\w+)(.*)$", script, flags=re.MULTILINE)
@@ -274,15 +297,18 @@ def test_every_job_is_submitted_with_its_required_options(config: dict[str, Any]
     services = config["services"]
     script = services["submit"]["command"][0]
     assert "flink run -d -m jobmanager:8081 -py /opt/streamlines/jobs/$$job/__main__.py" in script
-    assert '--bootstrap "$$STREAMLINES_KAFKA_ADDRESS" "$$@"' in script
-    # the topics are made where the jobs read them (the same setting)
-    assert "ensure_topics(settings.kafka_bootstrap," in script
+    # the settings' Kafka security as the jobs' --kafka-property arguments (see below)
+    assert '--bootstrap "$$STREAMLINES_KAFKA_ADDRESS" "$${kafka_args[@]}" "$$@"' in script
+    # the topics are made where the jobs read them (the same settings)
+    assert "ensure_topics(settings, names, settings.kafka_topic_partitions)" in script
     assert process_settings(services["submit"]).kafka_bootstrap == KAFKA
     submitted = {job: ["--bootstrap", KAFKA, *args] for job, args in _submitted(script).items()}
-    narwhal = services["submit-narwhal"]["command"]
+    narwhal = _flink_run(services["submit-narwhal"]["command"][0])
     py = narwhal.index("-py")
     assert narwhal[py + 1] == "/opt/streamlines/jobs/narwhal/__main__.py"
-    submitted["narwhal"] = narwhal[py + 2 :]
+    assert narwhal[py + 2 : py + 5] == ["--bootstrap", "$$STREAMLINES_KAFKA_ADDRESS", KAFKA_ARGS]
+    assert process_settings(services["submit-narwhal"]).kafka_bootstrap == KAFKA
+    submitted["narwhal"] = ["--bootstrap", KAFKA, *narwhal[py + 5 :]]
     assert set(submitted) == set(JOBS)
     for job, args in submitted.items():
         check_job_args(job, args, bootstrap=KAFKA)
@@ -316,3 +342,128 @@ def test_the_flink_image_has_the_stacks_connector_and_flink_version() -> None:
     project = (REPO / "docker" / "streamlines" / "Dockerfile").read_text()
     assert "FROM python:3.11-" in project
     assert "requirements.lock" in project
+
+
+# A deployment against your own Kafka (TLS, SASL) and https InfluxDB: the env file's settings.
+SECURED = {
+    "STREAMLINES_KAFKA_ADDRESS": "kafka-0.example:9094,kafka-1.example:9094",
+    "STREAMLINES_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "STREAMLINES_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "STREAMLINES_KAFKA_SASL_USERNAME": "streamlines",
+    "STREAMLINES_KAFKA_SASL_PASSWORD": "compose-test-sasl-password",
+    "STREAMLINES_KAFKA_SSL_CAFILE": f"{TLS_MOUNT}/kafka-ca.pem",
+    "STREAMLINES_KAFKA_SSL_CERTFILE": f"{TLS_MOUNT}/kafka-client.pem",
+    "STREAMLINES_INFLUX_ADDRESS": "https://influx.example:8086",
+    "STREAMLINES_INFLUX_SSL_CA_CERT": f"{TLS_MOUNT}/influx-ca.pem",
+}
+
+
+@pytest.fixture
+def tls_dir(tmp_path: Path) -> Path:
+    """A TLS_DIR with the PEM files SECURED names."""
+    directory = tmp_path / "tls"
+    directory.mkdir()
+    for name in ("kafka-ca.pem", "kafka-client.pem", "influx-ca.pem"):
+        (directory / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    return directory
+
+
+def tls_mount(service: dict[str, Any]) -> dict[str, Any]:
+    (mount,) = [v for v in service.get("volumes", []) if v["target"] == TLS_MOUNT]
+    return mount
+
+
+def container_settings(service: dict[str, Any]) -> dict[str, str]:
+    """The service's STREAMLINES_* environment with its TLS paths where the files really are:
+    in the directory mounted at TLS_MOUNT."""
+    source = tls_mount(service)["source"]
+    return {
+        k: v.replace(TLS_MOUNT, source, 1) if v.startswith(f"{TLS_MOUNT}/") else v
+        for k, v in service["environment"].items()
+        if k.startswith("STREAMLINES_") and v is not None
+    }
+
+
+def test_the_security_settings_and_files_reach_every_kafka_and_influxdb_client(
+    deploy_tools: DeployTools, tmp_path: Path, tls_dir: Path
+) -> None:
+    env = {**SECRETS, **SECURED, "TLS_DIR": str(tls_dir)}
+    services = resolve(deploy_tools, tmp_path, env)["services"]
+    # the Flink processes read the CA too: the jobs' Kafka tables run on the TaskManagers
+    for name in (*CLIENTS, "jobmanager", "taskmanager"):
+        mount = tls_mount(services[name])
+        assert (mount["type"], mount["source"], mount.get("read_only")) == (
+            "bind",
+            str(tls_dir),
+            True,
+        ), name
+    for name in CLIENTS:
+        given = services[name]["environment"]
+        assert {k: given.get(k) for k in SECURED} == SECURED, name
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            settings = settings_from_env(container_settings(services[name]), monkeypatch)
+        assert kafka_client_config(settings) == {
+            "bootstrap_servers": SECURED["STREAMLINES_KAFKA_ADDRESS"],
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": "streamlines",
+            "sasl_plain_password": "compose-test-sasl-password",
+            "ssl_cafile": str(tls_dir / "kafka-ca.pem"),
+            "ssl_certfile": str(tls_dir / "kafka-client.pem"),
+        }, name
+        assert settings.influx_url == "https://influx.example:8086", name
+        assert (settings.influx_ssl_ca_cert, settings.influx_verify_ssl) == (
+            tls_dir / "influx-ca.pem",
+            True,
+        ), name
+
+
+def test_by_default_every_client_is_plaintext_and_verifies_influxdb(
+    deploy_tools: DeployTools, tmp_path: Path, config: dict[str, Any]
+) -> None:
+    for name in CLIENTS:
+        settings = process_settings(config["services"][name])
+        assert kafka_client_config(settings) == {"bootstrap_servers": KAFKA}, name
+        assert (settings.influx_url, settings.influx_ssl_ca_cert) == (INFLUX, None), name
+        assert settings.influx_verify_ssl, name
+    env = {**SECRETS, "STREAMLINES_INFLUX_VERIFY_SSL": "false"}
+    services = resolve(deploy_tools, tmp_path, env)["services"]
+    for name in CLIENTS:
+        assert not process_settings(services[name]).influx_verify_ssl, name
+
+
+def test_the_submissions_give_the_jobs_the_kafka_security_without_the_password_in_argv(
+    deploy_tools: DeployTools, tmp_path: Path, tls_dir: Path
+) -> None:
+    """Each submit script's Python part, run as the container would (its environment, the
+    TLS files mounted), writes the jobs' --kafka-property arguments; the script passes them to
+    `flink run`. The JAAS config (the password) is a file, not an argument."""
+    env = {**SECRETS, **SECURED, "TLS_DIR": str(tls_dir)}
+    services = resolve(deploy_tools, tmp_path, env)["services"]
+    for name in ("submit", "submit-narwhal"):
+        script = services[name]["command"][0]
+        assert 'mapfile -t kafka_args < "$$KAFKA_SECRETS/arguments"' in script
+        assert KAFKA_ARGS in _flink_run(script), name
+        (python,) = re.findall(r"^python - <<'PY'\n(.*?)^PY$", script, flags=re.M | re.S)
+        if name == "submit":  # not run here: it makes the topics on Kafka first
+            python = python.replace("ensure_topics(settings,", "(lambda *a: None)(settings,")
+        secrets = tmp_path / name
+        secrets.mkdir()
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLINES_")}
+        run = subprocess.run(
+            [sys.executable, "-c", python],
+            env={**clean, **container_settings(services[name]), "KAFKA_SECRETS": str(secrets),
+                 "PYTHONPATH": str(REPO)},
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        arguments = (secrets / "arguments").read_text().splitlines()
+        assert arguments[:4] == [
+            "--kafka-property", "security.protocol=SASL_SSL",
+            "--kafka-property", "sasl.mechanism=SCRAM-SHA-512",
+        ], name  # fmt: skip
+        jaas = secrets / "sasl.jaas.config"
+        assert ["--kafka-property-file", f"sasl.jaas.config={jaas}"] == arguments[4:6], name
+        assert f"ssl.truststore.location={tls_dir / 'kafka-ca.pem'}" in arguments, name
+        assert "compose-test-sasl-password" not in " ".join(arguments), name
+        assert 'password="compose-test-sasl-password"' in jaas.read_text(), name

@@ -6,6 +6,7 @@ container's settings reaching the services by their Service names."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import yaml
 
 from graphql_server.exposure import check_secrets_for
 from jobs.registry import JOBS
+from streamlines.connections import kafka_client_config
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from streamlines.stack.services.flink import FLINK_VERSION
@@ -244,3 +246,83 @@ def test_the_graphql_server_refuses_the_default_secrets(monkeypatch: pytest.Monk
     settings = settings_from_env(env, monkeypatch)
     with pytest.raises(UserError, match=r"would listen on 0\.0\.0\.0"):
         check_secrets_for(settings)
+
+
+TLS_MOUNT = "/etc/streamlines/tls"
+# The settings that reach Kafka and InfluxDB through TLS and SASL (docs/cluster.md).
+SECURITY_SETTINGS = {
+    "STREAMLINES_KAFKA_SECURITY_PROTOCOL", "STREAMLINES_KAFKA_SASL_MECHANISM",
+    "STREAMLINES_KAFKA_SASL_USERNAME", "STREAMLINES_KAFKA_SASL_PASSWORD",
+    "STREAMLINES_INFLUX_VERIFY_SSL",
+}  # fmt: skip
+SASL_LOGIN = {"STREAMLINES_KAFKA_SASL_USERNAME", "STREAMLINES_KAFKA_SASL_PASSWORD"}
+
+
+def kafka_or_influxdb_clients(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The pods that talk to Kafka or InfluxDB: every workload but the replay server."""
+    return {name: spec for name, spec in pod_specs(docs).items() if name != "replay"}
+
+
+def commented_examples() -> dict[str, str]:
+    """The settings settings.yaml shows commented out (the TLS files' paths)."""
+    text = (K8S / "settings.yaml").read_text()
+    return dict(re.findall(r"^  # (STREAMLINES_[A-Z_]+): (\S+)$", text, flags=re.MULTILINE))
+
+
+def test_every_kafka_and_influxdb_client_gets_the_security_settings_and_the_tls_files(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docs = resources()
+    secrets = {k for r in docs if r["kind"] == "Secret" for k in r["stringData"]}
+    configs = {k for r in docs if r["kind"] == "ConfigMap" for k in r["data"]}
+    assert "STREAMLINES_KAFKA_SASL_PASSWORD" in secrets - configs  # a secret, not in a ConfigMap
+    jobs = {r["metadata"]["name"] for r in docs if r["kind"] == "FlinkDeployment"}
+    for name, spec in kafka_or_influxdb_clients(docs).items():
+        (container,) = spec["containers"]
+        env = container_env(container, docs)
+        # the jobs take Kafka's security as their arguments (they need no password in env)
+        wanted = SECURITY_SETTINGS - (SASL_LOGIN if name in jobs else set())
+        assert wanted <= set(env), name
+        # by default: PLAINTEXT, http, certificates verified
+        settings = settings_from_env(env, monkeypatch)
+        assert kafka_client_config(settings) == {"bootstrap_servers": "kafka:9092"}, name
+        assert (settings.influx_ssl_ca_cert, settings.influx_verify_ssl) == (None, True), name
+        # the Secret streamlines-tls at TLS_MOUNT, read-only; optional until it is created
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == TLS_MOUNT]
+        assert mount.get("readOnly") is True, name
+        assert volumes[mount["name"]]["secret"] == {
+            "secretName": "streamlines-tls", "optional": True
+        }, name  # fmt: skip
+
+
+def test_the_documented_tls_settings_point_into_the_mounted_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """settings.yaml's commented-out TLS paths, uncommented with SASL_SSL, an https InfluxDB
+    and a user in the Secret (what docs/cluster.md tells you to do), make valid settings whose
+    files are in the Secret's mount."""
+    examples = commented_examples()
+    assert set(examples) == {
+        "STREAMLINES_KAFKA_SSL_CAFILE", "STREAMLINES_KAFKA_SSL_CERTFILE",
+        "STREAMLINES_KAFKA_SSL_KEYFILE", "STREAMLINES_INFLUX_SSL_CA_CERT",
+    }  # fmt: skip
+    for path in examples.values():
+        assert Path(path).parent == Path(TLS_MOUNT), path
+        (tmp_path / Path(path).name).write_text("-----BEGIN CERTIFICATE-----\n")
+    docs = resources()
+    env = container_env(kafka_or_influxdb_clients(docs)["ingest"]["containers"][0], docs)
+    env |= {k: v.replace(TLS_MOUNT, str(tmp_path)) for k, v in examples.items()}
+    env |= {
+        "STREAMLINES_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "STREAMLINES_KAFKA_SASL_USERNAME": "streamlines",
+        "STREAMLINES_KAFKA_SASL_PASSWORD": "k8s-test-password",
+        "STREAMLINES_INFLUX_ADDRESS": "https://influxdb:8086",
+    }
+    settings = settings_from_env(env, monkeypatch)
+    config = kafka_client_config(settings)
+    assert (config["security_protocol"], config["sasl_plain_password"]) == (
+        "SASL_SSL", "k8s-test-password"
+    )  # fmt: skip
+    assert config["ssl_cafile"] == str(tmp_path / "kafka-ca.pem")
+    assert settings.influx_ssl_ca_cert == tmp_path / "influx-ca.pem"
