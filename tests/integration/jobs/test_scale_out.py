@@ -13,8 +13,11 @@ output record must equal the pandas reference, and the records of parallelism 2 
 the very same as parallelism 1's (same keys, same values, bit for bit; beacons, an upsert
 stream: the last record of each key): ripples and currents key every stateful step by symbol,
 so a symbol's records meet in one subtask in event-time order whatever the parallelism, and
-beacons' per-symbol book places each input by event time. At parallelism 4 the job's subtasks
-run on both TaskManagers. (narwhal, which needs a trained model, is not here yet.)
+beacons' per-symbol book places each input by event time; narwhal (with a model trained in the
+test on real GOOG features) keys its features function by symbol and scores each bar from its
+own window, so its predictions, at every parallelism, are the batch scoring's
+(``ml.artifacts.predict``) of the same bars. At parallelism 4 the job's subtasks run on both
+TaskManagers.
 
 Watermarks with quiet partitions: ``test_quiet_partitions_*`` (ripples, the only job with an idle
 timeout; currents and narwhal have none on purpose, see their module docs, so a streaming run
@@ -43,8 +46,10 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from connectors.sinks.kafka import ensure_topics
 from jobs.registry import JOBS
-from streamlines.contracts.events import Trade
+from ml.models import LocalModelStore
+from streamlines.contracts.events import Prediction, Trade
 from streamlines.contracts.topics import dead_letter_topic
+from streamlines.datasets import load_bars
 from streamlines.settings import Settings
 from streamlines.stack.http import request_json
 from tests.integration.jobs.beacons.test_job import (
@@ -60,6 +65,7 @@ from tests.integration.jobs.currents.test_job import (
     minute_events,
     read_records,
 )
+from tests.integration.jobs.narwhal.test_job import bar_events, indicator_events
 from tests.integration.jobs.ripples.test_job import (
     check_output,
     generated_events,
@@ -67,6 +73,7 @@ from tests.integration.jobs.ripples.test_job import (
     produce_events,
 )
 from tests.references import currents as currents_reference
+from tests.references.features import with_indicators
 from tests.references.ripples import assert_close, reference_bars
 from tests.support.beacons import (
     daily_history_bars,
@@ -76,6 +83,8 @@ from tests.support.beacons import (
 )
 from tests.support.flink import run_job, running_job
 from tests.support.kafka import AnalyticsRecords, analytics_by_metric, produce, read_first
+from tests.support.narwhal import batch_predictions, goog_bars, train_goog_model
+from tests.support.narwhal import config as training_config
 from tests.support.private_stack import PrivateStack, private_stack
 from tests.support.topic_offsets import end_offsets
 
@@ -311,6 +320,72 @@ def test_beacons_gives_the_same_records_at_parallelism_1_2_and_4(
         results[run.parallelism] = by_metric
     with capsys.disabled():
         compare_runs("beacons", settings, runs, results, print)
+
+
+# narwhal: the first daily bars of GOOG and of the S&P 500 (two symbols, in two of the four
+# partitions), scored by a model trained on GOOG's 2005-2011 features.
+NARWHAL_BARS = {"GOOG": 800, "SP500": 400}
+
+
+def narwhal_results(
+    read: Callable[..., list[ConsumerRecord]], topic: str, model_id: str, expected: dict
+) -> AnalyticsRecords:
+    """The run's predictions by (symbol, t_ns): one per bar, each the batch prediction."""
+    got: dict[tuple[str, int], dict[str, Any]] = {}
+    for message in read(topic, len(expected) + 1, idle_ms=5_000):
+        prediction = Prediction.from_wire(message.value)
+        assert message.key == prediction.symbol.encode()
+        key = (prediction.symbol, prediction.t_ns)
+        assert key not in got, f"repeated {prediction}"
+        got[key] = prediction.model_dump(exclude={"symbol", "t_ns"})
+    assert sorted(got) == sorted(expected)
+    assert {v["model_id"] for v in got.values()} == {model_id}
+    wrong = {k: (v["value"], expected[k]) for k, v in got.items() if v["value"] != expected[k]}
+    assert not wrong, f"{len(wrong)} predictions differ from batch, e.g. {list(wrong.items())[:3]}"
+    return {"prediction": got}
+
+
+def test_narwhal_gives_the_same_predictions_at_parallelism_1_2_and_4(
+    cluster: PrivateStack, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The inputs of the narwhal job test (history bars as after a 2:1 split, a re-gather, the
+    last bars on the live topic, the indicator records currents writes, with records the job
+    must leave out), for fewer bars; every prediction equal to batch scoring's."""
+    settings = cluster.settings
+    bootstrap = settings.kafka_bootstrap
+    prefix = f"scale-narwhal-{uuid.uuid4().hex[:8]}"
+    models = tmp_path / "models"
+    record = train_goog_model(models, training_config("scale-out-narwhal"))
+    model = LocalModelStore(models).load(record.model_id)
+    frames = {
+        "GOOG": goog_bars(NARWHAL_BARS["GOOG"]),
+        "SP500": with_indicators(load_bars("SP500").iloc[: NARWHAL_BARS["SP500"]]),
+    }
+    history, live = bar_events(frames["GOOG"], frames["SP500"])
+    topics = {part: f"{prefix}-{part}" for part in ("history", "live", "currents")}
+    ensure_topics(bootstrap, list(topics.values()), settings.kafka_topic_partitions)
+    produce(bootstrap, topics["history"], history)
+    produce(bootstrap, topics["live"], live)
+    produce(bootstrap, topics["currents"], indicator_events(frames))
+    assert_spread(bootstrap, topics["history"])
+
+    batch = batch_predictions(frames, model)
+    expected = {
+        (s, int(t)): v for s, t, v in zip(batch.symbol, batch.t_ns, batch.value, strict=True)
+    }
+    assert len(expected) == sum(NARWHAL_BARS.values())
+    args = ["--bootstrap", bootstrap, "--model", record.model_id, "--model-dir", str(models),
+            "--history-topic", topics["history"], "--live-topic", topics["live"],
+            "--indicators-topic", topics["currents"], "--bounded"]  # fmt: skip
+    runs = run_each_parallelism(settings, JOBS["narwhal"].file, args, prefix)
+
+    read = reader(bootstrap)
+    results = {
+        run.parallelism: narwhal_results(read, run.output_topic, record.model_id, expected)
+        for run in runs
+    }
+    with capsys.disabled():
+        compare_runs("narwhal", settings, runs, results, print)
 
 
 # The quiet-partitions test: trades of the three ripples symbols over 4 partitions (GOOG, SPX
