@@ -1,6 +1,6 @@
 """Running the narwhal job: resolve the model, leave out missing bar topics, build the
-environment, then the SQL sources, the keyed Python features and the pandas scoring function
-as one job."""
+environment, then the SQL sources and the keyed Python function (features and scores) as one
+job."""
 
 from __future__ import annotations
 
@@ -14,13 +14,20 @@ from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import printable
 from jobs.common.sources import known_topics
 from jobs.narwhal.options import Options, parse_args
-from jobs.narwhal.process import StreamFeatures, features_type, symbol_key
+from jobs.narwhal.process import StreamFeatures, prediction_type, symbol_key
 from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
 from jobs.narwhal.sql import PYTHON_INPUT_QUERY, SCORED_VIEW, SINK_INSERT, script, statements
 from jobs.narwhal.topics import present_topics
-from jobs.narwhal.udf import score_function
 from streamlines.errors import reporting_user_errors
 from streamlines.settings import Settings
+
+# Larger bundles than the cluster's default (5,000 records or 100 ms, set for ripples' latency):
+# a bar is scored once its indicators are in, a minute apart, so a second more costs nothing,
+# and each bundle's end is a round trip between the JVM and the Python worker.
+PYTHON_CONFIG = {
+    "python.fn-execution.bundle.size": "100000",
+    "python.fn-execution.bundle.time": "1000",
+}
 
 
 def job_name(opts: Options) -> str:
@@ -70,18 +77,17 @@ def run(opts: Options, settings: Settings) -> None:
     )
     for warning in warnings:
         print(f"narwhal: {warning}", file=sys.stderr)
-    stream_env, table_env = build_environment(opts, job_name(opts))
+    stream_env, table_env = build_environment(opts, job_name(opts), config=PYTHON_CONFIG)
     for statement in statements(opts, timeframe):
         table_env.execute_sql(statement)
     inputs = table_env.to_data_stream(table_env.sql_query(PYTHON_INPUT_QUERY))
-    features = (
+    predictions = (
         inputs.key_by(symbol_key, key_type=Types.STRING())
-        .process(StreamFeatures(), output_type=features_type())
-        .name("features (Python, ml.features)")
+        .process(StreamFeatures(scorer_config(opts)), output_type=prediction_type())
+        .name("features and scores (Python, ml.features, ml.artifacts.predict)")
         .uid("narwhal-features")
     )
-    scored = table_env.from_data_stream(features).map(score_function(scorer_config(opts)))
-    table_env.create_temporary_view(SCORED_VIEW, scored)
+    table_env.create_temporary_view(SCORED_VIEW, table_env.from_data_stream(predictions))
     statement_set = table_env.create_statement_set()
     statement_set.add_insert_sql(SINK_INSERT)
     statement_set.attach_as_datastream()

@@ -1,5 +1,6 @@
 """The keyed process function of the narwhal job: per symbol, a ``SymbolWindow`` in keyed
-state; bar and indicator rows in, feature rows out (``window.py`` says when a bar is ready).
+state; bar and indicator rows in, predictions out (``window.py`` says when a bar is ready,
+``scorer.py`` scores).
 
 Batches: ``feature_frame`` costs about the same (~2 ms) for one bar as for hundreds, so the
 bars that are ready are scored together: at once when ``BATCH_BARS`` are ready (a backfill),
@@ -20,49 +21,62 @@ from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 from pyflink.datastream.state import ValueState, ValueStateDescriptor
 
-from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS, STREAM_FEATURES, SymbolWindow
+from jobs.narwhal.scorer import Scorer, ScorerConfig
+from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS, SymbolWindow
+from ml.features import INDICATOR_COLUMNS
 
 END_OF_INPUT_MS = 2**63 - 2  # fires only on the final watermark (Long.MAX_VALUE)
 BATCH_BARS = 512
 FLUSH_DELAY_MS = 100
+# The input row after symbol, t_ns, kind: the bar's values, then the indicator input columns
+# (sql.VIEW_STREAM_INPUT); each family's columns by position in it.
+BAR_WIDTH = len(BAR_VALUES)
+FAMILY_POSITIONS: dict[str, tuple[tuple[str, int], ...]] = {
+    family: tuple((c, BAR_WIDTH + list(INDICATOR_COLUMNS).index(c)) for c in columns)
+    for family, columns in FAMILY_COLUMNS.items()
+}
 
 
-def features_type() -> TypeInformation:
-    """The rows the scorer reads: symbol, t_ns (the bar's start), the stream's features."""
+def prediction_type() -> TypeInformation:
+    """``contracts.events.Prediction``'s fields."""
+    string, long = Types.STRING(), Types.LONG()
     return Types.ROW_NAMED(
-        ["symbol", "t_ns", *STREAM_FEATURES],
-        [Types.STRING(), Types.LONG(), *(Types.DOUBLE() for _ in STREAM_FEATURES)],
+        ["symbol", "t_ns", "model_id", "timeframe", "horizon", "value"],
+        [string, long, string, string, long, Types.DOUBLE()],
     )
 
 
 def symbol_key(row: Row) -> str:
-    return str(row.symbol)
+    return str(row[0])
 
 
 class StreamFeatures(KeyedProcessFunction):
     """Input rows: ``symbol, t_ns, kind`` (``bar`` or an indicator family), the bar's
     ``open .. volume`` and the indicator input columns (null where the row has none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, config: ScorerConfig) -> None:
+        self.config = config
         self.state: ValueState | None = None
+        self.scorer: Scorer | None = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
+        self.scorer = Scorer(self.config)
         self.state = runtime_context.get_state(
             ValueStateDescriptor("window", Types.PICKLED_BYTE_ARRAY())
         )
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context) -> Iterator[Row]:
         assert self.state is not None
+        # Positional, not by name: a Row's fields by name cost a list search each.
+        symbol, t_ns, kind, *values = value
         window = self.state.value()
         if window is None:
             window = SymbolWindow()
             ctx.timer_service().register_event_time_timer(END_OF_INPUT_MS)
-        fields = value.as_dict()
-        if value.kind == BAR_KIND:
-            window.add_bar(value.t_ns, [fields[c] for c in BAR_VALUES])
-        elif value.kind in FAMILY_COLUMNS:
-            columns = FAMILY_COLUMNS[value.kind]
-            window.add_indicators(value.kind, value.t_ns, {c: fields[c] for c in columns})
+        if kind == BAR_KIND:
+            window.add_bar(t_ns, values[:BAR_WIDTH])
+        elif kind in FAMILY_POSITIONS:
+            window.add_indicators(kind, t_ns, {c: values[i] for c, i in FAMILY_POSITIONS[kind]})
         count = window.settled_count()
         rows = window.take(count) if count >= BATCH_BARS else None
         if rows is None and count and not window.flush_scheduled:
@@ -71,7 +85,7 @@ class StreamFeatures(KeyedProcessFunction):
             window.flush_scheduled = True
         self.state.update(window)
         if rows is not None:
-            yield from _rows(value.symbol, rows)
+            yield from self._predictions(symbol, rows)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Row]:
         assert self.state is not None
@@ -83,9 +97,13 @@ class StreamFeatures(KeyedProcessFunction):
             window.flush_scheduled = False
         rows = window.ready(flush=end)
         self.state.update(window)
-        yield from _rows(ctx.get_current_key(), rows)
+        yield from self._predictions(ctx.get_current_key(), rows)
 
-
-def _rows(symbol: str, features: pd.DataFrame) -> Iterator[Row]:
-    for t_ns, *values in features.itertuples(index=False, name=None):
-        yield Row(symbol, int(t_ns), *(float(v) for v in values))
+    def _predictions(self, symbol: str, features: pd.DataFrame) -> Iterator[Row]:
+        assert self.scorer is not None
+        if features.empty:
+            return
+        features.insert(0, "symbol", symbol)
+        scored = self.scorer.score(features)
+        for row in scored.itertuples(index=False, name=None):
+            yield Row(row[0], int(row[1]), row[2], row[3], int(row[4]), float(row[5]))

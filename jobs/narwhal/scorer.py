@@ -5,7 +5,7 @@ With ``--model latest:<name>`` it asks the model store every ``reload_seconds`` 
 model of that config name and switches to it when there is a newer one that the job can use
 (same timeframe, features the stream computes), logging the switch; one it cannot use is
 logged and skipped, and the current model goes on. Every prediction carries the id of the
-model that made it. No Flink here (``udf.py`` wraps it), so it is unit-tested directly.
+model that made it. No Flink here (``process.py`` calls it), so it is unit-tested directly.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class Scorer:
 
     def score(self, rows: pd.DataFrame) -> pd.DataFrame:
         """Predictions (``OUTPUT_COLUMNS``) of feature rows (``INPUT_COLUMNS``, by position:
-        a pandas function of Flink gets its columns unnamed)."""
+        whatever their names)."""
         self.reload_if_due()
         rows = rows.set_axis(list(INPUT_COLUMNS), axis=1)
         active = self.active

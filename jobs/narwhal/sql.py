@@ -22,7 +22,7 @@ from streamlines.contracts.metrics import indicator_metric
 from streamlines.contracts.timeframes import BarTimeframe
 
 SINK_TABLE = "predictions"
-SCORED_VIEW = "scored"  # the pandas scoring function's output (job.py registers it)
+SCORED_VIEW = "scored"  # the keyed Python function's predictions (job.py registers it)
 
 # As in the currents job: the history watermark stays at the epoch until that source has been
 # read to its end (gather writes symbols years apart), so the OVER window below sorts the
@@ -229,11 +229,8 @@ def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:
 def script(opts: Options, timeframe: BarTimeframe) -> str:
     """Every statement of the job in the order it runs them, for ``--print-sql``."""
     python = (
-        "-- The features (Python, process.py: ml.features.feature_frame per symbol) read:\n"
-        + PYTHON_INPUT_QUERY
+        "-- The features and scores (Python, process.py: ml.features.feature_frame and "
+        "ml.artifacts.predict per symbol) read:\n" + PYTHON_INPUT_QUERY
     )
-    scoring = (
-        f"-- The pandas scoring function (udf.py: ml.artifacts.predict) makes {SCORED_VIEW}, "
-        "and:\n" + SINK_INSERT
-    )
+    scoring = f"-- Their predictions make {SCORED_VIEW}, and:\n" + SINK_INSERT
     return ";\n\n".join([*statements(opts, timeframe), python, scoring]) + ";\n"
