@@ -8,15 +8,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pyflink.common import Types
-
 from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import printable
 from jobs.common.sources import known_topics
+from jobs.narwhal.keyed import keyed_by_symbol
 from jobs.narwhal.options import Options, parse_args
-from jobs.narwhal.process import StreamFeatures, prediction_type, symbol_key
+from jobs.narwhal.process import StreamFeatures, prediction_type
 from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
-from jobs.narwhal.sql import PYTHON_INPUT_QUERY, SCORED_VIEW, SINK_INSERT, script, statements
+from jobs.narwhal.sql import SCORED_VIEW, SINK_INSERT, STREAM_INPUT_VIEW, script, statements
 from jobs.narwhal.topics import present_topics
 from streamlines.errors import reporting_user_errors
 from streamlines.settings import Settings
@@ -80,9 +79,8 @@ def run(opts: Options, settings: Settings) -> None:
     stream_env, table_env = build_environment(opts, job_name(opts), config=PYTHON_CONFIG)
     for statement in statements(opts, timeframe):
         table_env.execute_sql(statement)
-    inputs = table_env.to_data_stream(table_env.sql_query(PYTHON_INPUT_QUERY))
     predictions = (
-        inputs.key_by(symbol_key, key_type=Types.STRING())
+        keyed_by_symbol(table_env, STREAM_INPUT_VIEW)
         .process(StreamFeatures(scorer_config(opts)), output_type=prediction_type())
         .name("features and scores (Python, ml.features, ml.artifacts.predict)")
         .uid("narwhal-features")

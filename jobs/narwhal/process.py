@@ -46,10 +46,6 @@ def prediction_type() -> TypeInformation:
     )
 
 
-def symbol_key(row: Row) -> str:
-    return str(row[0])
-
-
 class StreamFeatures(KeyedProcessFunction):
     """Input rows: ``symbol, t_ns, kind`` (``bar`` or an indicator family), the bar's
     ``open .. volume`` and the indicator input columns (null where the row has none)."""

@@ -110,6 +110,7 @@ class Scorer:
         self.active = resolve(config.model, config.model_dir)
         check_usable(self.active, config.timeframe)
         self.next_check = clock() + config.reload_seconds
+        self.rejected: set[str] = set()  # models found unusable: not loaded and logged again
 
     def reload_if_due(self) -> bool:
         """With ``latest:<name>``, every ``reload_seconds``: switch to the newest usable model
@@ -118,14 +119,17 @@ class Scorer:
             return False
         self.next_check = self.clock() + self.config.reload_seconds
         store = LocalModelStore(self.config.model_dir)
+        model_id = None
         try:
             model_id = newest_model_id(store, self.config.model.value)
-            if model_id == self.active.model_id:
+            if model_id == self.active.model_id or model_id in self.rejected:
                 return False
             candidate = describe(store.load(model_id))
             check_usable(candidate, self.config.timeframe)
         except UserError as exc:
             log.warning("narwhal: keeping model %s: %s", self.active.model_id, exc)
+            if model_id is not None:
+                self.rejected.add(model_id)
             return False
         log.info("narwhal: switched from model %s to %s", self.active.model_id, model_id)
         self.active = candidate

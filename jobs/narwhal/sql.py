@@ -15,6 +15,7 @@ from jobs.common.kafka import (
     with_options,
 )
 from jobs.common.sources import json_source_options
+from jobs.narwhal.keyed import keyed_query
 from jobs.narwhal.options import Options
 from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS
 from ml.features import INDICATOR_COLUMNS
@@ -113,6 +114,7 @@ FAMILY_CASE = "\n    WHEN {metric} THEN {family}"
 COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`[{field}] END AS {column}"
 
 # What the keyed Python function (process.py) reads: bars and indicator rows in one stream.
+STREAM_INPUT_VIEW = "stream_input"
 VIEW_STREAM_INPUT = """CREATE TEMPORARY VIEW stream_input AS
 SELECT symbol, t_ns, CAST({bar_kind} AS STRING) AS kind, {bar_values},
   {no_indicators}
@@ -121,7 +123,6 @@ UNION ALL
 SELECT symbol, t_ns, CAST(kind AS STRING), {no_bar_values},
   {indicator_columns}
 FROM indicator_rows"""
-PYTHON_INPUT_QUERY = "SELECT * FROM stream_input"
 
 # contracts.events.Prediction, JSON keyed by symbol.
 SINK_DDL = """CREATE TABLE predictions (
@@ -230,7 +231,8 @@ def script(opts: Options, timeframe: BarTimeframe) -> str:
     """Every statement of the job in the order it runs them, for ``--print-sql``."""
     python = (
         "-- The features and scores (Python, process.py: ml.features.feature_frame and "
-        "ml.artifacts.predict per symbol) read:\n" + PYTHON_INPUT_QUERY
+        "ml.artifacts.predict per symbol) read, keyed by symbol (keyed.py):\n"
+        + keyed_query(STREAM_INPUT_VIEW)
     )
     scoring = f"-- Their predictions make {SCORED_VIEW}, and:\n" + SINK_INSERT
     return ";\n\n".join([*statements(opts, timeframe), python, scoring]) + ";\n"

@@ -97,6 +97,11 @@ def test_a_newer_model_the_stream_cannot_use_is_skipped(
     assert set(scored["model_id"]) == {first.model_id}
     assert f"keeping model {first.model_id}" in caplog.text
     assert f"model {minute.model_id} was trained on 1Min bars, not 1Day" in caplog.text
+    caplog.clear()
+    clock.now = 20.0  # the next check: the same unusable model is not loaded and logged again
+    with caplog.at_level(logging.WARNING, logger="jobs.narwhal.scorer"):
+        assert set(scorer.score(rows.iloc[:10])["model_id"]) == {first.model_id}
+    assert caplog.text == ""
 
 
 def test_resolving_a_path_an_id_and_what_is_refused(
