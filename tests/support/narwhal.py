@@ -62,6 +62,17 @@ def analytics_records(
     ]  # fmt: skip
 
 
+def bar_fields(symbol: str, row: Any, scale: float = 1.0) -> dict[str, Any]:
+    """A daily bar of ``goog_bars`` as ``Bar`` fields (prices times ``scale``)."""
+    return {
+        "symbol": symbol,
+        "t_ns": int(pd.Timestamp(row.time).value),
+        "timeframe": "1Day",
+        **{k: float(getattr(row, k)) * scale for k in ("open", "high", "low", "close")},
+        "volume": float(row.volume),
+    }
+
+
 def config(name: str = "goog-stream", **overrides: Any) -> TrainingConfig:
     return parse_config(
         {

@@ -27,6 +27,7 @@ from tests.support.flink import run_job
 from tests.support.kafka import produce
 from tests.support.narwhal import (
     analytics_records,
+    bar_fields,
     batch_predictions,
     goog_bars,
     indicator_records,
@@ -35,22 +36,11 @@ from tests.support.narwhal import (
 from tests.support.narwhal import config as training_config
 
 NARWHAL = JOBS["narwhal"]
-PRICES = ("open", "high", "low", "close")
-
-
-def bar_fields(symbol: str, row: Any, scale: float = 1.0) -> dict[str, Any]:
-    return {
-        "symbol": symbol,
-        "t_ns": int(pd.Timestamp(row.time).value),
-        "timeframe": "1Day",
-        **{k: float(getattr(row, k)) * scale for k in PRICES},
-        "volume": float(row.volume),
-    }
 
 
 def history_bar(symbol: str, row: Any, scale: float) -> HistoryBar:
     real = bar_fields(symbol, row)
-    adjusted = {f"adj_{k}": real[k] for k in (*PRICES, "volume")}
+    adjusted = {f"adj_{k}": real[k] for k in ("open", "high", "low", "close", "volume")}
     raw = bar_fields(symbol, row, scale)
     return HistoryBar(**raw, **adjusted, adj_factor=real["close"] / raw["close"])
 

@@ -34,11 +34,11 @@ from ml.models import LocalModelStore, ModelRecord
 from streamlines.contracts.events import Bar, Event, Prediction
 from streamlines.settings import Settings
 from streamlines.stack.http import request_json
-from tests.integration.jobs.narwhal.test_job import bar_fields
 from tests.support.flink import running_job
 from tests.support.kafka import produce
 from tests.support.narwhal import (
     analytics_records,
+    bar_fields,
     batch_predictions,
     goog_bars,
     indicator_records,
