@@ -1,5 +1,4 @@
-"""The live ripples subscriptions, one update per message or in batches, each update executed
-once per selection for all its subscribers (``graphql_server.fanout``)."""
+"""The live ripples subscriptions, one update per message or in batches."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import service
 from graphql_server.errors import QueryError
-from graphql_server.fanout import shared, shared_batch
 from graphql_server.ripples.live import LiveHub, SubscriberTooSlow
 from graphql_server.ripples.types import RippleBatch, RippleMetric, RipplePoint
 
@@ -33,7 +31,7 @@ class RipplesSubscription:
         names = None if metrics is None else [m.value for m in metrics]
         try:
             async for record in service(info, LiveHub).subscribe(wanted, names):
-                yield shared(record, RipplePoint.from_record)
+                yield RipplePoint.from_record(record)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
 
@@ -55,8 +53,7 @@ class RipplesSubscription:
             raise QueryError(f"maxBatch {max_batch}: use a number from 1 to {MAX_BATCH}")
         names = None if metrics is None else [m.value for m in metrics]
         try:
-            hub = service(info, LiveHub)
-            async for chunks in hub.subscribe_chunks(wanted, names, max_batch):
-                yield shared_batch(chunks, RippleBatch.from_records)
+            async for batch in service(info, LiveHub).subscribe_batches(wanted, names, max_batch):
+                yield RippleBatch(points=[RipplePoint.from_record(r) for r in batch])
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
