@@ -132,10 +132,12 @@ class KinesisSink:
             records = [buffer[i] for i in pending]
             response = self._client.put_records(StreamName=stream, Records=records)
             results = response["Records"]
-            failed = [i for i, res in zip(pending, results, strict=True) if "ErrorCode" in res]
-            written.update(
-                i for i, res in zip(pending, results, strict=True) if "ErrorCode" not in res
-            )
+            failed: list[int] = []
+            for i, res in zip(pending, results, strict=True):
+                if "ErrorCode" in res:
+                    failed.append(i)
+                else:
+                    written.add(i)
             self.counters.acked += len(pending) - len(failed)
             if not failed:
                 return

@@ -21,18 +21,19 @@ from pyflink.common.typeinfo import TypeInformation
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 from pyflink.datastream.state import ValueState, ValueStateDescriptor
 
-from jobs.narwhal.scorer import Scorer, ScorerConfig
+from jobs.narwhal.keyed import INPUT_FIELDS
+from jobs.narwhal.scorer import OUTPUT_COLUMNS, Scorer, ScorerConfig
 from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS, SymbolWindow
-from ml.features import INDICATOR_COLUMNS
 
 END_OF_INPUT_MS = 2**63 - 2  # fires only on the final watermark (Long.MAX_VALUE)
 BATCH_BARS = 512
 FLUSH_DELAY_MS = 100
-# The input row after symbol, t_ns, kind: the bar's values, then the indicator input columns
-# (sql.VIEW_STREAM_INPUT); each family's columns by position in it.
+# The input row after symbol, t_ns, kind (keyed.INPUT_FIELDS): the bar's values, then the
+# indicator input columns; each family's columns by position in it.
 BAR_WIDTH = len(BAR_VALUES)
+_VALUES = INPUT_FIELDS[3:]
 FAMILY_POSITIONS: dict[str, tuple[tuple[str, int], ...]] = {
-    family: tuple((c, BAR_WIDTH + list(INDICATOR_COLUMNS).index(c)) for c in columns)
+    family: tuple((c, _VALUES.index(c)) for c in columns)
     for family, columns in FAMILY_COLUMNS.items()
 }
 
@@ -41,7 +42,7 @@ def prediction_type() -> TypeInformation:
     """``contracts.events.Prediction``'s fields."""
     string, long = Types.STRING(), Types.LONG()
     return Types.ROW_NAMED(
-        ["symbol", "t_ns", "model_id", "timeframe", "horizon", "value"],
+        list(OUTPUT_COLUMNS),
         [string, long, string, string, long, Types.DOUBLE()],
     )
 
