@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from typing import Any
 
 import uvicorn
@@ -30,6 +31,7 @@ from graphql_server.corrections.store import CorrectionsStore
 from graphql_server.dashboard import dashboard_routes
 from graphql_server.errors import decode_request_body
 from graphql_server.exposure import check_secrets_for
+from graphql_server.fanout import SharedResults, encode_message
 from graphql_server.health.monitor import HealthMonitor
 from graphql_server.history.store import BarStore
 from graphql_server.indicators import live as currents_live
@@ -71,6 +73,11 @@ class StreamlinesGraphQL(GraphQL[dict[str, Any], None]):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.app_context = context
+
+    def encode_json(self, data: object) -> str:
+        """As Strawberry's, except that a live update encoded once for all its subscribers
+        (``graphql_server.fanout``) is not encoded again per subscriber."""
+        return encode_message(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """A body that is not UTF-8, nests too deep or is not an object is a 400 with a clear
@@ -151,6 +158,9 @@ def create_app(settings: Settings) -> Starlette:
         RateLimiter: RateLimiter(settings.graphql_rate_limit_per_minute),
         SubscriptionSlots: SubscriptionSlots(settings.graphql_max_subscriptions),
     }
+    shared_results = SharedResults() if settings.graphql_shared_execution else None
+    if shared_results is not None:
+        services[SharedResults] = shared_results
     services.update({type(store): store for store in stores})
     services.update(metadata_services(database, job_store))
     context = Context(settings, services)
@@ -187,6 +197,9 @@ def create_app(settings: Settings) -> Starlette:
                 "kafka_feed": "reading" if feed.connected.is_set() else "waiting",
                 "subscriptions": len(hub.subscriptions),
                 "records_received": hub.counters.received,
+                "shared_execution": None
+                if shared_results is None
+                else asdict(shared_results.counters),
                 "predictions_feed": "reading" if predictions_feed.connected.is_set() else "waiting",
                 "predictions_received": predictions_hub.counters.received,
                 "beacons_feed": "reading" if beacons_feed.connected.is_set() else "waiting",

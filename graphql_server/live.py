@@ -3,11 +3,12 @@
 A ``KafkaFeed`` reads a topic of contract records (ripples' analytics records, Narwhal's
 predictions, ...) on a background thread: from the end, but at start it reads back the last
 ``prime_records`` of each partition so the latest value of each key is known. It hands the
-records to the event loop, where a ``LiveHub`` keeps the latest record per key and puts each
-record on the queue of every subscription that asked for it. A record's key is its symbol and
-one more part the hub is given (a metric, a model id), which subscriptions may also filter on.
-A subscription whose client reads too slowly for its bounded queue is ended with an error rather
-than let grow without limit.
+records to the event loop (what arrived while the loop was busy as one publish), where a
+``LiveHub`` keeps the latest record per key and queues each record for every subscription that
+asked for it, in chunks shared by the subscriptions that asked for the same. A record's key is
+its symbol and one more part the hub is given (a metric, a model id), which subscriptions may
+also filter on. A subscription whose client reads too slowly for its bounded queue is ended
+with an error rather than let grow without limit.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Generic, TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
@@ -31,22 +32,25 @@ log = logging.getLogger(__name__)
 
 R = TypeVar("R", bound=Event)
 
-_END = object()  # queue sentinel: the hub stopped
-
 
 class SubscriberTooSlow(Exception):
     """The client did not keep up with the updates it subscribed to."""
 
 
 PartFilter = frozenset[str] | Callable[[str], bool] | None
+MAX_CUT_CHUNKS = 1_000  # the latest chunks cut for max_batch, kept so that all cut them alike
+Chunk = tuple[R, ...]  # records of one publish that one filter takes, shared by its subscriptions
 
 
 @dataclass(eq=False)
-class Subscription:
+class Filter:
+    """What some subscriptions ask for, and those subscriptions: a publish's records are
+    filtered once per filter, and the same chunk is queued for each of its subscriptions."""
+
+    key: tuple[object, object]
     symbols: frozenset[str] | None  # None: every symbol
     parts: PartFilter  # None: every part (metric, model id, ...); a function: those it accepts
-    queue: asyncio.Queue[object]
-    overflowed: bool = False
+    subscriptions: set[Subscription] = field(default_factory=set)
 
     def wants(self, symbol: str, part: str) -> bool:
         if self.symbols is not None and symbol not in self.symbols:
@@ -54,6 +58,20 @@ class Subscription:
         if self.parts is None:
             return True
         return self.parts(part) if callable(self.parts) else part in self.parts
+
+
+@dataclass(eq=False)
+class Subscription:
+    filter: Filter
+    chunks: deque[tuple] = field(default_factory=deque)  # what waits for the client
+    pending: int = 0  # records in ``chunks``
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    overflowed: bool = False
+    ended: bool = False
+
+    @property
+    def symbols(self) -> frozenset[str] | None:
+        return self.filter.symbols
 
 
 @dataclass
@@ -66,17 +84,26 @@ class HubCounters:
 
 
 class LiveHub(Generic[R]):
-    """Fan-out of records to subscriptions, with the latest record per (symbol, part(record))."""
+    """Fan-out of records to subscriptions, with the latest record per (symbol, part(record)).
+
+    Subscriptions that ask for the same symbols and parts share a ``Filter``: a publish's
+    records are filtered once per filter (visiting only the filters of each record's symbol),
+    and the resulting chunk, one tuple, is queued for each of its subscriptions. At most
+    ``queue_size`` records wait per subscription."""
 
     def __init__(self, part: Callable[[R], str], queue_size: int = 10_000) -> None:
         self.part = part
         self.queue_size = queue_size
         self.latest: dict[tuple[str, str], R] = {}
         self.subscriptions: set[Subscription] = set()
+        self._filters: dict[tuple[object, object], Filter] = {}
+        self._by_symbol: dict[str | None, list[Filter]] = {}  # None: of every symbol
+        self._cut: dict[tuple[int, int], tuple[tuple, list[tuple]]] = {}  # chunks cut, pieces
         self.counters = HubCounters()
 
     def publish(self, records: Iterable[R], *, live: bool = True) -> None:
         """Take records in (on the event loop); ``live=False`` only updates the latest values."""
+        chunks: dict[Filter, list[R]] = {}
         for record in records:
             self.counters.received += 1
             key = (record.symbol, self.part(record))
@@ -84,28 +111,39 @@ class LiveHub(Generic[R]):
             if current is None or record.t_ns >= current.t_ns:
                 self.latest[key] = record
             if live:
-                self._deliver(record, key)
+                for symbol in (key[0], None):
+                    for found in self._by_symbol.get(symbol, ()):
+                        if found.wants(*key):
+                            chunks.setdefault(found, []).append(record)
+        for found, chunk in chunks.items():
+            self._deliver(found, tuple(chunk))
 
-    def _deliver(self, record: R, key: tuple[str, str]) -> None:
-        for sub in list(self.subscriptions):
-            if sub.overflowed or not sub.wants(*key):
+    def _deliver(self, found: Filter, chunk: tuple) -> None:
+        for sub in found.subscriptions:
+            if sub.overflowed:
                 continue
-            try:
-                sub.queue.put_nowait(record)
-                self.counters.delivered += 1
-            except asyncio.QueueFull:
+            if sub.pending + len(chunk) > self.queue_size:
+                room = self.queue_size - sub.pending  # what fits is still sent, then the error
+                if room > 0:
+                    sub.chunks.append(chunk[:room])
+                    sub.pending += room
+                    self.counters.delivered += room
                 sub.overflowed = True
+                sub.wake.set()
                 self.counters.dropped_subscribers += 1
                 symbols = "every symbol" if sub.symbols is None else sorted(sub.symbols)
                 log.warning("ending a subscription to %s: client too slow", symbols)
+                continue
+            sub.chunks.append(chunk)
+            sub.pending += len(chunk)
+            sub.wake.set()
+            self.counters.delivered += len(chunk)
 
     def close(self) -> None:
         """End every subscription (server shutdown)."""
         for sub in self.subscriptions:
-            try:
-                sub.queue.put_nowait(_END)
-            except asyncio.QueueFull:
-                sub.overflowed = True
+            sub.ended = True
+            sub.wake.set()
 
     async def subscribe(
         self,
@@ -114,13 +152,14 @@ class LiveHub(Generic[R]):
     ) -> AsyncGenerator[R, None]:
         """The latest record of each wanted (symbol, part) first (oldest first), then each new
         one as it arrives. Raises SubscriberTooSlow when the client falls too far behind."""
-        batches = self.subscribe_batches(symbols, parts, max_batch=1)
+        chunks = self.subscribe_chunks(symbols, parts, max_batch=self.queue_size)
         try:
-            async for batch in batches:
-                for record in batch:
-                    yield record
+            async for batch in chunks:
+                for chunk in batch:
+                    for record in chunk:
+                        yield record
         finally:
-            await batches.aclose()  # unsubscribe now, not when garbage-collected
+            await chunks.aclose()  # unsubscribe now, not when garbage-collected
 
     async def subscribe_batches(
         self,
@@ -131,39 +170,101 @@ class LiveHub(Generic[R]):
         """As ``subscribe``, in lists: the latest values as the first list, then whatever has
         arrived since the last list (at most ``max_batch``), without waiting for more.
         ``symbols`` None: every symbol; ``parts`` a function: the parts it accepts."""
-        sub = Subscription(
+        chunks = self.subscribe_chunks(symbols, parts, max_batch)
+        try:
+            async for batch in chunks:
+                yield [record for chunk in batch for record in chunk]
+        finally:
+            await chunks.aclose()
+
+    async def subscribe_chunks(
+        self,
+        symbols: Iterable[str] | None,
+        parts: Iterable[str] | Callable[[str], bool] | None = None,
+        max_batch: int = 1000,
+    ) -> AsyncGenerator[list[Chunk[R]], None]:
+        """As ``subscribe_batches``, each list as the chunks it is made of: the same tuples for
+        every subscription of the same symbols and parts that kept up (a chunk longer than
+        ``max_batch`` is cut)."""
+        sub = self._add(
             None if symbols is None else frozenset(symbols),
             parts if parts is None or callable(parts) else frozenset(parts),
-            asyncio.Queue(self.queue_size),
         )
-        # Snapshot and registration happen without an await in between: nothing is missed
-        # or sent twice between the latest values and the live ones.
-        snapshot = sorted(
-            (r for key, r in self.latest.items() if sub.wants(*key)),
-            key=lambda r: (r.t_ns, self.part(r)),
-        )
-        self.subscriptions.add(sub)
         try:
+            # Snapshot and registration happen without an await in between: nothing is missed
+            # or sent twice between the latest values and the live ones.
+            snapshot = sorted(
+                (r for key, r in self.latest.items() if sub.filter.wants(*key)),
+                key=lambda r: (r.t_ns, self.part(r)),
+            )
             for start in range(0, len(snapshot), max_batch):
-                yield snapshot[start : start + max_batch]
+                yield [tuple(snapshot[start : start + max_batch])]
             while True:
-                if sub.overflowed and sub.queue.empty():
-                    raise SubscriberTooSlow(
-                        f"more than {self.queue_size} updates were waiting for this client: "
-                        "subscribe to fewer symbols or metrics, use the batched subscription, "
-                        "or read faster"
-                    )
-                batch = [await sub.queue.get()]
-                while len(batch) < max_batch and not sub.queue.empty():
-                    batch.append(sub.queue.get_nowait())
-                ended = _END in batch
-                records = [r for r in batch if r is not _END]
-                if records:
-                    yield records  # type: ignore[misc]
-                if ended:
-                    return
+                while not sub.chunks:
+                    if sub.overflowed:
+                        raise SubscriberTooSlow(
+                            f"more than {self.queue_size} updates were waiting for this client: "
+                            "subscribe to fewer symbols or metrics, use the batched "
+                            "subscription, or read faster"
+                        )
+                    if sub.ended:
+                        return
+                    sub.wake.clear()
+                    await sub.wake.wait()
+                yield self._take(sub, max_batch)
         finally:
-            self.subscriptions.discard(sub)
+            self._discard(sub)
+
+    def _take(self, sub: Subscription, max_batch: int) -> list[tuple]:
+        """Whole chunks up to ``max_batch`` records (a longer chunk is cut in pieces of
+        ``max_batch``, the same pieces for every subscription that cuts it so)."""
+        first = sub.chunks.popleft()
+        if len(first) > max_batch:
+            first, *rest = self._pieces(first, max_batch)
+            sub.chunks.extendleft(reversed(rest))
+        batch, size = [first], len(first)
+        while sub.chunks and size + len(sub.chunks[0]) <= max_batch:
+            chunk = sub.chunks.popleft()
+            batch.append(chunk)
+            size += len(chunk)
+        sub.pending -= size
+        return batch
+
+    def _pieces(self, chunk: tuple, size: int) -> list[tuple]:
+        key = (id(chunk), size)
+        found = self._cut.get(key)
+        if found is None or found[0] is not chunk:
+            if len(self._cut) >= MAX_CUT_CHUNKS:
+                del self._cut[next(iter(self._cut))]
+            pieces = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+            found = self._cut[key] = (chunk, pieces)
+        return found[1]
+
+    def _add(self, symbols: frozenset[str] | None, parts: PartFilter) -> Subscription:
+        key = (symbols, parts if not callable(parts) else id(parts))
+        found = self._filters.get(key)
+        if found is None:
+            found = self._filters[key] = Filter(key, symbols, parts)
+            for symbol in symbols if symbols is not None else (None,):
+                self._by_symbol.setdefault(symbol, []).append(found)
+        sub = Subscription(found)
+        found.subscriptions.add(sub)
+        self.subscriptions.add(sub)
+        return sub
+
+    def _discard(self, sub: Subscription) -> None:
+        self.subscriptions.discard(sub)
+        found = sub.filter
+        found.subscriptions.discard(sub)
+        if found.subscriptions:
+            return
+        del self._filters[found.key]
+        for symbol in found.symbols if found.symbols is not None else (None,):
+            filters = [f for f in self._by_symbol.get(symbol, ()) if f is not found]
+            if filters:
+                self._by_symbol[symbol] = filters
+            else:
+                self._by_symbol.pop(symbol, None)
 
 
 class KafkaFeed(Generic[R]):
@@ -186,6 +287,9 @@ class KafkaFeed(Generic[R]):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[list[R], bool]] = []  # (records, live) not yet published
+        self._flush_scheduled = False
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -261,8 +365,31 @@ class KafkaFeed(Generic[R]):
             except SchemaError as exc:
                 self.hub.counters.rejected += 1
                 log.debug("skipping a record of %s: %s", self.topic, exc.reason)
-        if records and self._loop is not None:
-            self._loop.call_soon_threadsafe(partial(self.hub.publish, records, live=live))
+        if not records or self._loop is None:
+            return
+        # What arrives while the event loop is busy is published at once, as one publish (one
+        # chunk per filter), rather than a publish per poll each subscriber would take apart.
+        with self._lock:
+            self._waiting.append((records, live))
+            if self._flush_scheduled:
+                return
+            self._flush_scheduled = True
+        self._loop.call_soon_threadsafe(self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+            self._flush_scheduled = False
+        records: list[R] = []
+        live = True
+        for part, part_live in waiting:
+            if records and part_live != live:
+                self.hub.publish(records, live=live)
+                records = []
+            records.extend(part)
+            live = part_live
+        if records:
+            self.hub.publish(records, live=live)
 
 
 async def settled(

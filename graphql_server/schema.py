@@ -1,7 +1,8 @@
 """The GraphQL schema: the parts of each feature folder (ripples, history, indicators, beacons,
 corrections, models, health) and of the jobs, merged into the root types, with the shared
 scalars, the limits (depth here, the others in ``graphql_server.limits``) and the masking of
-internal errors. ``graphql_server/schema.graphql`` is its SDL."""
+internal errors, and the executor that shares live updates' results (``graphql_server.fanout``).
+``graphql_server/schema.graphql`` is its SDL."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from graphql_server.beacons.subscriptions import BeaconsSubscription
 from graphql_server.corrections.mutations import CorrectionsMutation
 from graphql_server.corrections.queries import CorrectionsQuery
 from graphql_server.errors import LoggedErrorsSchema, mask_errors
+from graphql_server.fanout import FanoutExecutor
 from graphql_server.health.queries import HealthQuery
 from graphql_server.health.subscriptions import HealthSubscription
 from graphql_server.history.mutations import HistoryMutation
@@ -64,6 +66,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=FanoutExecutor,  # live updates executed once per selection
         extensions=[
             ClientLimits,
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),

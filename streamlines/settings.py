@@ -280,6 +280,10 @@ class Settings(BaseSettings):
     # not held up and the server's memory stays bounded. A client that stops reading altogether
     # is also closed by the websocket keepalive (a ping every 20 s, 20 s to answer).
     graphql_subscription_queue: int = Field(default=10_000, ge=1)
+    # Live subscriptions: each update's selection executed and JSON-encoded once for all the
+    # subscribers asking for the same fields (graphql_server/fanout.py); off: once per
+    # subscriber, as graphql-core does (the fan-out benchmark's baseline).
+    graphql_shared_execution: bool = True
     # Per query: its cost (each field 1, times the `limit`/list sizes it asks for, see
     # graphql_server/query_cost.py) and its aliases. 200,000: a 20,000-bar series of ten
     # fields, or models with their backtests, pass; nesting lists in lists to blow up the work

@@ -13,6 +13,7 @@ from graphql_server.beacons.live import BeaconsHub
 from graphql_server.beacons.types import BEACON_METRICS, BeaconRecord
 from graphql_server.context import service
 from graphql_server.errors import QueryError
+from graphql_server.fanout import shared
 from graphql_server.live import SubscriberTooSlow
 
 
@@ -48,6 +49,6 @@ class BeaconsSubscription:
         names = beacon_metrics(metrics)
         try:
             async for record in service(info, BeaconsHub).subscribe(wanted, names):
-                yield BeaconRecord.from_record(record)
+                yield shared(record, BeaconRecord.from_record)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None

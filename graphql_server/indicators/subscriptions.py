@@ -4,6 +4,7 @@ ranking of each round, from the currents job's topic."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import partial
 
 import strawberry
 from strawberry.types import Info
@@ -12,6 +13,7 @@ from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import service
 from graphql_server.errors import QueryError
+from graphql_server.fanout import shared
 from graphql_server.indicators.live import CurrentsHub
 from graphql_server.indicators.queries import check_ranking_limit
 from graphql_server.indicators.rounds import RankingRounds
@@ -55,7 +57,9 @@ class IndicatorsSubscription:
         metrics = {indicator_metric(n.value, timeframe.value): n for n in names or list(Indicator)}
         try:
             async for record in service(info, CurrentsHub).subscribe([wanted], list(metrics)):
-                yield IndicatorPoint.from_record(record, metrics[record.metric], timeframe)
+                point = partial(IndicatorPoint.from_record, name=metrics[record.metric],
+                                timeframe=timeframe)  # fmt: skip
+                yield shared(record, point, extra=timeframe)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
 
@@ -78,7 +82,7 @@ class IndicatorsSubscription:
             async for record in service(info, CurrentsHub).subscribe(wanted, crossover):
                 found = crossover_timeframe(record.metric)
                 assert found is not None  # the hub sends crossovers only
-                yield Signal.from_record(record, found)
+                yield shared(record, partial(Signal.from_record, timeframe=found))
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
 

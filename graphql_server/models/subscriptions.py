@@ -1,5 +1,7 @@
 """The live predictions subscription: of the models the key may use. Someone else's private
-model, like an unknown or deleted one, sends nothing."""
+model, like an unknown or deleted one, sends nothing. What a key may see is decided per
+subscription before an update is yielded; its payload is then executed once per selection for
+all the subscribers that may see it (``graphql_server.fanout``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import service
 from graphql_server.errors import QueryError
+from graphql_server.fanout import shared
 from graphql_server.live import SubscriberTooSlow
 from graphql_server.models.access import ModelAccess, model_access, well_formed_model_id
 from graphql_server.models.catalog import query_error
@@ -74,6 +77,6 @@ class ModelsSubscription:
         try:
             async for prediction in service(info, PredictionsHub).subscribe(wanted, only):
                 if await models.visible(prediction.model_id):
-                    yield PredictionPoint.from_event(prediction)
+                    yield shared(prediction, PredictionPoint.from_event)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None

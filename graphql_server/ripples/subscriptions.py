@@ -1,4 +1,5 @@
-"""The live ripples subscriptions, one update per message or in batches."""
+"""The live ripples subscriptions, one update per message or in batches, each update executed
+once per selection for all its subscribers (``graphql_server.fanout``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from graphql_server import validation
 from graphql_server.auth import public_read
 from graphql_server.context import service
 from graphql_server.errors import QueryError
+from graphql_server.fanout import shared, shared_batch
 from graphql_server.ripples.live import LiveHub, SubscriberTooSlow
 from graphql_server.ripples.types import RippleBatch, RippleMetric, RipplePoint
 
@@ -31,7 +33,7 @@ class RipplesSubscription:
         names = None if metrics is None else [m.value for m in metrics]
         try:
             async for record in service(info, LiveHub).subscribe(wanted, names):
-                yield RipplePoint.from_record(record)
+                yield shared(record, RipplePoint.from_record)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None
 
@@ -53,7 +55,8 @@ class RipplesSubscription:
             raise QueryError(f"maxBatch {max_batch}: use a number from 1 to {MAX_BATCH}")
         names = None if metrics is None else [m.value for m in metrics]
         try:
-            async for batch in service(info, LiveHub).subscribe_batches(wanted, names, max_batch):
-                yield RippleBatch(points=[RipplePoint.from_record(r) for r in batch])
+            hub = service(info, LiveHub)
+            async for chunks in hub.subscribe_chunks(wanted, names, max_batch):
+                yield shared_batch(chunks, RippleBatch.from_records)
         except SubscriberTooSlow as exc:
             raise QueryError(str(exc)) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Any, cast
@@ -114,3 +114,7 @@ class RipplePoint:
 @strawberry.type(description="Live ripples that arrived together.")
 class RippleBatch:
     points: list[RipplePoint]
+
+    @classmethod
+    def from_records(cls, records: Sequence[AnalyticsRecord]) -> RippleBatch:
+        return cls(points=[RipplePoint.from_record(r) for r in records])

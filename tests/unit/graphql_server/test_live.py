@@ -42,6 +42,56 @@ def test_the_latest_is_kept_per_symbol_and_part_and_parts_filter() -> None:
     assert [(p.model_id, p.t_ns) for p in only_b] == [("b", 3), ("b", 6)]
 
 
+def test_each_record_reaches_exactly_the_subscriptions_of_its_symbol() -> None:
+    """Subscriptions of one symbol, of several and of every symbol: each gets each record it
+    asked for once (the hub visits a record's symbol's subscriptions only)."""
+    wanted = {"goog": ["GOOG"], "both": ["GOOG", "SPY"], "spy": ["SPY"], "all": None}
+    records = [prediction(s, "a", t) for t, s in enumerate(["GOOG", "SPY", "QQQ", "GOOG"], 1)]
+
+    async def scenario() -> dict[str, list[int]]:
+        live = hub()
+        streams = {name: live.subscribe_batches(symbols) for name, symbols in wanted.items()}
+        firsts = {name: asyncio.ensure_future(anext(s)) for name, s in streams.items()}
+        await asyncio.sleep(0.01)
+        live.publish(records)
+        got = {name: [p.t_ns for p in await asyncio.wait_for(f, 1)] for name, f in firsts.items()}
+        for stream in streams.values():
+            await stream.aclose()
+        assert not live.subscriptions
+        assert not live._by_symbol  # the index is emptied too
+        return got
+
+    expected = {
+        name: [p.t_ns for p in records if symbols is None or p.symbol in symbols]
+        for name, symbols in wanted.items()
+    }
+    assert asyncio.run(scenario()) == expected
+
+
+def test_subscriptions_of_the_same_records_get_the_same_chunks_cut_alike() -> None:
+    """What one publish brings the subscriptions of one filter is one tuple for all of them
+    (the shared execution keys its results on it), cut in the same pieces at ``max_batch``."""
+    records = [prediction("GOOG", "a", t) for t in range(1, 6)]
+
+    async def scenario() -> list[list[tuple]]:
+        live = hub()
+        streams = [live.subscribe_chunks(["GOOG"], max_batch=2) for _ in range(2)]
+        firsts = [asyncio.ensure_future(anext(s)) for s in streams]
+        await asyncio.sleep(0.01)
+        live.publish(records)
+        got = [await asyncio.wait_for(f, 1) for f in firsts]
+        got += [await asyncio.wait_for(anext(s), 1) for s in streams for _ in range(2)]
+        for stream in streams:
+            await stream.aclose()
+        return got
+
+    first_a, first_b, *rest = asyncio.run(scenario())
+    assert [[p.t_ns for p in chunk] for chunk in first_a] == [[1, 2]]
+    assert first_a[0] is first_b[0]
+    assert [[p.t_ns for c in batch for p in c] for batch in rest] == [[3, 4], [5]] * 2
+    assert rest[0][0] is rest[2][0]
+
+
 @dataclass
 class Raw:
     value: bytes

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from graphql_server.fanout import SharedResults
 from graphql_server.models.catalog import ModelCatalog
 from graphql_server.models.live import PredictionsHub
 from ml.models import ModelRecord, UnknownModel
@@ -176,3 +177,42 @@ def test_without_a_key_predictions_need_public_data(metadata: Metadata) -> None:
         return result.errors[0].message
 
     assert "this needs an API key" in asyncio.run(first_error())
+
+
+def test_with_shared_execution_each_key_still_sees_only_its_models(metadata: Metadata) -> None:
+    """Alice's and Bob's subscriptions of one selection share the execution of a prediction
+    both may see; Alice's private model's never reaches Bob."""
+    metadata.ownership.record_model(MODEL, ALICE.user_id)  # OTHER stays shared
+    hub = PredictionsHub()
+    results = SharedResults()
+    shared_services = {**services(hub, metadata), SharedResults: results}
+    document = f'subscription {{ predictions(symbols: ["GOOG"]) {FIELDS} }}'
+
+    async def scenario() -> dict[str, list[tuple[str, float]]]:
+        streams = {
+            p.name: await subscribe(document, shared_services, Settings(), p) for p in (ALICE, BOB)
+        }
+        firsts = {name: asyncio.ensure_future(anext(s)) for name, s in streams.items()}
+        await asyncio.sleep(0.05)
+        hub.publish([prediction(MODEL, DAY_T0, 0.4), prediction(OTHER, DAY_T0, 0.1),
+                     prediction(MODEL, DAY_T0 + DAY, 0.7),
+                     prediction(OTHER, DAY_T0 + DAY, 0.2)])  # fmt: skip
+        seen: dict[str, list[tuple[str, float]]] = {}
+        for name, stream in streams.items():
+            points = [(await asyncio.wait_for(firsts[name], 2)).data["predictions"]]
+            try:
+                while True:
+                    points.append((await asyncio.wait_for(anext(stream), 0.3)).data["predictions"])
+            except TimeoutError:
+                pass
+            await stream.aclose()
+            seen[name] = [(p["modelId"], p["value"]) for p in points]
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == {
+        ALICE.name: [(MODEL, 0.4), (OTHER, 0.1), (MODEL, 0.7), (OTHER, 0.2)],
+        BOB.name: [(OTHER, 0.1), (OTHER, 0.2)],
+    }
+    # OTHER's two predictions executed once for both; MODEL's for Alice alone
+    assert (results.counters.executed, results.counters.reused) == (4, 2)
