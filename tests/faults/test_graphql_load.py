@@ -227,6 +227,10 @@ def test_1000_subscribers_with_one_that_never_reads_and_one_that_reads_slowly(se
             noise_records=producer.noise_sent,
             updates_received=count(result, "updates"),
             errors=count(result, "graphql_errors"),
+            errors_by_kind={
+                kind: count(result, f"errors_{kind}")
+                for kind in ("payload", "message", "socket", "closed_early")
+            },
             delivery_p50_ms=round(trend(result, "delivery_ms", "p(50)"), 1),
             delivery_p99_before_ms=round(before_p99, 1),
             delivery_p99_after_ms=round(after_p99, 1),

@@ -40,6 +40,10 @@ def run_k6(k6: Path, script: Path, summary: Path, env: dict[str, str], timeout: 
         timeout=timeout,
     )
     assert summary.exists(), f"k6 failed ({result.returncode}): {result.stderr[-2000:]}"
+    # What the script logged (its errors, say), shown with a failing test's output.
+    logged = [line for line in result.stderr.splitlines() if "level=error" in line]
+    if logged:
+        print(f"k6 logged {len(logged)} error line(s), the first 20:", *logged[:20], sep="\n")
     metrics: dict[str, Any] = json.loads(summary.read_text())
     return metrics
 

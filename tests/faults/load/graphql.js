@@ -20,6 +20,18 @@ const SYMBOLS = (__ENV.SYMBOLS || 'GOOG').split(',');
 const DAY = __ENV.DAY || '2012-01-03';
 
 const errors = new Counter('graphql_errors');
+// The subscribers' errors by kind (each also counts in graphql_errors).
+const errorKinds = {
+  payload: new Counter('errors_payload'), // a "next" message with errors
+  message: new Counter('errors_message'), // an "error" message
+  socket: new Counter('errors_socket'), // the websocket failed
+  closed: new Counter('errors_closed_early'), // closed before the subscriber's time
+};
+const subscriberError = (kind, detail) => {
+  errors.add(1);
+  errorKinds[kind].add(1);
+  console.error(`subscriber ${exec.vu.idInTest}: ${kind} ${String(detail).slice(0, 300)}`);
+};
 const delivery = new Trend('delivery_ms', true);
 const updates = new Counter('updates');
 const subscribed = new Counter('subscribed');
@@ -111,7 +123,7 @@ export function subscriber() {
       subscribed.add(1);
     } else if (message.type === 'next') {
       if (message.payload.errors) {
-        errors.add(1);
+        subscriberError('payload', JSON.stringify(message.payload.errors));
         return;
       }
       if (first) {
@@ -123,14 +135,24 @@ export function subscriber() {
       delivery.add(now - t, { phase: now < badAt ? 'before' : 'after' });
       updates.add(1);
     } else if (message.type === 'error') {
-      errors.add(1);
+      subscriberError('message', JSON.stringify(message.payload));
     }
   };
-  ws.onerror = () => errors.add(1);
-  ws.onclose = () => {
-    if (Date.now() < endAt - 1000) errors.add(1); // closed early: the server dropped it
+  let closing = false;
+  // After the subscriber's own close, a write k6 makes for the connection (the pong to a ping
+  // the server sent just then: its pings come every 20 s, the subscribers close at 40 s) fails
+  // with "close sent": the client's race, not an error of the server.
+  ws.onerror = (event) => {
+    if (!closing) subscriberError('socket', event.error);
   };
-  setTimeout(() => ws.close(), Math.max(0, endAt - Date.now()));
+  ws.onclose = (event) => {
+    // closed early: the server dropped it
+    if (Date.now() < endAt - 1000) subscriberError('closed', `code ${event.code} ${event.reason}`);
+  };
+  setTimeout(() => {
+    closing = true;
+    ws.close();
+  }, Math.max(0, endAt - Date.now()));
 }
 
 export function handleSummary(data) {
