@@ -20,6 +20,7 @@ the trade, i.e. ``--out-of-orderness`` seconds of event time (at 60x: 2 s of eve
 benchmark sets with ``--watermark-interval`` and ``--buffer-timeout``.
 
     python -m benchmarks.e2e_latency [--rate 5000] [--seconds 60] [--runs 3]
+    python -m benchmarks.e2e_latency --capacity 1000,2000,3000,4000 [--runs 1]
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from streamlines.stack.services.flink import METRICS_REFRESH_S, FlinkService
 
 REAL = ["GOOG", "SP500", "NASDAQ"]
 TARGET_P99_MS = 250.0
+CAPACITY_P99_MS = 1000.0  # issue 18: the highest rate with p99 <= 1 s and nothing lost
 # The GraphQL server's limit per request: with more symbols, the latency is that of the first
 # 100 (all of them stream and go through the job; the subscriber reads a sample).
 SYMBOLS_PER_SUBSCRIPTION = 100
@@ -361,9 +363,35 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--watermark-interval", default="50ms")
     parser.add_argument("--buffer-timeout", default="10ms")
+    parser.add_argument(
+        "--capacity",
+        metavar="RATES",
+        help="instead of --rate: these trades/s in turn (e.g. 1000,2000,3000), --runs each, "
+        "up to the first that misses; prints the highest with p99 <= 1 s and nothing lost",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
+    if args.capacity is None:
+        results = runs_at_rate(settings, args)
+        p50 = statistics.median(r.percentile(50) for r in results)
+        p99 = statistics.median(r.percentile(99) for r in results)
+        print(
+            f"\nend-to-end latency, replay send → GraphQL subscription "
+            f"{'ripples' if args.per_record else 'ripplesBatches'} (rolling_5m + spread), "
+            f"{args.rate:,.0f} trades/s, out-of-orderness {args.out_of_orderness} s (event time): "
+            f"median of {args.runs} runs: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+            f"(target p99 ≤ {TARGET_P99_MS:.0f} ms: {p99 / TARGET_P99_MS:.2f}x the target)"
+        )
+        return
+    try:
+        rates = [float(rate) for rate in args.capacity.split(",")]
+    except ValueError:
+        parser.error(f"--capacity {args.capacity!r}: give trades/s as numbers, e.g. 1000,2000")
+    print(capacity_report(settings, args, sorted(rates)))
 
+
+def runs_at_rate(settings: Settings, args: argparse.Namespace) -> list[RunResult]:
+    """``--runs`` runs at ``args.rate``, each printed as it ends."""
     results = []
     for run in range(1, args.runs + 1):
         result = one_run(settings, args, run)
@@ -380,15 +408,33 @@ def main(argv: list[str] | None = None) -> None:
             f"{result.late_dropped:,} rows as late\n  {result.cpu} (subscriber = benchmark)",
             flush=True,
         )
-    p50 = statistics.median(r.percentile(50) for r in results)
-    p99 = statistics.median(r.percentile(99) for r in results)
-    print(
-        f"\nend-to-end latency, replay send → GraphQL subscription "
-        f"{'ripples' if args.per_record else 'ripplesBatches'} (rolling_5m + spread), "
-        f"{args.rate:,.0f} trades/s, out-of-orderness {args.out_of_orderness} s (event time): "
-        f"median of {args.runs} runs: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
-        f"(target p99 ≤ {TARGET_P99_MS:.0f} ms: {p99 / TARGET_P99_MS:.2f}x the target)"
-    )
+    return results
+
+
+def capacity_report(settings: Settings, args: argparse.Namespace, rates: list[float]) -> str:
+    """Each rate's median p99 and losses, up to the first rate that misses (p99 over
+    CAPACITY_P99_MS, or a result lost: not received, or dropped by the job as late); the
+    highest rate that held."""
+    lines = [f"\ncapacity (p99 ≤ {CAPACITY_P99_MS:.0f} ms and nothing lost), median of "
+             f"{args.runs} run(s) per rate:"]  # fmt: skip
+    held: float | None = None
+    for rate in rates:
+        args.rate = rate
+        results = runs_at_rate(settings, args)
+        p99 = statistics.median(r.percentile(99) for r in results)
+        lost = sum(r.unmatched + r.late_dropped for r in results)
+        ok = p99 <= CAPACITY_P99_MS and lost == 0
+        lines.append(
+            f"  {rate:,.0f} trades/s offered: p99 {p99:.0f} ms, {lost:,} lost: "
+            f"{'held' if ok else 'missed'}"
+        )
+        print(lines[-1], flush=True)
+        if not ok:
+            break
+        held = rate
+    found = "none of the rates" if held is None else f"{held:,.0f} trades/s"
+    lines.append(f"capacity: {found} (of {', '.join(f'{r:,.0f}' for r in rates)})")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
