@@ -1,7 +1,8 @@
 """How the project's clients reach Kafka and InfluxDB: the one place that turns the settings
 (``STREAMLINES_KAFKA_SECURITY_PROTOCOL`` and its companions, ``STREAMLINES_INFLUX_SSL_CA_CERT``)
-into kafka-python's and InfluxDBClient's keyword arguments, and into the Java Kafka client's
-properties that the Flink jobs are given (``--kafka-property``)."""
+into kafka-python's and InfluxDBClient's keyword arguments, librdkafka's properties (the
+producer, confluent-kafka), and the Java Kafka client's properties that the Flink jobs are
+given (``--kafka-property``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaError as LibrdkafkaError
+from confluent_kafka import KafkaException
 from kafka.errors import (
     AuthorizationError,
     KafkaConnectionError,
@@ -78,6 +81,37 @@ def kafka_client_config(kafka: Settings | str) -> dict[str, Any]:
     if isinstance(kafka, str):
         return {"bootstrap_servers": kafka}
     return {"bootstrap_servers": kafka.kafka_bootstrap, **kafka_security_config(kafka)}
+
+
+# kafka-python's keyword argument -> librdkafka's property, for every key that
+# ``kafka_client_config`` gives: ``kafka_librdkafka_config`` refuses one missing here.
+LIBRDKAFKA_PROPERTIES = {
+    "bootstrap_servers": "bootstrap.servers",
+    "security_protocol": "security.protocol",
+    "sasl_mechanism": "sasl.mechanism",
+    "sasl_plain_username": "sasl.username",
+    "sasl_plain_password": "sasl.password",
+    "ssl_cafile": "ssl.ca.location",
+    "ssl_certfile": "ssl.certificate.location",
+    "ssl_keyfile": "ssl.key.location",
+}
+
+
+def kafka_librdkafka_config(kafka: Settings | str) -> dict[str, str]:
+    """``kafka_client_config`` as librdkafka's properties (confluent-kafka's clients): the
+    same bootstrap servers and security settings, translated key by key."""
+    config = kafka_client_config(kafka)
+    unmapped = sorted(set(config) - set(LIBRDKAFKA_PROPERTIES))
+    if unmapped:
+        raise ValueError(f"no librdkafka property for kafka-python's {', '.join(unmapped)}")
+    properties = {
+        LIBRDKAFKA_PROPERTIES[key]: str(value) for key, value in config.items() if value is not None
+    }
+    if "ssl_certfile" in config and "ssl_keyfile" not in config:
+        # Python's ssl (kafka-python) reads the key from the certificate's file then;
+        # librdkafka reads it from ssl.key.location only.
+        properties["ssl.key.location"] = str(config["ssl_certfile"])
+    return properties
 
 
 def kafka_java_properties(settings: Settings, package: str = FLINK_KAFKA_PACKAGE) -> dict[str, str]:
@@ -170,6 +204,17 @@ def redacted(text: str, properties: Mapping[str, str]) -> str:
 
 
 LOGIN_FAILURES = (SaslAuthenticationFailedError, UnsupportedSaslMechanismError)
+# librdkafka's error codes (confluent-kafka's KafkaError) of the same failures.
+LIBRDKAFKA_FAILURES = {
+    LibrdkafkaError._AUTHENTICATION: "login",
+    LibrdkafkaError._SSL: "tls",
+    LibrdkafkaError.TOPIC_AUTHORIZATION_FAILED: "acl",
+    LibrdkafkaError.CLUSTER_AUTHORIZATION_FAILED: "acl",
+    LibrdkafkaError._TRANSPORT: "unreachable",
+    LibrdkafkaError._ALL_BROKERS_DOWN: "unreachable",
+    LibrdkafkaError._TIMED_OUT: "unreachable",
+    LibrdkafkaError._RESOLVE: "unreachable",
+}
 LOGIN_HINT = (
     "check STREAMLINES_KAFKA_SASL_USERNAME, STREAMLINES_KAFKA_SASL_PASSWORD and "
     "STREAMLINES_KAFKA_SASL_MECHANISM"
@@ -219,7 +264,9 @@ def _login_or_tls_failure(exc: BaseException | None) -> BaseException | None:
 def kafka_errors(config: Mapping[str, Any]) -> Iterator[None]:
     """Kafka refusing the login of a client built from ``config`` (kafka-python's keyword
     arguments), or TLS failing, as a UserError that names the settings to check (not a stack
-    trace). Other failures go through as they are."""
+    trace). Other failures of kafka-python go through as they are. A confluent-kafka client
+    (built from ``kafka_librdkafka_config``) raises a KafkaException with librdkafka's error:
+    those above, and an unreachable broker, are UserErrors too."""
     failures = _LoggedFailures()
     logger = logging.getLogger("kafka")
     logger.addHandler(failures)
@@ -227,6 +274,11 @@ def kafka_errors(config: Mapping[str, Any]) -> Iterator[None]:
         yield
     except (*LOGIN_FAILURES, AuthorizationError) as exc:
         raise _kafka_user_error(config, exc) from None
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], LibrdkafkaError) else None
+        if error is None or error.code() not in LIBRDKAFKA_FAILURES:
+            raise
+        raise _librdkafka_user_error(config, error) from None
     except KafkaTimeoutError:
         cause = failures.cause()
         if cause is not None:
@@ -246,18 +298,36 @@ def kafka_errors(config: Mapping[str, Any]) -> Iterator[None]:
 
 
 def _kafka_user_error(config: Mapping[str, Any], exc: BaseException) -> UserError:
-    where = f"Kafka at {config['bootstrap_servers']}"
     if isinstance(exc, LOGIN_FAILURES):
-        return UserError(f"{where} refused {_login(config)}: {_first_line(exc)}", LOGIN_HINT)
+        return _failure_user_error(config, "login", _first_line(exc))
     if isinstance(exc, ssl.SSLError):
+        return _failure_user_error(config, "tls", _first_line(exc))
+    return _failure_user_error(config, "acl", _first_line(exc))
+
+
+def _librdkafka_user_error(config: Mapping[str, Any], error: LibrdkafkaError) -> UserError:
+    return _failure_user_error(config, LIBRDKAFKA_FAILURES[error.code()], error.str())
+
+
+def _failure_user_error(config: Mapping[str, Any], failure: str, detail: str) -> UserError:
+    where = f"Kafka at {config['bootstrap_servers']}"
+    if failure == "login":
+        return UserError(f"{where} refused {_login(config)}: {detail}", LOGIN_HINT)
+    if failure == "tls":
         return UserError(
-            f"the TLS connection to {where} failed: {_first_line(exc)}",
+            f"the TLS connection to {where} failed: {detail}",
             "check STREAMLINES_KAFKA_SSL_CAFILE (the CA that signed the broker's certificate), "
             "that STREAMLINES_KAFKA_ADDRESS is a name or address in that certificate, and that "
             "STREAMLINES_KAFKA_SECURITY_PROTOCOL matches the broker's listener",
         )
+    if failure == "unreachable":
+        return UserError(
+            f"cannot reach {where}: {detail}",
+            "check STREAMLINES_KAFKA_ADDRESS and STREAMLINES_KAFKA_SECURITY_PROTOCOL, or start "
+            "the local stack with `streamlines stack up`",
+        )
     return UserError(
-        f"{where} does not allow this: {_first_line(exc)}",
+        f"{where} does not allow this: {detail}",
         "ask the cluster's administrator for the ACLs of STREAMLINES_KAFKA_SASL_USERNAME",
     )
 

@@ -41,8 +41,8 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file in the peers' venv: import the repo's modules
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from confluent_kafka import Producer  # type: ignore[import-not-found]
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[import-not-found]
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 from quixstreams import Application  # type: ignore[import-not-found]
 from quixstreams.dataframe.windows import (  # type: ignore[import-not-found]
     Count,

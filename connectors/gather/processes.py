@@ -1,7 +1,7 @@
 """A gather spread over several processes (``streamlines gather --processes N``).
 
 One gather process is CPU-bound at about one core (alpaca-py's parsing, the bar model, line
-protocol and kafka-python's producer all run under one GIL), so a backfill of many symbols
+protocol and the Kafka producer's callbacks all run under one GIL), so a backfill of many symbols
 splits them round-robin over N child processes (``spawn``: no threads of the parent are
 copied), each a whole gather of its share with its own HTTP sessions, InfluxDB writer and
 Kafka producer. Children report progress events and their report over one queue; the parent

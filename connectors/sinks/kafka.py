@@ -1,35 +1,45 @@
-"""The one Kafka producer helper for the project.
+"""The one Kafka producer helper for the project: confluent-kafka's Producer (librdkafka).
 
 Keyed records, ``acks=all``, retries and idempotence, so a broker hiccup neither loses nor
-duplicates records and per-key order holds. At most ``max_in_flight`` records wait for their
-acknowledgement at any time: ``produce`` blocks (back-pressure on the caller, e.g. the
-websocket reader) rather than letting the buffer grow, and raises ``BackPressureTimeout``
-when the broker does not catch up within ``block_timeout`` seconds.
+duplicates records and per-key order holds. Keys go to the partitions the Java client (and
+kafka-python) choose: murmur2 of the key (``partitioner=murmur2_random``), which the Flink jobs
+and other producers rely on. At most ``max_in_flight`` records wait for their acknowledgement
+at any time (librdkafka's ``queue.buffering.max.messages``): ``produce`` blocks (back-pressure
+on the caller, e.g. the websocket reader) rather than letting the buffer grow, and raises
+``BackPressureTimeout`` when the broker does not catch up within ``block_timeout`` seconds.
+librdkafka reports deliveries only from ``poll``: a thread of the sink's own polls.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaProducer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
-from kafka.partitioner import DefaultPartitioner
 
 from connectors.sinks.deadletter import dead_letter_record
-from streamlines.connections import kafka_client_config, kafka_errors
+from streamlines.connections import kafka_client_config, kafka_errors, kafka_librdkafka_config
 from streamlines.contracts.events import Event
 from streamlines.contracts.topics import dead_letter_topic
 from streamlines.settings import Settings
 
 log = logging.getLogger(__name__)
 
+POLL_SECONDS = 0.1  # the polling thread's wait for a delivery report
+BLOCKED_POLL_SECONDS = 0.005  # a blocked produce's wait between tries
+
 
 class BackPressureTimeout(RuntimeError):
     """The in-flight buffer stayed full for longer than the producer's block timeout."""
+
+
+class FlushTimeout(RuntimeError):
+    """Records still waited for their acknowledgement when ``flush``'s timeout was up."""
 
 
 @dataclass
@@ -40,54 +50,21 @@ class Counters:
     dead_lettered: int = 0
 
 
-class KeyPartitioner(DefaultPartitioner):
-    """kafka-python's default choice (murmur2 of the key, as the Java client), remembered per
-    topic, key and partition count: its pure-Python murmur2 and the metadata sets it builds on
-    every record cost ~10 µs a record, and a producer sends many records of few keys. Kafka
-    numbers a topic's partitions 0..n-1, so the count decides the choice."""
-
-    def __init__(self) -> None:
-        self._chosen: dict[tuple[str, bytes, int], int] = {}
-
-    def partition(
-        self,
-        topic: str,
-        key: Any,
-        serialized_key: bytes | None,
-        value: Any,
-        serialized_value: Any,
-        cluster: Any,
-    ) -> int:
-        partitions = cluster.partitions_for_topic(topic)
-        if serialized_key is None or not partitions:
-            return super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-        cache_key = (topic, bytes(serialized_key), len(partitions))
-        chosen = self._chosen.get(cache_key)
-        if chosen is None:
-            chosen = super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-            if len(self._chosen) >= 100_000:
-                self._chosen.clear()
-            self._chosen[cache_key] = chosen
-        return chosen
-
-
-def producer_settings(
-    kafka: Settings | str, block_timeout: float, client_id: str
-) -> dict[str, Any]:
-    """The producer's configuration: where Kafka is and how to log in (``kafka_client_config``:
-    the settings, or a PLAINTEXT broker's bootstrap servers), and how to deliver."""
+def producer_settings(kafka: Settings | str, max_in_flight: int, client_id: str) -> dict[str, Any]:
+    """The producer's librdkafka configuration: where Kafka is and how to log in
+    (``kafka_librdkafka_config``: the settings, or a PLAINTEXT broker's bootstrap servers),
+    and how to deliver."""
     return {
-        **kafka_client_config(kafka),
-        "client_id": client_id,
+        **kafka_librdkafka_config(kafka),
+        "client.id": client_id,
         "acks": "all",
-        "retries": 2**31 - 1,  # bounded by delivery_timeout_ms instead
-        "enable_idempotence": True,
-        "max_in_flight_requests_per_connection": 5,  # idempotence keeps order up to 5
-        "linger_ms": 5,
-        "delivery_timeout_ms": 120_000,
-        "max_block_ms": int(block_timeout * 1000),
-        "bootstrap_timeout_ms": int(min(block_timeout, 30.0) * 1000),
-        "partitioner": KeyPartitioner(),
+        # Retries without duplicates, and per-partition order kept across them (librdkafka
+        # then retries until delivery.timeout.ms, at most 5 requests in flight).
+        "enable.idempotence": True,
+        "linger.ms": 5,
+        "delivery.timeout.ms": 120_000,
+        "queue.buffering.max.messages": max_in_flight,
+        "partitioner": "murmur2_random",  # the Java client's murmur2 for keyed records
     }
 
 
@@ -103,18 +80,44 @@ class KafkaSink:
         **producer_config: Any,
     ) -> None:
         """``kafka``: the settings (their Kafka address and security), or the bootstrap
-        servers of a PLAINTEXT broker. ``producer`` replaces the KafkaProducer (unit tests);
-        ``producer_config`` overrides entries of ``producer_settings``."""
-        if producer is None:
-            config = producer_settings(kafka, block_timeout, client_id) | producer_config
-            with kafka_errors(config):
-                producer = KafkaProducer(**config)
-        self._producer = producer
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        servers of a PLAINTEXT broker. ``producer`` replaces confluent-kafka's Producer (unit
+        tests); ``producer_config`` overrides librdkafka properties of ``producer_settings``,
+        with ``_`` for ``.`` (``linger_ms=50`` is ``linger.ms``). Fails (a UserError) when
+        Kafka does not answer within ``block_timeout`` (at most 30 s) or refuses the login."""
         self._block_timeout = block_timeout
         self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._connect_error: KafkaError | None = None
         self.counters = Counters()
         self.max_in_flight = max_in_flight
+        if producer is None:
+            config = producer_settings(kafka, max_in_flight, client_id) | {
+                key.replace("_", "."): value for key, value in producer_config.items()
+            }
+            # librdkafka's log (connection failures and the like) goes to ours, not stderr.
+            producer = Producer(config | {"error_cb": self._on_client_error, "logger": log})
+            with kafka_errors(kafka_client_config(kafka)):
+                self._connect(producer, min(block_timeout, 30.0))
+        self._producer = producer
+        self._poller = threading.Thread(
+            target=self._poll_until_stopped, name=f"{client_id}-deliveries", daemon=True
+        )
+        self._poller.start()
+
+    def _connect(self, producer: Producer, timeout: float) -> None:
+        """librdkafka connects lazily: ask for the cluster's metadata now, so that a wrong
+        address or login fails here rather than in every record's delivery report."""
+        try:
+            producer.list_topics(timeout=timeout)
+        except KafkaException as exc:
+            producer.poll(0)  # serves the errors librdkafka met meanwhile (_on_client_error)
+            producer.close()  # it would go on trying to connect
+            raise KafkaException(self._connect_error or exc.args[0]) from None
+
+    def _on_client_error(self, error: KafkaError) -> None:
+        """librdkafka's errors (it logs them too): why a connection failed."""
+        if error.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL):
+            self._connect_error = error
 
     @property
     def in_flight(self) -> int:
@@ -122,22 +125,41 @@ class KafkaSink:
             return self.counters.sent - self.counters.acked - self.counters.failed
 
     def produce(self, topic: str, key: bytes | None, value: bytes) -> None:
-        if not self._slots.acquire(timeout=self._block_timeout):
-            raise BackPressureTimeout(
-                f"{self.max_in_flight} records waited over {self._block_timeout:.0f} s "
-                f"for Kafka to acknowledge them"
-            )
         with self._lock:
             self.counters.sent += 1
         try:
-            future = self._producer.send(topic, key=key, value=value)
+            self._producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
+        except BufferError:
+            self._produce_when_acknowledged(topic, key, value)
         except BaseException:
-            with self._lock:
-                self.counters.sent -= 1
-            self._slots.release()
+            self._unsent()
             raise
-        future.add_callback(self._on_ack)
-        future.add_errback(self._on_error, topic)
+
+    def _produce_when_acknowledged(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """``max_in_flight`` records are waiting: try again as acknowledgements come in."""
+        deadline = time.monotonic() + self._block_timeout
+        try:
+            while time.monotonic() < deadline:
+                self._producer.poll(BLOCKED_POLL_SECONDS)
+                try:
+                    self._producer.produce(
+                        topic, value=value, key=key, on_delivery=self._on_delivery
+                    )
+                    return
+                except BufferError:
+                    pass
+        except BaseException:
+            self._unsent()
+            raise
+        self._unsent()
+        raise BackPressureTimeout(
+            f"{self.max_in_flight} records waited over {self._block_timeout:.0f} s "
+            f"for Kafka to acknowledge them"
+        )
+
+    def _unsent(self) -> None:
+        with self._lock:
+            self.counters.sent -= 1
 
     def send(self, topic: str, event: Event) -> None:
         self.produce(topic, event.key(), event.to_wire())
@@ -147,22 +169,40 @@ class KafkaSink:
         with self._lock:
             self.counters.dead_lettered += 1
 
-    def _on_ack(self, _metadata: Any) -> None:
-        with self._lock:
-            self.counters.acked += 1
-        self._slots.release()
-
-    def _on_error(self, exc: BaseException, topic: str) -> None:
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            with self._lock:
+                self.counters.acked += 1
+            return
         with self._lock:
             self.counters.failed += 1
-        self._slots.release()
-        log.error("record to %s not delivered: %s", topic, exc)
+        log.error("record to %s not delivered: %s", message.topic(), error.str())
+
+    def _poll_until_stopped(self) -> None:
+        while not self._stopped.is_set():
+            self._producer.poll(POLL_SECONDS)
 
     def flush(self, timeout: float | None = None) -> None:
-        self._producer.flush(timeout)
+        """Wait for every record's acknowledgement; ``FlushTimeout`` after ``timeout`` s."""
+        left = self._producer.flush(-1 if timeout is None else timeout)
+        if left:
+            raise FlushTimeout(
+                f"{left} records to Kafka still waited for their acknowledgement after {timeout} s"
+            )
 
     def close(self, timeout: float | None = None) -> None:
-        self._producer.close(timeout)
+        """Deliver what is pending (up to ``timeout`` s; the rest fails and is logged) and
+        stop. Closing again does nothing."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        self._poller.join()
+        left = self._producer.flush(-1 if timeout is None else timeout)
+        if left:
+            log.error("closing the Kafka producer: %d records not delivered in %s s", left, timeout)
+            self._producer.purge()
+            self._producer.flush(0)  # their delivery reports: counted as failed
+        self._producer.close()
 
 
 def ensure_topics(

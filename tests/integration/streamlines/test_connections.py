@@ -82,6 +82,11 @@ def test_a_broker_certificate_of_an_unknown_ca_is_a_user_error(broker):
     assert "the TLS connection to Kafka at" in str(refused.value)
     assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
     assert "STREAMLINES_KAFKA_SSL_CAFILE" in str(refused.value.hint)
+    with pytest.raises(UserError) as refused_producer:
+        KafkaSink(untrusting, block_timeout=5.0)  # librdkafka's own TLS
+    assert "the TLS connection to Kafka at" in str(refused_producer.value)
+    assert "certificate verify failed" in str(refused_producer.value)
+    assert "STREAMLINES_KAFKA_SSL_CAFILE" in str(refused_producer.value.hint)
 
 
 def generated_trades() -> pd.DataFrame:

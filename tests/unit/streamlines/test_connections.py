@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError, SaslAuthenticationFailedError
 
 from streamlines.connections import (
     FLINK_KAFKA_PACKAGE,
+    LIBRDKAFKA_PROPERTIES,
     REDACTED,
     influx_client_config,
     kafka_client_config,
@@ -22,6 +24,7 @@ from streamlines.connections import (
     kafka_errors,
     kafka_java_properties,
     kafka_job_arguments,
+    kafka_librdkafka_config,
     redacted,
 )
 from streamlines.errors import UserError
@@ -91,6 +94,53 @@ def test_java_properties_name_the_flink_connectors_login_module_and_a_pem_trusts
         'org.apache.kafka.common.security.plain.PlainLoginModule required username="u" '
         'password="p";'
     )
+
+
+def every_security_setting(tmp_path: Path, ca: Path) -> Settings:
+    certfile, keyfile = tmp_path / "client.pem", tmp_path / "client.key"
+    certfile.write_text("certificate")
+    keyfile.write_text("key")
+    return sasl_ssl(ca, kafka_ssl_certfile=certfile, kafka_ssl_keyfile=keyfile)
+
+
+def test_librdkafka_config_maps_every_security_setting(tmp_path, ca):
+    settings = every_security_setting(tmp_path, ca)
+    # Every keyword argument kafka-python gets has its librdkafka property.
+    assert set(kafka_client_config(settings)) == set(LIBRDKAFKA_PROPERTIES)
+    assert kafka_librdkafka_config(settings) == {
+        "bootstrap.servers": "broker:9094",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "alice",
+        "sasl.password": PASSWORD,
+        "ssl.ca.location": str(ca),
+        "ssl.certificate.location": str(tmp_path / "client.pem"),
+        "ssl.key.location": str(tmp_path / "client.key"),
+    }
+    assert kafka_librdkafka_config("k:1") == {"bootstrap.servers": "k:1"}
+    assert kafka_librdkafka_config(Settings()) == {"bootstrap.servers": "127.0.0.1:9092"}
+    # librdkafka knows the names (it reads the TLS files when it starts: none here).
+    plain = Settings(
+        kafka_security_protocol="SASL_PLAINTEXT", kafka_sasl_username="u", kafka_sasl_password="p"
+    )
+    Producer(kafka_librdkafka_config(plain) | {"logger": logging.getLogger("test")})
+
+
+def test_librdkafka_reads_the_key_from_the_certificates_file_as_kafka_python_does(tmp_path, ca):
+    both = tmp_path / "client.pem"
+    both.write_text("key and certificate")
+    settings = Settings(kafka_security_protocol="SSL", kafka_ssl_cafile=ca, kafka_ssl_certfile=both)
+    assert "ssl_keyfile" not in kafka_client_config(settings)
+    assert kafka_librdkafka_config(settings)["ssl.key.location"] == str(both)
+
+
+def test_a_kafka_python_setting_without_a_librdkafka_property_is_refused(monkeypatch):
+    monkeypatch.setattr(
+        "streamlines.connections.kafka_security_config",
+        lambda settings: {"ssl_check_hostname": False},
+    )
+    with pytest.raises(ValueError, match="ssl_check_hostname"):
+        kafka_librdkafka_config(Settings())
 
 
 def test_a_jobs_properties_give_its_own_client_the_same_login(ca):
@@ -214,3 +264,30 @@ def test_influx_client_verifies_tls_with_the_given_ca(ca):
     assert influx_client_config(https)["ssl_ca_cert"] == str(ca)
     unverified = Settings(influx_address="https://influx.example:8086", influx_verify_ssl=False)
     assert influx_client_config(unverified)["verify_ssl"] is False
+
+
+def librdkafka_failure(code: int, reason: str) -> KafkaException:
+    return KafkaException(KafkaError(code, reason))
+
+
+def test_librdkafkas_failures_are_user_errors_naming_the_settings():
+    login = "SASL authentication error: Authentication failed: Invalid username or password"
+    with pytest.raises(UserError) as refused, kafka_errors(config()):
+        raise librdkafka_failure(KafkaError._AUTHENTICATION, login)
+    expected = f"Kafka at broker:9094 refused the SASL login of user 'alice' (PLAIN): {login}"
+    assert refused.value.args[0] == expected
+    assert "STREAMLINES_KAFKA_SASL_PASSWORD" in str(refused.value.hint)
+    assert PASSWORD not in str(refused.value) + str(refused.value.hint)
+    with pytest.raises(UserError) as untrusted, kafka_errors(config()):
+        raise librdkafka_failure(KafkaError._SSL, "SSL handshake failed: certificate verify failed")
+    assert "the TLS connection to Kafka at broker:9094 failed" in str(untrusted.value)
+    assert "STREAMLINES_KAFKA_SSL_CAFILE" in str(untrusted.value.hint)
+    with pytest.raises(UserError) as unreachable, kafka_errors(config()):
+        raise librdkafka_failure(KafkaError._TRANSPORT, "Failed to get metadata")
+    assert unreachable.value.args[0] == "cannot reach Kafka at broker:9094: Failed to get metadata"
+    assert "STREAMLINES_KAFKA_ADDRESS" in str(unreachable.value.hint)
+    with pytest.raises(UserError, match="does not allow this"), kafka_errors(config()):
+        raise librdkafka_failure(KafkaError.TOPIC_AUTHORIZATION_FAILED, "Topic authorization")
+    # Any other failure goes through as it was.
+    with pytest.raises(KafkaException, match="No such configuration"), kafka_errors(config()):
+        raise librdkafka_failure(KafkaError._INVALID_ARG, "No such configuration property")
