@@ -11,7 +11,8 @@ when no other subscriber has; the result's ``data`` carries its JSON (``EncodedD
 the view puts into the protocol's message as it is (``encode_message``). A batched subscription
 yields ``shared_batch(chunks, build)``, its batch as the hub's chunks (tuples every
 subscription of the same filter gets): its result is joined from those of its chunks, each
-executed once per selection as a batch of its own.
+executed once per selection (the chunks no one has executed yet together, as one batch, then
+kept chunk by chunk).
 
 Everything else stays per subscriber and unchanged: Strawberry's protocol handling
 (graphql-transport-ws and graphql-ws), the checks of the resolver (keys, arguments), each
@@ -134,17 +135,35 @@ class _Entry:
         return self.encoded
 
 
-def _batch_items(data: dict[str, Any], records: int) -> tuple[str, ...] | None:
-    items: list[str] = []
+def _split(data: dict[str, Any], sizes: Sequence[int]) -> list[_Entry] | None:
+    """A batch's result as the entries of its chunks (``sizes`` records each, in order): each
+    list of the root fields' objects sliced, the other values as they are; None when a list
+    has not one item per record."""
+    total = sum(sizes)
     for value in data.values():
         if not isinstance(value, dict):
             return None
-        for item in value.values():
-            if isinstance(item, list):
-                if len(item) != records:
-                    return None
-                items.append(",".join(_dumps(i) for i in item))
-    return tuple(items)
+        if any(isinstance(item, list) and len(item) != total for item in value.values()):
+            return None
+    entries: list[_Entry] = []
+    start = 0
+    for size in sizes:
+        end = start + size
+        part = {
+            name: {
+                f: item[start:end] if isinstance(item, list) else item for f, item in value.items()
+            }
+            for name, value in data.items()
+        }
+        items = tuple(
+            ",".join([_dumps(i) for i in item])
+            for value in part.values()
+            for item in value.values()
+            if isinstance(item, list)
+        )
+        entries.append(_Entry(part, items))
+        start = end
+    return entries
 
 
 def _joined(entries: list[_Entry]) -> _Entry | None:
@@ -312,41 +331,45 @@ class FanoutExecutor(StrawberryGraphQLCoreExecutionContext):
     def _execute_batch(self, payload: SharedBatch) -> Any:
         shared = self._shared
         if shared is not None and payload.chunks:
-            entries: list[_Entry] = []
-            for chunk in payload.chunks:
-                entry = self._chunk(shared, chunk, payload.build)
-                if entry is None:
-                    break
-                entries.append(entry)
-            else:
-                joined = _joined(entries)
-                if joined is not None:
-                    return ExecutionResult(EncodedData(joined.data, joined.data_json()))
+            entries = self._chunk_entries(shared, payload.chunks, payload.build)
+            joined = None if entries is None else _joined(entries)
+            if joined is not None:
+                return ExecutionResult(EncodedData(joined.data, joined.data_json()))
             shared.counters.unshared += 1
         records = [record for chunk in payload.chunks for record in chunk]
         return self._execute(payload.build(records))
 
-    def _chunk(
-        self, shared: SharedResults, chunk: Sequence[object], build: Callable[[Any], object]
-    ) -> _Entry | None:
-        """The entry of a chunk, executed as one batch once per selection (graphql-core's cost
-        per record is a fifth of a one-record batch's at a hundred records); None when it
+    def _chunk_entries(
+        self,
+        shared: SharedResults,
+        chunks: Sequence[Sequence[object]],
+        build: Callable[[Any], object],
+    ) -> list[_Entry] | None:
+        """The entries of the chunks: those another subscriber's execution kept, and the others
+        executed together as one batch (graphql-core's cost per record is a fifth of a
+        one-record batch's at a hundred records) and kept per chunk; None when the result
         cannot be shared (the caller executes the subscriber's batch)."""
-        entry = shared.get(self._selection, chunk)
-        if entry is not None:
-            return entry
-        result = self._execute(build(chunk))
+        entries = [shared.get(self._selection, chunk) for chunk in chunks]
+        missing = [chunk for chunk, entry in zip(chunks, entries, strict=True) if entry is None]
+        if not missing:
+            return cast("list[_Entry]", entries)
+        result = self._execute(build([record for chunk in missing for record in chunk]))
         if self.is_awaitable(result):
             if inspect.iscoroutine(result):
                 result.close()
             return None
         if result.errors or not isinstance(result.data, dict):
             return None
-        items = _batch_items(result.data, len(chunk))
-        if items is None:
+        made = _split(result.data, [len(chunk) for chunk in missing])
+        if made is None:
             return None
-        shared.counters.executed += len(chunk)
-        return shared.keep(self._selection, chunk, _Entry(result.data, items), len(chunk))
+        fresh = iter(zip(missing, made, strict=True))
+        for i, entry in enumerate(entries):
+            if entry is None:
+                chunk, new = next(fresh)
+                entries[i] = shared.keep(self._selection, chunk, new, len(chunk))
+                shared.counters.executed += len(chunk)
+        return cast("list[_Entry]", entries)
 
 
 def selection_key(executor: StrawberryGraphQLCoreExecutionContext) -> Hashable:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from graphql_server.fanout import (
     shared,
 )
 from graphql_server.ripples.live import LiveHub
-from graphql_server.ripples.types import RipplePoint
+from graphql_server.ripples.types import RippleBatch, RipplePoint
 from graphql_server.schema import build_schema
 from streamlines.contracts.events import AnalyticsRecord
 from streamlines.settings import Settings
@@ -188,7 +188,24 @@ def test_batches_are_executed_once_per_chunk_and_selection(built):
     assert len(built) == 4 + 6
 
 
-def test_a_batch_of_several_chunks_joins_their_results(built):
+@pytest.fixture
+def batches_built(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every RippleBatch built (once per execution of a batch's selection)."""
+    sizes: list[int] = []
+    original = RippleBatch.from_records
+
+    def counted(records: Sequence[AnalyticsRecord]) -> RippleBatch:
+        sizes.append(len(records))
+        return original(records)
+
+    monkeypatch.setattr(RippleBatch, "from_records", counted)
+    return sizes
+
+
+def test_a_batch_of_several_chunks_joins_their_results(built, batches_built):
+    """The chunks nobody executed yet are executed together, once (a subscriber reading
+    records one by one as they were published would cost an execution each), and kept per
+    chunk for the others."""
     hub = LiveHub()
     services: dict[type, object] = {LiveHub: hub, SharedResults: SharedResults()}
     records = [spread("GOOG", i) for i in range(5)]
@@ -209,6 +226,7 @@ def test_a_batch_of_several_chunks_joins_their_results(built):
         assert result.data == batch_data(records)
         assert json.loads(result.data.json) == result.data
     assert len(built) == 5  # three chunks, each executed once for both
+    assert batches_built == [5]  # in one execution
 
 
 def test_a_subscriber_too_slow_still_gets_the_error():
