@@ -9,7 +9,6 @@ import urllib.request
 
 import pytest
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from connectors.sinks.influx import InfluxWriter
 from graphql_server.client import GraphQLClientError, query, subscribe
@@ -27,15 +26,6 @@ def bar(t_ns: int, close: float) -> AnalyticsRecord:
     return AnalyticsRecord(
         symbol="GOOG", metric="bar_1m", t_ns=t_ns, values={**BAR, "close": close}
     )
-
-
-@pytest.fixture
-def topic(stack, settings, unique_name):
-    name = f"{unique_name}.ripples"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    admin.close()
-    return name
 
 
 @pytest.fixture

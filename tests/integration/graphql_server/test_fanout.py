@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import websockets
 from kafka import KafkaProducer
-from kafka.admin import KafkaAdminClient, NewTopic
 
 from graphql_server.client import subscribe
 from streamlines.child import graphql_server_process
@@ -48,15 +47,6 @@ def expected(selection: str, symbols: list[str]) -> list[dict[str, Any]]:
 
 def document(selection: str, symbols: list[str]) -> str:
     return f"subscription {{ ripples(symbols: {json.dumps(symbols)}) {selection} }}"
-
-
-@pytest.fixture
-def topic(stack, settings, unique_name):
-    name = f"{unique_name}.ripples"
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    admin.close()
-    return name
 
 
 def produce(bootstrap: str, topic: str) -> None:
