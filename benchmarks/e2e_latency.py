@@ -69,6 +69,10 @@ CHILDREN = {
 }
 
 
+class RunFailed(RuntimeError):
+    """A run that gave no figures (the job refused, the subscriber cut off, ...): why."""
+
+
 @dataclass
 class RunResult:
     matched: int
@@ -159,7 +163,7 @@ def submit_job(settings: Settings, topics: dict[str, str], args: argparse.Namesp
     )
     match = re.search(r"JobID ([0-9a-f]{32})", result.stdout)
     if not match:
-        raise SystemExit("the ripples job was not accepted:\n" + result.stdout + result.stderr)
+        raise RunFailed("the ripples job was not accepted:\n" + result.stdout + result.stderr)
     return match.group(1)
 
 
@@ -264,7 +268,7 @@ def measure(settings: Settings, args: argparse.Namespace, run: int, plan: Plan) 
         time.sleep(METRICS_REFRESH_S)
         late_dropped = FlinkService(settings).late_records_dropped(plan.job_id)
     if receiver.error is not None:
-        raise SystemExit(f"the subscription failed: {receiver.error!r}; logs in {plan.logs}")
+        raise RunFailed(f"the subscription failed: {receiver.error!r}; logs in {plan.logs}")
     return Measured(sent, receiver.arrivals, watcher.arrivals, meter.summary(), late_dropped)
 
 
@@ -299,16 +303,16 @@ def wait_for_ingests(
         code = process.wait(timeout)
         log.close()
         if code != 0:
-            raise SystemExit(f"ingest failed ({code}); logs in {logs}")
+            raise RunFailed(f"ingest failed ({code}); logs in {logs}")
 
 
 def analyse(args: argparse.Namespace, plan: Plan, measured: Measured) -> RunResult:
     """The latencies of the trades sent in the measured seconds, to the subscription and to
     the topic."""
     if not measured.sent:
-        raise SystemExit(f"the replay server sent no trades; logs in {plan.logs}")
+        raise RunFailed(f"the replay server sent no trades; logs in {plan.logs}")
     if not measured.received:
-        raise SystemExit(f"the subscription received nothing; logs in {plan.logs}")
+        raise RunFailed(f"the subscription received nothing; logs in {plan.logs}")
     first_sent = min(s for _, _, s in measured.sent)
     measured_from = first_sent + int(args.warmup * NS_PER_SECOND)
     measured_until = first_sent + int((args.warmup + args.seconds) * NS_PER_SECOND)
@@ -328,7 +332,7 @@ def analyse(args: argparse.Namespace, plan: Plan, measured: Measured) -> RunResu
                 to_topic.append((on_topic - sent_ns) / 1e6)
     if not latencies:
         sample = next(iter(measured.received))
-        raise SystemExit(
+        raise RunFailed(
             f"no trade matched: sent e.g. {window[:1]}, received e.g. {sample}; logs in {plan.logs}"
         )
     return RunResult(
@@ -372,7 +376,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     settings = Settings()
     if args.capacity is None:
-        results = runs_at_rate(settings, args)
+        try:
+            results = runs_at_rate(settings, args)
+        except RunFailed as exc:
+            raise SystemExit(str(exc)) from None
         p50 = statistics.median(r.percentile(50) for r in results)
         p99 = statistics.median(r.percentile(99) for r in results)
         print(
@@ -413,14 +420,19 @@ def runs_at_rate(settings: Settings, args: argparse.Namespace) -> list[RunResult
 
 def capacity_report(settings: Settings, args: argparse.Namespace, rates: list[float]) -> str:
     """Each rate's median p99 and losses, up to the first rate that misses (p99 over
-    CAPACITY_P99_MS, or a result lost: not received, or dropped by the job as late); the
-    highest rate that held."""
+    CAPACITY_P99_MS, a result lost: not received, or dropped by the job as late, or a run that
+    failed: the subscriber cut off for falling behind, say); the highest rate that held."""
     lines = [f"\ncapacity (p99 ≤ {CAPACITY_P99_MS:.0f} ms and nothing lost), median of "
              f"{args.runs} run(s) per rate:"]  # fmt: skip
     held: float | None = None
     for rate in rates:
         args.rate = rate
-        results = runs_at_rate(settings, args)
+        try:
+            results = runs_at_rate(settings, args)
+        except RunFailed as exc:
+            lines.append(f"  {rate:,.0f} trades/s offered: missed, {exc}")
+            print(lines[-1], flush=True)
+            break
         p99 = statistics.median(r.percentile(99) for r in results)
         lost = sum(r.unmatched + r.late_dropped for r in results)
         ok = p99 <= CAPACITY_P99_MS and lost == 0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks import e2e_latency
-from benchmarks.e2e_latency import RunResult, capacity_report
+from benchmarks.e2e_latency import RunFailed, RunResult, capacity_report
 
 
 def result(p99_ms: float, unmatched: int = 0, late: int = 0) -> RunResult:
@@ -25,7 +25,10 @@ class Runs:
 
     def __call__(self, _settings: object, args: argparse.Namespace) -> list[RunResult]:
         self.asked.append(args.rate)
-        return [self.by_rate[args.rate]]
+        found = self.by_rate.get(args.rate)
+        if found is None:
+            raise RunFailed("the subscription failed: more than 10000 updates were waiting")
+        return [found]
 
 
 @pytest.fixture
@@ -53,3 +56,11 @@ def test_the_highest_rate_before_the_first_miss_and_no_rate_after_it(runs):
 def test_a_lost_result_misses_however_fast(runs, lost):
     runs.by_rate[1000.0] = result(100, **lost)
     assert report([1000.0]).endswith("capacity: none of the rates (of 1,000)")
+
+
+def test_a_failed_run_misses_and_says_why(runs):
+    runs.by_rate[1000.0] = result(100)  # 2,000: the subscriber is cut off
+    text = report([1000.0, 2000.0, 3000.0])
+    assert "2,000 trades/s offered: missed, the subscription failed: more than 10000" in text
+    assert text.endswith("capacity: 1,000 trades/s (of 1,000, 2,000, 3,000)")
+    assert runs.asked == [1000.0, 2000.0]
