@@ -24,6 +24,8 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.live import Live
 
+from connectors.ingest.router import Topics
+from connectors.sinks.kafka import ensure_topics
 from streamlines.connections import kafka_client_config
 from streamlines.console import make_console
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
@@ -182,6 +184,13 @@ def _start(settings: Settings, stack: Stack, started: Started, err: Console) -> 
     """The stack up, the jobs running, the demo's processes started (recorded in ``started``
     as they start) and the GraphQL server answering."""
     print_status(stack.up())
+    # The jobs refuse input topics that do not exist, and ingest, which makes its topics,
+    # starts after them: on a new Kafka they are made here, as ingest would.
+    ensure_topics(
+        settings,
+        Topics.from_settings(settings).with_dead_letters(),
+        settings.kafka_topic_partitions,
+    )
     _start_jobs(settings, started, err)
     logs = settings.state_dir / "logs"
     ensure_port_free(
