@@ -48,6 +48,7 @@ from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.schema import build_schema
 from graphql_server.subscription_slots import SubscriptionSlots
+from graphql_server.websocket_protocol import websocket_protocol
 from streamlines.metadata.accounts import Accounts
 from streamlines.metadata.audit import DeletionAudit
 from streamlines.metadata.configs import TrainingConfigs
@@ -275,6 +276,6 @@ def serve(settings: Settings, log_level: str) -> None:
         host=settings.graphql_listen_host,
         port=settings.graphql_port,
         log_level=log_level,
-        ws="websockets-sansio",
+        ws=websocket_protocol(settings.graphql_websocket_send_buffer),
         log_config=None,
     )

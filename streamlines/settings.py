@@ -280,6 +280,11 @@ class Settings(BaseSettings):
     # not held up and the server's memory stays bounded. A client that stops reading altogether
     # is also closed by the websocket keepalive (a ping every 20 s, 20 s to answer).
     graphql_subscription_queue: int = Field(default=10_000, ge=1)
+    # Bytes of updates the kernel may hold for one websocket client (SO_SNDBUF; Linux doubles
+    # it) before the server's sends to it wait and its subscriptions' queues fill. 0: the
+    # kernel's autotuning, which lets a client that stops reading hold up to 4 MiB
+    # (graphql_server/websocket_protocol.py).
+    graphql_websocket_send_buffer: int = Field(default=65_536, ge=0)
     # Live subscriptions: each update's selection executed and JSON-encoded once for all the
     # subscribers asking for the same fields (graphql_server/fanout.py); off: once per
     # subscriber, as graphql-core does (the fan-out benchmark's baseline).
