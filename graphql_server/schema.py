@@ -17,7 +17,7 @@ from graphql_server.beacons.queries import BeaconsQuery
 from graphql_server.beacons.subscriptions import BeaconsSubscription
 from graphql_server.corrections.mutations import CorrectionsMutation
 from graphql_server.corrections.queries import CorrectionsQuery
-from graphql_server.errors import LoggedErrorsSchema, mask_errors
+from graphql_server.errors import LoggedErrorsSchema
 from graphql_server.fanout import FanoutExecutor
 from graphql_server.health.queries import HealthQuery
 from graphql_server.health.subscriptions import HealthSubscription
@@ -71,7 +71,6 @@ def build_schema() -> strawberry.Schema:
             ClientLimits,
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
             DocumentLimits,
-            mask_errors,
         ],
     )
 

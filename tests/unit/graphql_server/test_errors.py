@@ -1,9 +1,20 @@
 """Internal errors reach the client masked; the log has them."""
 
+import asyncio
+import logging
+from collections.abc import AsyncGenerator
+
 import pytest
+import strawberry
 from cross_web import HTTPException
 
-from graphql_server.errors import decode_request_body, is_internal
+from graphql_server.errors import (
+    INTERNAL_ERROR_MESSAGE,
+    LoggedErrorsSchema,
+    QueryError,
+    decode_request_body,
+    is_internal,
+)
 from graphql_server.ripples.live import LiveHub
 from graphql_server.ripples.store import AnalyticsStore
 from streamlines.settings import Settings
@@ -22,6 +33,44 @@ def test_an_internal_failure_is_masked_for_the_client():
 
     result = run("{ symbols }", Broken())
     assert result.errors[0].message.startswith("internal server error")
+
+
+@strawberry.type
+class _Query:
+    ok: bool = True
+
+
+@strawberry.type
+class _Subscription:
+    @strawberry.subscription
+    async def ticks(self, fail_with: str) -> AsyncGenerator[int, None]:
+        yield 1
+        if fail_with == "query":
+            raise QueryError("ask for fewer ticks")
+        raise RuntimeError("secret connection string")
+
+
+def subscription_results(fail_with: str) -> list[strawberry.types.ExecutionResult]:
+    schema = LoggedErrorsSchema(query=_Query, subscription=_Subscription)
+
+    async def collect() -> list:
+        stream = await schema.subscribe(f'subscription {{ ticks(failWith: "{fail_with}") }}')
+        return [result async for result in stream]
+
+    return asyncio.run(collect())
+
+
+def test_an_internal_failure_in_a_subscription_is_masked_for_the_client_and_logged(caplog):
+    with caplog.at_level(logging.ERROR, logger="graphql_server.errors"):
+        first, failed = subscription_results("internal")
+    assert first.data == {"ticks": 1}
+    assert [e.message for e in failed.errors] == [INTERNAL_ERROR_MESSAGE]
+    assert "secret connection string" in caplog.text  # the log has it, the client not
+
+
+def test_a_query_error_in_a_subscription_reaches_the_client_as_it_is():
+    _, failed = subscription_results("query")
+    assert [e.message for e in failed.errors] == ["ask for fewer ticks"]
 
 
 RIPPLES = """query($m: RippleMetric!, $a: DateTime!) {
