@@ -32,6 +32,7 @@ from graphql_server.dashboard import dashboard_routes
 from graphql_server.errors import decode_request_body
 from graphql_server.exposure import check_secrets_for
 from graphql_server.fanout import SharedResults, encode_message
+from graphql_server.garbage_collection import settle_garbage_collection
 from graphql_server.health.monitor import HealthMonitor
 from graphql_server.history.store import BarStore
 from graphql_server.indicators import live as currents_live
@@ -271,8 +272,10 @@ def serve(settings: Settings, log_level: str) -> None:
         "the GraphQL server",
         "STREAMLINES_GRAPHQL_PORT",
     )
+    app = create_app(settings)
+    settle_garbage_collection()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.graphql_listen_host,
         port=settings.graphql_port,
         log_level=log_level,
