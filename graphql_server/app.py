@@ -32,7 +32,6 @@ from graphql_server.dashboard import dashboard_routes
 from graphql_server.errors import decode_request_body
 from graphql_server.exposure import check_secrets_for
 from graphql_server.fanout import SharedResults, encode_message
-from graphql_server.garbage_collection import settle_garbage_collection
 from graphql_server.health.monitor import HealthMonitor
 from graphql_server.history.store import BarStore
 from graphql_server.indicators import live as currents_live
@@ -50,6 +49,7 @@ from graphql_server.ripples.store import AnalyticsStore
 from graphql_server.schema import build_schema
 from graphql_server.subscription_slots import SubscriptionSlots
 from graphql_server.websocket_protocol import websocket_protocol
+from streamlines.garbage_collection import settle_garbage_collection
 from streamlines.metadata.accounts import Accounts
 from streamlines.metadata.audit import DeletionAudit
 from streamlines.metadata.configs import TrainingConfigs

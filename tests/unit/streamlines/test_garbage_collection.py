@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from graphql_server.garbage_collection import THRESHOLDS, settle_garbage_collection
+from streamlines.garbage_collection import THRESHOLDS, settle_garbage_collection
 
 
 @pytest.fixture
