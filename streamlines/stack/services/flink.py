@@ -20,11 +20,11 @@ from streamlines.stack.maven import resolve_jars
 from streamlines.stack.process import ManagedProcess
 from streamlines.stack.services.base import Health, PortSetting, Service
 
-FLINK_VERSION = "2.0.2"
+FLINK_VERSION = "2.2.1"
 # SQL connector jars the jobs need on the cluster's classpath. The Kinesis SQL connector
 # (flink-sql-connector-aws-kinesis-streams 6.0.0-2.0) is not on the Maven Central mirror this
 # project can reach, so the local cluster has Kafka only; see the README.
-FLINK_CONNECTORS = ["org.apache.flink:flink-sql-connector-kafka:4.0.1-2.0"]
+FLINK_CONNECTORS = ["org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # Per subtask and operator: "<subtask>.<operator>.numLateRecordsDropped".
 LATE_RECORDS_METRIC = ".numLateRecordsDropped"

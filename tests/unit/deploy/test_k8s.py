@@ -87,7 +87,7 @@ def test_the_manifests_validate(deploy_tools: DeployTools, schemas: Path) -> Non
 @pytest.mark.parametrize(
     ("kind", "mistake", "reported"),
     [
-        ("FlinkDeployment", ("flinkVersion: v2_0", "flinkVersion: v9_9"), "flinkVersion"),
+        ("FlinkDeployment", ("flinkVersion: v2_2", "flinkVersion: v9_9"), "flinkVersion"),
         ("FlinkDeployment", ("upgradeMode: savepoint", "upgradMode: savepoint"), "upgradMode"),
         ("Deployment", ("  replicas: 1\n", "  replica: 1\n"), "replica"),
         ("Deployment", ("containerPort: 8000", "containerPort: eight"), "containerPort"),

@@ -175,7 +175,7 @@ def _cluster(service: FlinkService, registered: list[str]) -> object:
 
     def request_json(method: str, url: str, timeout: float) -> dict:
         if url == f"{rest}/overview":
-            return {"flink-version": "2.0.2", "taskmanagers": len(registered),
+            return {"flink-version": "2.2.1", "taskmanagers": len(registered),
                     "slots-total": 2 * len(registered), "slots-available": 2 * len(registered),
                     "jobs-running": 0}  # fmt: skip
         assert url == f"{rest}/taskmanagers"
