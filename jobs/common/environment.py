@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pyflink.datastream import StreamExecutionEnvironment
 from pyflink.table import EnvironmentSettings, StreamTableEnvironment
 
-from jobs.common.jars import connector_jar_uris
+from jobs.common.jars import job_jar_uris
 from jobs.common.options import RunOptions
 from streamlines.settings import Settings
 
@@ -40,7 +40,7 @@ def build_environment(
     if stream_env.get_checkpoint_config().get_checkpoint_interval() <= 0:
         stream_env.enable_checkpointing(opts.checkpoint_interval_s * 1000)
     if opts.local:
-        stream_env.add_jars(*connector_jar_uris(Settings()))
+        stream_env.add_jars(*job_jar_uris(Settings()))
     table_env = StreamTableEnvironment.create(stream_env, EnvironmentSettings.in_streaming_mode())
     table_config = table_env.get_config()
     table_config.set("table.local-time-zone", "UTC")

@@ -8,8 +8,9 @@ job's indicator records (``analytics.currents``: metrics ``sma_<tf>``, ``ema_<tf
 ones where it has them (history), else the values as traded, column by column: what
 ``ml.data`` gives batch scoring, and the close the currents job computes its indicators on.
 History is read to its end offsets at start with its watermark held at the epoch, as in
-currents, so the bars come out of one OVER window per symbol in event-time order, repeats
-dropped. Writes ``contracts.events.Prediction`` JSON keyed by symbol to
+currents, so the bars come out of the ``ordered_bars`` function (``jobs/java``, OrderedBars:
+what currents' OVER window does, for a tenth of the cost) per symbol in event-time order,
+repeats dropped. Writes ``contracts.events.Prediction`` JSON keyed by symbol to
 ``analytics.predictions``: ``symbol``, ``t_ns`` (the bar's start), ``model_id`` (of the model
 that made it), ``timeframe``, ``horizon``, ``value`` (probability of a rise, or the forward log
 return). ``(symbol, model_id, t_ns)`` identifies a prediction, so a re-run repeats, never
@@ -18,9 +19,10 @@ contradicts.
 The steps, and why each runs where it does:
 
 SQL (``sql.py``)
-    The sources; the bars ordered and de-duplicated; each indicator record flattened into the
-    feature inputs it carries (``ml.features.INDICATOR_COLUMNS``: ``rsi_14``,
-    ``macd_histogram``, ``bollinger_upper`` ...) with its family; bars and indicator rows as
+    The sources; the bars ordered and de-duplicated (a Java process table function); each
+    indicator record flattened into the feature inputs it carries
+    (``ml.features.INDICATOR_COLUMNS``: ``rsi_14``, ``macd_histogram``, ``bollinger_upper``
+    ...) with its family; bars and indicator rows as
     one stream (UNION ALL).
 Features and scores (``window.py``, ``process.py``, ``scorer.py``): a keyed Python function
     It joins each bar with its indicators and keeps the last ``max_lookback + 1`` bars (21) in

@@ -9,6 +9,7 @@ to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]
 
 from __future__ import annotations
 
+from jobs.common.functions import ORDERED_BARS_DDL
 from jobs.common.kafka import (
     client_properties,
     sql_string,
@@ -92,16 +93,13 @@ LIVE_BARS = """SELECT symbol, t_ns, `open`, high, low, `close`, volume, ts
 FROM bars_live
 WHERE timeframe = {timeframe} AND symbol IS NOT NULL AND t_ns > 0 AND `close` > 0"""
 
-# Each symbol's bars in event-time order, a bar that repeats its predecessor's millisecond
-# dropped (gathered twice, or in both topics: the first to arrive counts), as in currents.
+# Each symbol's bars in event-time order, a bar that repeats an earlier bar's millisecond
+# dropped (gathered twice, or in both topics: the first to arrive counts), as currents does with
+# an OVER window. A Java function (jobs/java, OrderedBars): Flink's ROWS OVER operator cost
+# ~250 µs a bar on a backlog, the job's most expensive operator; the function ~20 µs.
 VIEW_BARS = """CREATE TEMPORARY VIEW bars AS
-SELECT symbol, t_ns, `open`, high, low, `close`, volume, ts FROM (
-  SELECT *,
-    CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(t_ns / 1000000) OVER w END AS previous_ms
-  FROM bars_all
-  WINDOW w AS (PARTITION BY symbol ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
-)
-WHERE previous_ms IS NULL OR previous_ms <> t_ns / 1000000"""
+SELECT symbol, t_ns, `open`, high, low, `close`, volume
+FROM ordered_bars(input => TABLE bars_all PARTITION BY symbol)"""
 
 # One row per indicator record of the model's timeframe: its family and the feature inputs it
 # carries ({columns}: one CASE per input column of ml.features.INDICATOR_COLUMNS).
@@ -221,6 +219,7 @@ def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:
         *source_ddl(opts),
         sink_ddl(opts),
         bars_all_view(opts, timeframe),
+        ORDERED_BARS_DDL,
         VIEW_BARS,
         indicator_rows_view(timeframe),
         stream_input_view(),

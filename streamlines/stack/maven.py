@@ -1,11 +1,15 @@
-"""Resolve jars from Maven Central with the machine's Maven, into a cache directory."""
+"""Resolve jars from Maven Central, and build the project's own, with the machine's Maven, into a
+cache directory."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 from rich.console import Console
 
+from streamlines.errors import UserError
 from streamlines.stack.commands import require_tool, run_step
 
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -61,3 +65,35 @@ def resolve_jars(
     run_step(console, f"Downloading {name} jars from Maven Central", command, dest / "mvn.log")
     stamp.write_text(wanted)
     return sorted(libs.glob("*.jar"))
+
+
+def build_jar(console: Console, name: str, project: Path, artifact: str, dest: Path) -> Path:
+    """Build the Maven ``project`` (a folder with pom.xml and src/) into ``dest/libs``, as
+    ``<artifact>-<digest of its sources>.jar``: rebuilt only when the sources change.
+
+    Maven builds a copy under ``dest`` (the checkout stays clean) and runs offline once its
+    plugins and dependencies are in the local repository."""
+    sources = sorted(p for p in [project / "pom.xml", *project.glob("src/**/*")] if p.is_file())
+    digest = hashlib.sha256()
+    for path in sources:
+        digest.update(str(path.relative_to(project)).encode())
+        digest.update(path.read_bytes())
+    jar = dest / "libs" / f"{artifact}-{digest.hexdigest()[:12]}.jar"
+    if jar.exists():
+        return jar
+    require_tool("mvn", f"build {name}")
+    build = dest / "build"
+    shutil.rmtree(build, ignore_errors=True)
+    shutil.copytree(project, build, ignore=shutil.ignore_patterns("target"))
+    command = ["mvn", "-B", "-f", str(build / "pom.xml"), "package", "-DskipTests"]
+    run_step(console, f"Building {name} with Maven", command, dest / "mvn.log")
+    built = sorted((build / "target").glob("*.jar"))
+    if len(built) != 1:
+        raise UserError(
+            f"Maven built {len(built)} jars for {name}, expected one",
+            hint=f"read {dest / 'mvn.log'}; the project's pom.xml must package one jar",
+        )
+    shutil.rmtree(dest / "libs", ignore_errors=True)
+    jar.parent.mkdir(parents=True)
+    shutil.copy2(built[0], jar)
+    return jar

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from streamlines.stack.commands import require_tool
 from streamlines.stack.http import HttpError, request_json
-from streamlines.stack.maven import resolve_jars
+from streamlines.stack.maven import build_jar, resolve_jars
 from streamlines.stack.process import ManagedProcess
 from streamlines.stack.services.base import Health, PortSetting, Service
 
@@ -26,6 +26,9 @@ FLINK_VERSION = "2.2.1"
 # project can reach, so the local cluster has Kafka only; see the README.
 FLINK_CONNECTORS = ["org.apache.flink:flink-sql-connector-kafka:5.0.0-2.2"]
 REPO_ROOT = Path(__file__).resolve().parents[3]
+# The jobs' Java functions (process table functions their SQL calls), built from source.
+FUNCTIONS_PROJECT = REPO_ROOT / "jobs" / "java"
+FUNCTIONS_ARTIFACT = "streamlines-flink-functions"
 # Per subtask and operator: "<subtask>.<operator>.numLateRecordsDropped".
 LATE_RECORDS_METRIC = ".numLateRecordsDropped"
 # How often the REST API refreshes metrics (Flink's metrics.fetcher.update-interval default).
@@ -44,6 +47,10 @@ class FlinkService(Service):
     @property
     def connectors_dir(self) -> Path:
         return self.cache_dir / f"flink-{FLINK_VERSION}-connectors"
+
+    @property
+    def functions_dir(self) -> Path:
+        return self.cache_dir / f"flink-{FLINK_VERSION}-functions"
 
     @property
     def lib_dir(self) -> Path:
@@ -83,6 +90,13 @@ class FlinkService(Service):
             FLINK_CONNECTORS,
             self.connectors_dir,
             transitive=False,
+        )
+        build_jar(
+            console,
+            "the jobs' Java functions",
+            FUNCTIONS_PROJECT,
+            FUNCTIONS_ARTIFACT,
+            self.functions_dir,
         )
 
     def client_env(self) -> dict[str, str]:
@@ -180,11 +194,13 @@ class FlinkService(Service):
             (self.settings.state_dir / "flink" / directory).mkdir(parents=True, exist_ok=True)
 
     def link_libs(self) -> None:
-        """lib/ = the distribution's jars + connector jars; the distribution stays untouched."""
+        """lib/ = the distribution's jars + connector jars + the jobs' functions; the
+        distribution stays untouched."""
         shutil.rmtree(self.lib_dir, ignore_errors=True)
         self.lib_dir.mkdir(parents=True)
         jars = [*sorted((pyflink_home() / "lib").glob("*.jar"))]
         jars += sorted((self.connectors_dir / "libs").glob("*.jar"))
+        jars += sorted((self.functions_dir / "libs").glob("*.jar"))
         for jar in jars:
             (self.lib_dir / jar.name).symlink_to(jar)
 

@@ -102,8 +102,8 @@ def test_the_sink_writes_prediction_records_keyed_by_symbol():
 
 def test_statements_in_order():
     ddl = statements(Options(bootstrap="k:1"), DAY)
-    names = [re.search(r"(?:TABLE|VIEW) (\w+)", s) for s in ddl]
+    names = [re.search(r"(?:TABLE|VIEW|FUNCTION IF NOT EXISTS) (\w+)", s) for s in ddl]
     assert [m.group(1) if m else None for m in names] == [
-        "bars_history", "bars_live", "indicators", "predictions", "bars_all", "bars",
-        "indicator_rows", "stream_input",
+        "bars_history", "bars_live", "indicators", "predictions", "bars_all", "ordered_bars",
+        "bars", "indicator_rows", "stream_input",
     ]  # fmt: skip

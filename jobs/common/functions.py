@@ -1,0 +1,11 @@
+"""The jobs' Java functions (``jobs/java``, built and put on the cluster's classpath by
+``streamlines stack install``): the SQL that registers each for a job's statements."""
+
+from __future__ import annotations
+
+# Each symbol's bars in event-time order, repeats of a millisecond dropped (OrderedBars.java):
+# ``ordered_bars(input => TABLE t PARTITION BY symbol)`` over a table with a watermark.
+ORDERED_BARS_DDL = (
+    "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS ordered_bars"
+    " AS 'dev.streamlines.flink.OrderedBars' LANGUAGE JAVA"
+)
