@@ -6,6 +6,7 @@ import org.apache.flink.table.annotation.ArgumentTrait;
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.annotation.StateHint;
+import org.apache.flink.table.api.dataview.ListView;
 import org.apache.flink.table.api.dataview.MapView;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
@@ -41,13 +42,19 @@ import java.util.Arrays;
 @FunctionHint(output = @DataTypeHint(OrderedBars.BAR))
 public class OrderedBars extends ProcessTableFunction<Row> {
 
+    // Without a TTL of its own, every state entry of a PTF gets an infinite one: Flink's TTL
+    // wrapper, whose incremental cleanup copied a symbol's whole map of waiting bars on each
+    // access (O(n) a bar; measured 2x slower than the OVER operator on a backlog). The state
+    // needs none: every bar leaves it when the watermark passes it.
+    static final String NO_TTL = "0";
+
     static final String BAR =
             "ROW<t_ns BIGINT, `open` DOUBLE, high DOUBLE, low DOUBLE, `close` DOUBLE, volume DOUBLE>";
 
-    /** Per symbol: the last millisecond emitted, and the waiting bars behind the watermark. */
+    /** Per symbol: the last millisecond emitted; how many waiting bars are behind the watermark. */
     public static class Progress {
         public Long lastMs;
-        public long[] overdue = new long[0];
+        public int overdue;
     }
 
     private transient Counter lateDropped;
@@ -59,8 +66,10 @@ public class OrderedBars extends ProcessTableFunction<Row> {
 
     public void eval(
             Context ctx,
-            @StateHint Progress progress,
-            @StateHint(type = @DataTypeHint("MAP<BIGINT, " + BAR + ">")) MapView<Long, Row> waiting,
+            @StateHint(ttl = NO_TTL) Progress progress,
+            @StateHint(ttl = NO_TTL, type = @DataTypeHint("MAP<BIGINT, " + BAR + ">"))
+                    MapView<Long, Row> waiting,
+            @StateHint(ttl = NO_TTL) ListView<Long> overdue,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
             throws Exception {
         TimeContext<Long> time = ctx.timeContext(Long.class);
@@ -86,20 +95,28 @@ public class OrderedBars extends ProcessTableFunction<Row> {
         if (watermark == null || ms > watermark) {
             time.registerOnTime(ms);
         } else {
-            long[] overdue = Arrays.copyOf(progress.overdue, progress.overdue.length + 1);
-            overdue[overdue.length - 1] = ms;
-            progress.overdue = overdue;
+            overdue.add(ms);
+            progress.overdue++;
             time.registerOnTime(watermark + 1);
         }
     }
 
-    public void onTimer(OnTimerContext ctx, Progress progress, MapView<Long, Row> waiting)
+    public void onTimer(
+            OnTimerContext ctx,
+            Progress progress,
+            MapView<Long, Row> waiting,
+            ListView<Long> overdue)
             throws Exception {
-        if (progress.overdue.length > 0) {
-            long[] overdue = progress.overdue;
-            progress.overdue = new long[0];
-            Arrays.sort(overdue);
-            for (long ms : overdue) {
+        if (progress.overdue > 0) {
+            long[] times = new long[progress.overdue];
+            int i = 0;
+            for (Long ms : overdue.get()) {
+                times[i++] = ms;
+            }
+            overdue.clear();
+            progress.overdue = 0;
+            Arrays.sort(times);
+            for (long ms : times) {
                 emit(ms, progress, waiting);
             }
         }
