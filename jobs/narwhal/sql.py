@@ -96,7 +96,7 @@ WHERE timeframe = {timeframe} AND symbol IS NOT NULL AND t_ns > 0 AND `close` > 
 # Each symbol's bars in event-time order, a bar that repeats an earlier bar's millisecond
 # dropped (gathered twice, or in both topics: the first to arrive counts), as currents does with
 # an OVER window. A Java function (jobs/java, OrderedBars): Flink's ROWS OVER operator cost
-# ~250 µs a bar on a backlog, the job's most expensive operator; the function ~20 µs.
+# ~250 µs a bar on a backlog, the job's most expensive JVM operator; the function 15 to 40 µs.
 VIEW_BARS = """CREATE TEMPORARY VIEW bars AS
 SELECT symbol, t_ns, `open`, high, low, `close`, volume
 FROM ordered_bars(input => TABLE bars_all PARTITION BY symbol)"""
