@@ -33,10 +33,14 @@ split evenly over the three symbols, sorted by (time, symbol): the matrix contra
    symbols on a fresh live-bars topic (``Bar`` JSON) and their indicator records on a fresh
    indicators topic (``AnalyticsRecord`` JSON, one record per family and bar, as currents writes
    them); ``flink run -py jobs/narwhal/__main__.py --bounded --parallelism 1`` on the local
-   cluster, timed by Flink's own job duration (REST API), rows = bars scored. Baseline: a plain
+   cluster, timed by Flink's own job duration (REST API), rows = bars scored; then the same on a
+   hundredth of the bars (at least 300), whose duration is the fixed cost (start-up, the first
+   bundle): the rate once running is the extra bars over the extra seconds, the figure held
+   against the target (both are printed). Baseline: a plain
    kafka-python consumer reading the same two topics, holding each symbol's bars in the job's
    own ``SymbolWindow`` (``ml.features.feature_frame`` over the window), scoring ready bars in
-   batches with ``Booster.predict`` and producing the ``Prediction`` JSON to a topic.
+   batches with ``Booster.predict`` and producing the ``Prediction`` JSON to a topic, measured
+   the same two ways.
 
 Every measurement runs ``--runs`` times after waiting for a quiet machine (``--quiet-wait``);
 the medians and every run's figure are printed, with the CPU used by other processes.
@@ -642,71 +646,117 @@ class PythonBaseline:
         self.written += len(rows)
 
 
+@dataclass(frozen=True)
+class StreamRuns:
+    """The runs of both on one input: seconds per run, and predictions written per run."""
+
+    stream: StreamInput
+    results: dict[str, Measured]
+    written: dict[str, list[int]]
+
+
+def start_up_bars(args: argparse.Namespace) -> int:
+    """The size of the small input that measures each one's fixed cost (start-up, the first
+    bundle): a hundredth of the stream, at least 300 bars."""
+    return max(args.stream_bars // 100, 300)
+
+
 def bench_stream(
     args: argparse.Namespace,
     data: Data,
     model15: tuple[TrainedModel, TrainingConfig],
     console: Console,
     settings: Settings,
-) -> tuple[StreamInput, dict[str, Measured], dict[str, list[int]]]:
-    stream = prefill_stream(settings, data, args.stream_bars, console)
-    written: dict[str, list[int]] = {"flink": [], "python": []}
+) -> tuple[StreamRuns, StreamRuns]:
+    """The runs on ``--stream-bars`` bars, then on a hundredth of them."""
     with tempfile.TemporaryDirectory(prefix="bench-narwhal-") as scratch:
         store = LocalModelStore(Path(scratch))
         record = store.save(*model15)
         loaded = store.load(record.model_id)
         run = iter(range(1, 10_000))
 
-        def flink() -> float:
-            seconds, records = run_job(settings, stream, record.model_id, Path(scratch), next(run))
-            written["flink"].append(records)
-            return seconds
+        def runs_on(bars: int) -> StreamRuns:
+            stream = prefill_stream(settings, data, bars, console)
+            written: dict[str, list[int]] = {"flink": [], "python": []}
 
-        def python() -> None:
-            output = f"{stream.prefix}-py-out"
-            ensure_topics(settings.kafka_bootstrap, [output])
+            def flink() -> float:
+                seconds, records = run_job(
+                    settings, stream, record.model_id, Path(scratch), next(run)
+                )
+                written["flink"].append(records)
+                return seconds
+
+            def python() -> None:
+                output = f"{stream.prefix}-py-out"
+                ensure_topics(settings.kafka_bootstrap, [output])
+                try:
+                    baseline = PythonBaseline(settings, loaded, record.model_id, output)
+                    topics = [stream.bars_topic, stream.indicators_topic]
+                    written["python"].append(baseline.run(topics))
+                finally:
+                    delete_topics(settings, [output])
+
             try:
-                baseline = PythonBaseline(settings, loaded, record.model_id, output)
-                written["python"].append(baseline.run([stream.bars_topic, stream.indicators_topic]))
+                results = {
+                    "flink": measure(
+                        console, settings, f"narwhal job, {bars:,} bars", args.runs,
+                        args.quiet_wait, flink,
+                    ),
+                    "python": measure(
+                        console, settings, f"Python consumer, {bars:,} bars", args.runs,
+                        args.quiet_wait, python,
+                    ),
+                }  # fmt: skip
             finally:
-                delete_topics(settings, [output])
+                delete_topics(settings, [stream.bars_topic, stream.indicators_topic])
+            return StreamRuns(stream, results, written)
 
-        try:
-            results = {
-                "flink": measure(
-                    console, settings, "narwhal job", args.runs, args.quiet_wait, flink
-                ),
-                "python": measure(
-                    console, settings, "Python consumer", args.runs, args.quiet_wait, python
-                ),
-            }
-        finally:
-            delete_topics(settings, [stream.bars_topic, stream.indicators_topic])
-    return stream, results, written
+        return runs_on(args.stream_bars), runs_on(start_up_bars(args))
 
 
-def report_stream(
-    stream: StreamInput,
-    results: dict[str, Measured],
-    written: dict[str, list[int]],
-    console: Console,
-) -> None:
+def steady_rate(big: StreamRuns, small: StreamRuns, who: str) -> float:
+    """Rows per second once running: the extra bars of the big input over the extra seconds
+    (medians), so that the fixed cost both inputs pay (start-up) drops out."""
+    extra_s = statistics.median(big.results[who].seconds) - statistics.median(
+        small.results[who].seconds
+    )
+    return (big.stream.bars - small.stream.bars) / extra_s if extra_s > 0 else float("inf")
+
+
+def report_stream(big: StreamRuns, small: StreamRuns, console: Console) -> None:
+    stream, results, written = big.stream, big.results, big.written
     console.print(
         f"\n[bold]3. In-stream scoring[/bold]: {stream.bars:,} 1-minute bars of "
         f"{len(SYMBOLS) - 1} symbols + {stream.indicator_records:,} indicator records; "
-        f"predictions written per run: Flink {written['flink']}, Python {written['python']}"
+        f"predictions written per run: Flink {written['flink']}, Python {written['python']} "
+        f"(start-up runs on {small.stream.bars:,} bars: Flink {small.written['flink']}, "
+        f"Python {small.written['python']})"
     )
     flink = results["flink"].per_s(stream.bars)
     python = results["python"].per_s(stream.bars)
+    flink_steady, python_steady = (steady_rate(big, small, who) for who in ("flink", "python"))
     console.print(f"  narwhal job seconds (Flink):    {_figures(results['flink'].seconds, '.1f')}")
     console.print(
-        f"  narwhal job rows/s per slot:    {_figures(flink)}  "
-        f"{_against(statistics.median(flink), TARGET_STREAM_ROWS_S, True)}"
+        f"  start-up, {small.stream.bars:,} bars:        "
+        f"{_figures(small.results['flink'].seconds, '.1f')}"
+    )
+    console.print(f"  narwhal job rows/s per slot, start-up included: {_figures(flink)}")
+    console.print(
+        f"  narwhal job rows/s per slot, running (extra bars / extra seconds): "
+        f"{flink_steady:,.0f}  {_against(flink_steady, TARGET_STREAM_ROWS_S, True)}"
     )
     console.print(f"  Python consumer seconds:        {_figures(results['python'].seconds, '.1f')}")
     console.print(
-        f"  Python consumer rows/s:         {_figures(python)}; Flink/Python "
+        f"  start-up, {small.stream.bars:,} bars:        "
+        f"{_figures(small.results['python'].seconds, '.2f')}"
+    )
+    console.print(
+        f"  Python consumer rows/s, start-up included: {_figures(python)}; Flink/Python "
         f"{statistics.median(flink) / statistics.median(python):.2f}x"
+    )
+    console.print(
+        f"  Python consumer rows/s, running: {python_steady:,.0f}; Flink/Python "
+        f"{flink_steady / python_steady:.2f}x"
     )
 
 
@@ -765,8 +815,8 @@ def main(argv: list[str] | None = None) -> None:
         batch = bench_batch(args, data, loaded, loaded15, console, settings)
         reports.append(lambda: report_batch(data, loaded, loaded15, batch, console))
     if "stream" in parts:
-        stream, results, written = bench_stream(args, data, model15, console, settings)
-        reports.append(lambda: report_stream(stream, results, written, console))
+        big, small = bench_stream(args, data, model15, console, settings)
+        reports.append(lambda: report_stream(big, small, console))
     for report in reports:
         report()
     console.print(f"\nruns: {args.runs}; CPU of other processes is printed per run above")

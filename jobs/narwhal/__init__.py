@@ -1,5 +1,6 @@
-"""narwhal: a Narwhal model's predictions in the stream (PyFlink: Flink SQL, then one Python
-keyed function that computes the features and scores them in batches).
+"""narwhal: a Narwhal model's predictions in the stream (PyFlink: Flink SQL with two Java
+process table functions, then one vectorised Python function that computes the features and
+scores them).
 
 Reads, like currents, the gathered bars (``market.bars.history``, ``HistoryBar``) and then the
 live ones (``market.bars``, ``Bar``), only those of the model's timeframe, and the currents
@@ -22,33 +23,39 @@ SQL (``sql.py``)
     The sources; the bars ordered and de-duplicated (a Java process table function); each
     indicator record flattened into the feature inputs it carries
     (``ml.features.INDICATOR_COLUMNS``: ``rsi_14``, ``macd_histogram``, ``bollinger_upper``
-    ...) with its family; bars and indicator rows as
-    one stream (UNION ALL).
-Features and scores (``window.py``, ``process.py``, ``scorer.py``): a keyed Python function
-    It joins each bar with its indicators and keeps the last ``max_lookback + 1`` bars (21) in
-    keyed state, and computes the features with ``ml.features.feature_frame`` over that
-    window: the one feature code path of training and batch scoring, whose value at t depends
-    on the window only, so the stream's features equal the batch ones bit for bit. It computes
-    every feature the stream can (all but ``spread_rel``, which needs ripples' quotes), so a
-    newer model with other features scores without a restart. The bars that are ready are
-    scored together, one ``ml.artifacts.predict`` (one ``Booster.predict``) per batch, in the
-    same function: a separate vectorised (pandas) scoring function cost one more Python
-    operator (Arrow batches to and from the JVM) and took the job from 14.0 s to 26.9 s
-    for 30,000 bars (benchmarks/narwhal.py, 2026-12-04). The model is loaded once per
-    worker, in ``open``.
+    ...) with its family; bars and indicator rows as one table (UNION ALL); then
+    ``settled_bars`` (``jobs/java``, SettledBars, partitioned by symbol) joins each bar with its
+    indicators once they are in (below) and gives it with the last ``max_lookback`` bars (20)
+    before it: their times and values as two arrays.
+Features and scores (``lookback.py``, ``udf.py``, ``scorer.py``): a pandas scalar function
+    It holds no state: each bar comes with its look-back, so Flink hands it batches of bars as
+    Arrow columns (no per-record round trip between the JVM and Python). Per batch and symbol
+    it rebuilds the runs of consecutive bars and computes their features with one
+    ``ml.features.feature_frame`` call over the run and its look-back: the one feature code
+    path of training and batch scoring, whose value at t depends on the window only, so the
+    stream's features equal the batch ones bit for bit. It computes every feature the stream
+    can (all but ``spread_rel``, which needs ripples' quotes), so a newer model with other
+    features scores without a restart, then one ``ml.artifacts.predict`` (one
+    ``Booster.predict``) per batch. The model is loaded once per worker, in ``open``. Before
+    this, a keyed Python function held each symbol's window and got the bars and the indicator
+    records one by one: six records per bar through PyFlink's per-record path
+    (benchmarks/narwhal.py has the figures).
 
-Waiting for a bar's indicators: a keyed function, not an event-time join. The currents topic
-starts with its history, written symbol after symbol (its OVER windows release a whole
-backfill at once), so its event time runs years out of order: an interval or window join
+Waiting for a bar's indicators: a function keyed by symbol, not an event-time join. The
+currents topic starts with its history, written symbol after symbol (its OVER windows release a
+whole backfill at once), so its event time runs years out of order: an interval or window join
 would drop most of it as late, and a watermark cannot say when a bar's indicators are
 complete. What is in order is each family of a symbol (one operator writes it, keyed by
-symbol into one partition). So a bar waits in the keyed function until, for every family, a
+symbol into one partition). So a bar waits in ``settled_bars`` until, for every family, a
 record at its time or at a later one has arrived (none at its time means the family is still
-warming up there: NaN, as in batch where the store has none), and the bars before it are
-scored. At the end of a ``--bounded`` run the final watermark fires a timer that scores what
-still waits with the indicators that came. In a streaming run a bar waits for its indicators:
-run currents beside narwhal. Currents writes a bar's indicators once its own watermark has
-passed the bar, i.e. once the next bar has come, so a prediction follows one bar later too.
+warming up there: NaN, as in batch where the store has none), and the bars before it have
+gone (``window.py``'s ``SymbolWindow`` states the rule in Python; a test holds the two
+equal). At the end of a ``--bounded`` run the final watermark fires a timer that sends what
+still waits with the indicators that came. In a streaming run a bar waits for its
+indicators: run currents beside narwhal. Currents writes a bar's indicators once its own
+watermark has passed the bar, i.e. once the next bar has come, so a prediction follows one
+bar later too; Flink hands the Python function what has come every second at the latest
+(the bundle time).
 
 A new model without a restart: ``--model latest:<config name>`` resolves the newest model of
 that training config's name in the store (``--model-dir``, default the settings' store) and

@@ -1,6 +1,5 @@
 """Running the narwhal job: resolve the model, leave out missing bar topics, build the
-environment, then the SQL sources and the keyed Python function (features and scores) as one
-job."""
+environment, then the SQL and the Python function (features and scores) as one job."""
 
 from __future__ import annotations
 
@@ -11,18 +10,18 @@ from dataclasses import replace
 from jobs.common.environment import build_environment, execute
 from jobs.common.kafka import printable
 from jobs.common.sources import known_topics
-from jobs.narwhal.keyed import keyed_by_symbol
 from jobs.narwhal.options import Options, parse_args
-from jobs.narwhal.process import StreamFeatures, prediction_type
 from jobs.narwhal.scorer import ActiveModel, ScorerConfig, check_usable, resolve
-from jobs.narwhal.sql import SCORED_VIEW, SINK_INSERT, STREAM_INPUT_VIEW, script, statements
+from jobs.narwhal.sql import SINK_INSERT, VIEW_SCORED, script, statements
 from jobs.narwhal.topics import present_topics
+from jobs.narwhal.udf import UDF_NAME, score_windows
 from streamlines.errors import reporting_user_errors
 from streamlines.settings import Settings
 
 # Larger bundles than the cluster's default (5,000 records or 100 ms, set for ripples' latency):
 # a bar is scored once its indicators are in, a minute apart, so a second more costs nothing,
-# and each bundle's end is a round trip between the JVM and the Python worker.
+# and each bundle's end is a round trip between the JVM and the Python worker. Within a bundle,
+# the bars go to Python in Arrow batches of up to 10,000 (the default).
 PYTHON_CONFIG = {
     "python.fn-execution.bundle.size": "100000",
     "python.fn-execution.bundle.time": "1000",
@@ -79,13 +78,8 @@ def run(opts: Options, settings: Settings) -> None:
     stream_env, table_env = build_environment(opts, job_name(opts), config=PYTHON_CONFIG)
     for statement in statements(opts, timeframe):
         table_env.execute_sql(statement)
-    predictions = (
-        keyed_by_symbol(table_env, STREAM_INPUT_VIEW)
-        .process(StreamFeatures(scorer_config(opts)), output_type=prediction_type())
-        .name("features and scores (Python, ml.features, ml.artifacts.predict)")
-        .uid("narwhal-features")
-    )
-    table_env.create_temporary_view(SCORED_VIEW, table_env.from_data_stream(predictions))
+    table_env.create_temporary_system_function(UDF_NAME, score_windows(scorer_config(opts)))
+    table_env.execute_sql(VIEW_SCORED)
     statement_set = table_env.create_statement_set()
     statement_set.add_insert_sql(SINK_INSERT)
     statement_set.attach_as_datastream()

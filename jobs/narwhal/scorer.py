@@ -5,7 +5,7 @@ With ``--model latest:<name>`` it asks the model store every ``reload_seconds`` 
 model of that config name and switches to it when there is a newer one that the job can use
 (same timeframe, features the stream computes), logging the switch; one it cannot use is
 logged and skipped, and the current model goes on. Every prediction carries the id of the
-model that made it. No Flink here (``process.py`` calls it), so it is unit-tested directly.
+model that made it. No Flink here (``udf.py`` calls it), so it is unit-tested directly.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from streamlines.errors import UserError
 
 log = logging.getLogger(__name__)
 
-# The scorer's input rows (the keyed function's output) and output rows (a Prediction).
+# The scorer's input rows (lookback.window_features' output) and output rows (a Prediction).
 INPUT_COLUMNS = ("symbol", "t_ns", *STREAM_FEATURES)
 OUTPUT_COLUMNS = ("symbol", "t_ns", "model_id", "timeframe", "horizon", "value")
 

@@ -1,7 +1,8 @@
 """The Flink SQL of the narwhal job: the bar sources (history, then live), the currents
 indicator records, the ordered and de-duplicated bars of the model's timeframe, each indicator
-record flattened into the feature inputs it carries, and the one stream of both that the keyed
-Python function reads; the predictions sink.
+record flattened into the feature inputs it carries, both joined into one row per bar once its
+indicators are in, with the bars before it; each bar scored by the Python function
+(``udf.py``); the predictions sink.
 
 The statements are the constants below, ``{name}`` placeholders filled in with ``str.format``;
 to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]``.
@@ -9,22 +10,21 @@ to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]
 
 from __future__ import annotations
 
-from jobs.common.functions import ORDERED_BARS_DDL
+from jobs.common.functions import ORDERED_BARS_DDL, SETTLED_BARS_DDL
 from jobs.common.kafka import (
     client_properties,
     sql_string,
     with_options,
 )
 from jobs.common.sources import json_source_options
-from jobs.narwhal.keyed import keyed_query
 from jobs.narwhal.options import Options
-from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILY_COLUMNS
+from jobs.narwhal.udf import RESULT_FIELDS, UDF_NAME
+from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILIES, FAMILY_COLUMNS, LOOKBACK
 from ml.features import INDICATOR_COLUMNS
 from streamlines.contracts.metrics import indicator_metric
 from streamlines.contracts.timeframes import BarTimeframe
 
 SINK_TABLE = "predictions"
-SCORED_VIEW = "scored"  # the keyed Python function's predictions (job.py registers it)
 
 # As in the currents job: the history watermark stays at the epoch until that source has been
 # read to its end (gather writes symbols years apart), so the OVER window below sorts the
@@ -111,9 +111,8 @@ WHERE metric IN ({metrics}) AND symbol IS NOT NULL AND t_ns > 0"""
 FAMILY_CASE = "\n    WHEN {metric} THEN {family}"
 COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`[{field}] END AS {column}"
 
-# What the keyed Python function (process.py) reads: bars and indicator rows in one stream.
-STREAM_INPUT_VIEW = "stream_input"
-VIEW_STREAM_INPUT = """CREATE TEMPORARY VIEW stream_input AS
+# Bars and indicator rows in one table, with the same columns: what settled_bars joins.
+VIEW_BAR_AND_INDICATOR_ROWS = """CREATE TEMPORARY VIEW bar_and_indicator_rows AS
 SELECT symbol, t_ns, CAST({bar_kind} AS STRING) AS kind, {bar_values},
   {no_indicators}
 FROM bars
@@ -121,6 +120,19 @@ UNION ALL
 SELECT symbol, t_ns, CAST(kind AS STRING), {no_bar_values},
   {indicator_columns}
 FROM indicator_rows"""
+
+# Each bar once its indicators are in (window.py's rule, in a Java function, jobs/java
+# SettledBars), with the LOOKBACK bars before it: ``times`` and ``values`` (lookback.py reads
+# them), so the Python function after it holds no state and gets one record per bar.
+VIEW_STREAM_INPUT = """CREATE TEMPORARY VIEW stream_input AS
+SELECT symbol, t_ns, times, `values`
+FROM settled_bars(input => TABLE bar_and_indicator_rows PARTITION BY symbol,
+  families => {families}, lookback => {lookback})"""
+
+# The Python function's predictions (udf.py, registered by job.py as score_windows).
+VIEW_SCORED = f"""CREATE TEMPORARY VIEW scored AS
+SELECT symbol, t_ns, {", ".join(f"p.`{f}`" for f in RESULT_FIELDS)}
+FROM (SELECT symbol, t_ns, {UDF_NAME}(symbol, t_ns, times, `values`) AS p FROM stream_input)"""
 
 # contracts.events.Prediction, JSON keyed by symbol.
 SINK_DDL = """CREATE TABLE predictions (
@@ -134,7 +146,7 @@ SINK_DDL = """CREATE TABLE predictions (
 {with_options}
 )"""
 SINK_INSERT = f"""INSERT INTO {SINK_TABLE}
-SELECT symbol, t_ns, model_id, timeframe, horizon, `value` FROM {SCORED_VIEW}"""
+SELECT symbol, t_ns, model_id, timeframe, horizon, `value` FROM scored"""
 
 
 def kafka_source_options(opts: Options, topic: str, *, history: bool) -> dict[str, str]:
@@ -203,8 +215,8 @@ def indicator_rows_view(timeframe: BarTimeframe) -> str:
     return VIEW_INDICATOR_ROWS.format(families=families, columns=columns, metrics=metrics)
 
 
-def stream_input_view() -> str:
-    return VIEW_STREAM_INPUT.format(
+def bar_and_indicator_rows_view() -> str:
+    return VIEW_BAR_AND_INDICATOR_ROWS.format(
         bar_kind=sql_string(BAR_KIND),
         bar_values=", ".join(f"`{c}`" for c in BAR_VALUES),
         no_indicators=", ".join(f"CAST(NULL AS DOUBLE) AS {c}" for c in INDICATOR_COLUMNS),
@@ -213,8 +225,12 @@ def stream_input_view() -> str:
     )
 
 
+def stream_input_view() -> str:
+    return VIEW_STREAM_INPUT.format(families=sql_string(",".join(FAMILIES)), lookback=LOOKBACK)
+
+
 def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:
-    """The DDL the job executes before the Python steps, in order."""
+    """The DDL the job executes before it registers the Python function, in order."""
     return [
         *source_ddl(opts),
         sink_ddl(opts),
@@ -222,16 +238,16 @@ def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:
         ORDERED_BARS_DDL,
         VIEW_BARS,
         indicator_rows_view(timeframe),
+        bar_and_indicator_rows_view(),
+        SETTLED_BARS_DDL,
         stream_input_view(),
     ]
 
 
 def script(opts: Options, timeframe: BarTimeframe) -> str:
     """Every statement of the job in the order it runs them, for ``--print-sql``."""
-    python = (
-        "-- The features and scores (Python, process.py: ml.features.feature_frame and "
-        "ml.artifacts.predict per symbol) read, keyed by symbol (keyed.py):\n"
-        + keyed_query(STREAM_INPUT_VIEW)
+    scoring = (
+        f"-- {UDF_NAME}: the features and scores of a batch of bars (Python, pandas, udf.py: "
+        "ml.features.feature_frame and ml.artifacts.predict), then:\n" + VIEW_SCORED
     )
-    scoring = f"-- Their predictions make {SCORED_VIEW}, and:\n" + SINK_INSERT
-    return ";\n\n".join([*statements(opts, timeframe), python, scoring]) + ";\n"
+    return ";\n\n".join([*statements(opts, timeframe), scoring, SINK_INSERT]) + ";\n"

@@ -1,10 +1,10 @@
-"""One symbol's bars as the narwhal job holds them: bars wait until their indicators have
-arrived, then get their features from ``ml.features.feature_frame`` over the last
-``max_lookback + 1`` bars: the one feature code path, so a feature at bar t equals, bit for
-bit, the batch one (``ml.features.scoring_matrix``) for the same bars and indicators.
+"""One symbol's bars in a stream, in Python: bars wait until their indicators have arrived,
+then get their features from ``ml.features.feature_frame`` over the last ``max_lookback + 1``
+bars: the one feature code path, so a feature at bar t equals, bit for bit, the batch one
+(``ml.features.scoring_matrix``) for the same bars and indicators. With the stream's feature
+list, the look-back and the indicator families that the narwhal job uses.
 
-No Flink here (``process.py`` wraps a ``SymbolWindow`` in a keyed process function), so it is
-unit-tested directly.
+No Flink here, so it is unit-tested directly.
 
 When a bar's indicators are complete. The currents job writes one record per indicator family
 (``sma``, ``ema``, ``rsi``, ``macd``, ``bollinger``) and bar, each family of a symbol in bar
@@ -13,6 +13,10 @@ is settled for bar t once a record of f at t, or at a later bar, has arrived: it
 is then here, or there is none (warming up: NaN, as in a batch run where the store has none).
 A bar is scored once every family is settled for it and the bars before it are scored. At the
 end of a bounded run (``flush``) the bars still waiting are scored with what has arrived.
+
+The narwhal job applies this rule, and keeps the look-back, in the JVM (``jobs/java``
+``SettledBars``: its integration test checks it against this window) and computes the features
+in ``lookback.py``; the plain-Python consumer in ``benchmarks/narwhal.py`` uses this window.
 """
 
 from __future__ import annotations
@@ -56,7 +60,6 @@ class SymbolWindow:
     progress: dict[str, int] = field(default_factory=dict)  # family -> latest t_ns seen
     last_t: int = -1  # the last scored bar's time
     known_settled: int = 0  # a prefix of pending known to be settled (progress only grows)
-    flush_scheduled: bool = False  # process.py: a timer will score the settled bars
 
     def add_bar(self, t_ns: int, values: Sequence[float | None]) -> bool:
         """Hold a bar; False (and nothing held) for one at or before the last bar held."""

@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
-from streamlines.contracts.events import Event
+
+class Record(Protocol):
+    """What ``produce`` sends: an event of ``streamlines.contracts.events``, or a test's own
+    record in that shape."""
+
+    def key(self) -> bytes: ...
+
+    def to_wire(self) -> bytes: ...
+
 
 AnalyticsRecords = dict[str, dict[tuple[str, int], dict[str, Any]]]
 
 
-def produce(bootstrap: str, topic: str, events: Sequence[Event]) -> None:
+def produce(bootstrap: str, topic: str, events: Sequence[Record]) -> None:
     """Sends ``events`` to ``topic`` in order and waits until Kafka has them."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
     for event in events:

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from jobs.narwhal.lookback import TIMES, VALUE_COLUMNS, VALUES
+from jobs.narwhal.window import BAR_VALUES
 from ml.artifacts import LoadedModel, predict
 from ml.config import TrainingConfig, parse_config
-from ml.features import build_matrix, scoring_matrix
+from ml.features import INDICATOR_COLUMNS, build_matrix, scoring_matrix
 from ml.models import LocalModelStore, ModelRecord
 from ml.train import train_local
 from streamlines.contracts.events import AnalyticsRecord
@@ -107,3 +110,44 @@ def batch_predictions(frames: dict[str, pd.DataFrame], model: LoadedModel) -> pd
 
 def _t_ns(bars: pd.DataFrame) -> pd.Index:
     return pd.Index(pd.to_datetime(bars["time"], utc=True).array.asi8)
+
+
+@dataclass(frozen=True)
+class LookbackRow:
+    """A row of the narwhal job's ``stream_input`` (``settled_bars``): a bar with the bars
+    before it, their times and their values (``jobs.narwhal.lookback.VALUE_COLUMNS``), packed
+    as ``settled_bars`` packs them."""
+
+    symbol: str
+    t_ns: int
+    times: bytes
+    values: bytes
+
+
+def lookback_rows(symbol: str, bars: pd.DataFrame, lookback: int) -> list[LookbackRow]:
+    """What ``settled_bars`` gives for these bars once their indicator records are in."""
+    by_time: dict[int, dict[str, float | None]] = {}
+    for record in indicator_records(bars):
+        for column, (family, field) in INDICATOR_COLUMNS.items():
+            if family == record.family:
+                by_time.setdefault(record.t_ns, {})[column] = record.values.get(field)
+    times = list(_t_ns(bars))
+    bar_values = bars[list(BAR_VALUES)].to_numpy("float64")
+    per_bar = [
+        [*map(float, bar_values[i]), *(by_time.get(t, {}).get(c) for c in INDICATOR_COLUMNS)]
+        for i, t in enumerate(times)
+    ]
+    assert len(per_bar[0]) == len(VALUE_COLUMNS)
+    packed_values = np.array(per_bar, dtype="float64")  # None: NaN
+    rows = []
+    for i, t in enumerate(times):
+        first = max(0, i - lookback)
+        rows.append(
+            LookbackRow(
+                symbol,
+                int(t),
+                np.asarray(times[first : i + 1], dtype=TIMES).tobytes(),
+                np.ascontiguousarray(packed_values[first : i + 1], dtype=VALUES).tobytes(),
+            )
+        )
+    return rows

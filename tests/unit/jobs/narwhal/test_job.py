@@ -9,9 +9,8 @@ import pytest
 import jobs.common.sources
 import jobs.narwhal.job
 from jobs.narwhal.job import resolve_model, run
-from jobs.narwhal.keyed import keyed_query
 from jobs.narwhal.options import parse_args
-from jobs.narwhal.sql import SINK_INSERT, STREAM_INPUT_VIEW, statements
+from jobs.narwhal.sql import SINK_INSERT, VIEW_SCORED, statements
 from ml.models import ModelRecord
 from streamlines.contracts.timeframes import BarTimeframe
 from streamlines.errors import UserError
@@ -31,8 +30,7 @@ def test_print_sql_prints_every_statement_and_runs_nothing(capsys, tmp_path):
     opts = parse_args(["--print-sql", "--timeframe", "1Min", "--bootstrap", "k:1"])
     run(opts, Settings(models_dir=tmp_path))
     printed = capsys.readouterr().out
-    keyed = keyed_query(STREAM_INPUT_VIEW)
-    for statement in [*statements(opts, BarTimeframe.MINUTE_1), keyed, SINK_INSERT]:
+    for statement in [*statements(opts, BarTimeframe.MINUTE_1), VIEW_SCORED, SINK_INSERT]:
         assert f"{statement};\n" in printed
     assert "'rsi_1Min'" in printed
 

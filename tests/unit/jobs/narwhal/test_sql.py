@@ -9,6 +9,8 @@ import pytest
 from jobs.narwhal.options import Options
 from jobs.narwhal.sql import (
     SINK_INSERT,
+    VIEW_SCORED,
+    bar_and_indicator_rows_view,
     bars_all_view,
     indicator_rows_view,
     kafka_source_options,
@@ -17,7 +19,7 @@ from jobs.narwhal.sql import (
     statements,
     stream_input_view,
 )
-from jobs.narwhal.window import BAR_VALUES
+from jobs.narwhal.window import BAR_VALUES, LOOKBACK
 from ml.features import INDICATOR_COLUMNS
 from streamlines.contracts.events import Prediction
 from streamlines.contracts.timeframes import BarTimeframe
@@ -75,8 +77,8 @@ def test_each_indicator_input_column_comes_from_its_metric_and_field():
     assert "_1Min" not in view
 
 
-def test_bars_and_indicator_rows_are_one_stream_with_the_same_columns():
-    bars, indicators = stream_input_view().split("UNION ALL")
+def test_bars_and_indicator_rows_are_one_table_with_the_same_columns():
+    bars, indicators = bar_and_indicator_rows_view().split("UNION ALL")
     assert "CAST('bar' AS STRING) AS kind" in bars
     for column in INDICATOR_COLUMNS:
         assert f"CAST(NULL AS DOUBLE) AS {column}" in bars
@@ -105,5 +107,20 @@ def test_statements_in_order():
     names = [re.search(r"(?:TABLE|VIEW|FUNCTION IF NOT EXISTS) (\w+)", s) for s in ddl]
     assert [m.group(1) if m else None for m in names] == [
         "bars_history", "bars_live", "indicators", "predictions", "bars_all", "ordered_bars",
-        "bars", "indicator_rows", "stream_input",
+        "bars", "indicator_rows", "bar_and_indicator_rows", "settled_bars", "stream_input",
     ]  # fmt: skip
+
+
+def test_settled_bars_joins_the_families_and_gives_each_bar_its_look_back():
+    view = stream_input_view()
+    assert "TABLE bar_and_indicator_rows PARTITION BY symbol" in view
+    assert "families => 'bollinger,ema,macd,rsi,sma'" in view
+    assert f"lookback => {LOOKBACK}" in view
+    assert "SELECT symbol, t_ns, times, `values`" in view
+
+
+def test_the_python_function_scores_each_bar_into_a_prediction():
+    assert "score_windows(symbol, t_ns, times, `values`) AS p FROM stream_input" in VIEW_SCORED
+    assert "SELECT symbol, t_ns, p.`model_id`, p.`timeframe`, p.`horizon`, p.`value`" in (
+        VIEW_SCORED
+    )

@@ -1,0 +1,312 @@
+package dev.streamlines.flink;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.table.annotation.ArgumentHint;
+import org.apache.flink.table.annotation.ArgumentTrait;
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
+import org.apache.flink.table.annotation.StateHint;
+import org.apache.flink.table.api.dataview.MapView;
+import org.apache.flink.table.functions.FunctionContext;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.types.logical.LogicalType;
+import org.apache.flink.table.types.logical.LogicalTypeRoot;
+import org.apache.flink.types.Row;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Each symbol's bars joined with their indicator records, one row per bar, once every indicator
+ * family is settled for it, with the bars before it: the rule and the look-back of the Python
+ * window the narwhal job had ({@code jobs/narwhal/window.py}, {@code SymbolWindow}, which the
+ * plain-Python consumer of its benchmark still uses), so that the job's Python function is a
+ * stateless, vectorised one that gets one record per bar.
+ *
+ * <p>The rule: the currents job writes one record per family and bar, each family of a symbol in
+ * bar order, and none while a family warms up. So family f is settled for bar t once a record of
+ * f at t or at a later bar has arrived. A bar leaves, with the values its families' records at
+ * its time carried, once every family is settled for it and the bars before it have left. A
+ * record for a bar that has left is not used; at the end of a bounded input (the watermark that
+ * ends event time) the bars still waiting leave with what has arrived.
+ *
+ * <p>Input rows: {@code t_ns BIGINT}, {@code kind STRING} ({@code bar}, or the family of an
+ * indicator record) and the value columns, every DOUBLE column, the same for both kinds (a bar's
+ * values in some, the indicator inputs in the others, null where a row carries none). Bars come
+ * in time order (after {@link OrderedBars}); a bar at or before the last one held is dropped and
+ * counted in {@code numLateRecordsDropped}. A bar's values: the value columns in input order,
+ * each the bar's value overridden by the last non-null, non-NaN value an indicator record gave it.
+ *
+ * <p>The output, one row per bar: {@code symbol}, {@code t_ns}, and the bar with the {@code
+ * lookback} bars before it (fewer at a symbol's start): {@code times}, oldest first, and {@code
+ * values}, their values bar after bar (NaN where a bar has none), packed as little-endian int64s
+ * and float64s: a stateless function after it sees each bar's whole look-back, and a batch of
+ * them crosses to Python as two byte columns that NumPy reads without a loop over the values.
+ * SQL: {@code settled_bars(input => TABLE rows PARTITION BY symbol, families =>
+ * 'bollinger,ema,...', lookback => 20)}.
+ */
+@FunctionHint(output = @DataTypeHint(SettledBars.WINDOW))
+public class SettledBars extends ProcessTableFunction<Row> {
+
+    static final String WINDOW = "ROW<t_ns BIGINT, times BYTES, `values` BYTES>";
+    static final String BAR_KIND = "bar";
+    static final long END_OF_INPUT = Long.MAX_VALUE - 1; // fires only on the final watermark
+    static final int FIRST_SWEEP = 1024;
+
+    /**
+     * Per symbol. Waiting bars are {@code pending[head, tail)}; {@code headT} and {@code tailT} the
+     * first and the last one's time.
+     * {@code progress[f]}: the latest time of family f seen. {@code held}: how many times have
+     * indicator values waiting; at {@code sweepAt} those of bars that will never come are dropped.
+     * {@code emitted}: how many bars have left; the last {@code lookback} of them are in {@code
+     * recent}, keyed by their number.
+     */
+    public static class Progress {
+        public long[] progress;
+        public Long lastT;
+        public Long headT;
+        public Long tailT;
+        public long head;
+        public long tail;
+        public int held;
+        public int sweepAt;
+        public boolean endArmed;
+        public long emitted;
+        public int lookback;
+    }
+
+    /** A bar in state: its time and its values (NaN where it has none). */
+    public static class Bar {
+        public long t;
+        public double[] values;
+
+        public Bar() {}
+
+        Bar(long t, double[] values) {
+            this.t = t;
+            this.values = values;
+        }
+    }
+
+    private transient Counter lateDropped;
+    private transient String familiesArg;
+    private transient Map<String, Integer> familyIndex;
+    private transient int[] valueFields;
+
+    @Override
+    public void open(FunctionContext context) {
+        lateDropped = context.getMetricGroup().counter("numLateRecordsDropped");
+    }
+
+    public void eval(
+            Context ctx,
+            @StateHint(ttl = OrderedBars.NO_TTL) Progress state,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> pending,
+            // No type hint: one would bridge the arrays to Double[] (a failed checkpoint).
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> indicators,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> recent,
+            @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input,
+            String families,
+            Integer lookback)
+            throws Exception {
+        parse(families, ctx);
+        if (state.progress == null) {
+            state.progress = new long[familyIndex.size()];
+            Arrays.fill(state.progress, Long.MIN_VALUE);
+            state.sweepAt = FIRST_SWEEP;
+            state.lookback = lookback == null ? 0 : Math.max(lookback, 0);
+        }
+        if (!state.endArmed) {
+            ctx.timeContext(Long.class).registerOnTime(END_OF_INPUT);
+            state.endArmed = true;
+        }
+        long t = input.getFieldAs("t_ns");
+        String kind = input.getFieldAs("kind");
+        if (BAR_KIND.equals(kind)) {
+            addBar(state, pending, t, input);
+        } else {
+            Integer family = familyIndex.get(kind);
+            if (family == null) {
+                return;
+            }
+            state.progress[family] = Math.max(state.progress[family], t);
+            if (state.lastT == null || t > state.lastT) {
+                addIndicators(state, indicators, t, input);
+            }
+        }
+        emitSettled(state, pending, indicators, recent, min(state.progress));
+        if (state.held >= state.sweepAt) {
+            sweep(state, indicators);
+        }
+    }
+
+    public void onTimer(
+            OnTimerContext ctx,
+            Progress state,
+            MapView<Long, Bar> pending,
+            MapView<Long, double[]> indicators,
+            MapView<Long, Bar> recent)
+            throws Exception {
+        emitSettled(state, pending, indicators, recent, Long.MAX_VALUE);
+    }
+
+    private void addBar(Progress state, MapView<Long, Bar> pending, long t, Row input)
+            throws Exception {
+        Long newest = state.tailT != null ? state.tailT : state.lastT;
+        if (newest != null && t <= newest) {
+            lateDropped.inc();
+            return;
+        }
+        double[] values = new double[valueFields.length];
+        for (int i = 0; i < valueFields.length; i++) {
+            Double value = input.getFieldAs(valueFields[i]);
+            values[i] = value == null ? Double.NaN : value;
+        }
+        pending.put(state.tail++, new Bar(t, values));
+        state.tailT = t;
+        if (state.headT == null) {
+            state.headT = t;
+        }
+    }
+
+    private void addIndicators(
+            Progress state, MapView<Long, double[]> indicators, long t, Row input)
+            throws Exception {
+        double[] slot = indicators.get(t);
+        boolean added = false;
+        for (int i = 0; i < valueFields.length; i++) {
+            Double value = input.getFieldAs(valueFields[i]);
+            if (value != null && !value.isNaN()) {
+                if (slot == null) {
+                    slot = new double[valueFields.length];
+                    Arrays.fill(slot, Double.NaN);
+                    added = true;
+                }
+                slot[i] = value;
+            }
+        }
+        if (slot != null) {
+            indicators.put(t, slot);
+            if (added) {
+                state.held++;
+            }
+        }
+    }
+
+    /** The waiting bars up to {@code settledTo}, in order, with their indicator values. */
+    private void emitSettled(
+            Progress state,
+            MapView<Long, Bar> pending,
+            MapView<Long, double[]> indicators,
+            MapView<Long, Bar> recent,
+            long settledTo)
+            throws Exception {
+        while (state.headT != null && state.headT <= settledTo) {
+            Bar bar = pending.get(state.head);
+            pending.remove(state.head++);
+            long t = state.headT;
+            double[] values = bar.values;
+            double[] slot = indicators.get(t);
+            if (slot != null) {
+                indicators.remove(t);
+                state.held--;
+                for (int i = 0; i < slot.length; i++) {
+                    if (!Double.isNaN(slot[i])) {
+                        values[i] = slot[i];
+                    }
+                }
+            }
+            state.lastT = t;
+            if (state.head < state.tail) {
+                state.headT = pending.get(state.head).t;
+            } else {
+                state.headT = null;
+                state.tailT = null;
+            }
+            collect(window(state, recent, t, values));
+        }
+    }
+
+    /**
+     * Bar {@code t} with the {@code lookback} bars before it: their times, oldest first, as
+     * little-endian int64s, and their values, bar after bar, as little-endian float64s (what
+     * NumPy reads in one call); {@code t} joins the recent bars.
+     */
+    private static Row window(Progress state, MapView<Long, Bar> recent, long t, double[] values)
+            throws Exception {
+        long number = state.emitted++;
+        int lookback = state.lookback;
+        long first = Math.max(0, number - lookback);
+        int count = (int) (number - first) + 1;
+        ByteBuffer times = ByteBuffer.allocate(count * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer window =
+                ByteBuffer.allocate(count * values.length * Double.BYTES)
+                        .order(ByteOrder.LITTLE_ENDIAN);
+        for (long i = first; i < number; i++) {
+            Bar bar = recent.get(i);
+            times.putLong(bar.t);
+            window.asDoubleBuffer().put(bar.values);
+            window.position(window.position() + values.length * Double.BYTES);
+        }
+        times.putLong(t);
+        window.asDoubleBuffer().put(values);
+        if (lookback > 0) {
+            recent.put(number, new Bar(t, values));
+            if (number >= lookback) {
+                recent.remove(number - lookback);
+            }
+        }
+        return Row.of(t, times.array(), window.array());
+    }
+
+    /** Drops the indicator values of bars at or before the last one emitted (none will come). */
+    private static void sweep(Progress state, MapView<Long, double[]> indicators) throws Exception {
+        if (state.lastT != null) {
+            List<Long> gone = new ArrayList<>();
+            for (Long t : indicators.keys()) {
+                if (t <= state.lastT) {
+                    gone.add(t);
+                }
+            }
+            for (Long t : gone) {
+                indicators.remove(t);
+            }
+            state.held -= gone.size();
+        }
+        state.sweepAt = Math.max(2 * state.held, FIRST_SWEEP);
+    }
+
+    private void parse(String families, Context ctx) {
+        if (families.equals(familiesArg)) {
+            return;
+        }
+        Map<String, Integer> index = new HashMap<>();
+        for (String family : families.split(",")) {
+            index.putIfAbsent(family.trim(), index.size());
+        }
+        List<Integer> fields = new ArrayList<>();
+        List<LogicalType> types =
+                ctx.tableSemanticsFor("input").dataType().getLogicalType().getChildren();
+        for (int i = 0; i < types.size(); i++) {
+            if (types.get(i).is(LogicalTypeRoot.DOUBLE)) {
+                fields.add(i);
+            }
+        }
+        familyIndex = index;
+        valueFields = fields.stream().mapToInt(Integer::intValue).toArray();
+        familiesArg = families;
+    }
+
+    private static long min(long[] values) {
+        long min = Long.MAX_VALUE;
+        for (long value : values) {
+            min = Math.min(min, value);
+        }
+        return min;
+    }
+}
