@@ -27,7 +27,7 @@ from streamlines.contracts.timeframes import BarTimeframe
 SINK_TABLE = "predictions"
 
 # As in the currents job: the history watermark stays at the epoch until that source has been
-# read to its end (gather writes symbols years apart), so the OVER window below sorts the
+# read to its end (gather writes symbols years apart), so ordered_bars below sorts the
 # whole history by event time, then goes on with the live bars.
 HISTORY_DDL = """CREATE TABLE bars_history (
   symbol STRING,
