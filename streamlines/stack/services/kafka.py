@@ -37,6 +37,16 @@ logger.started.level = info
 """
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID in URL-safe base64, drawn again while it starts with
+    "-" (the storage tool would read such an id as an option; Kafka's own ``Uuid.randomUuid``
+    does the same)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaService(Service):
     name = "kafka"
 
@@ -114,7 +124,7 @@ class KafkaService(Service):
     def _format_storage_once(self) -> None:
         if (self.data_dir / "meta.properties").exists():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         config = str(self.conf_dir / "server.properties")
         command = self._java(
             "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", config, heap="256m"
