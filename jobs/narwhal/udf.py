@@ -42,12 +42,8 @@ class ScoreWindows(ScalarFunction):
 
 
 def score_windows(config: ScorerConfig) -> UserDefinedFunctionWrapper:
+    types = (DataTypes.STRING(), DataTypes.STRING(), DataTypes.BIGINT(), DataTypes.DOUBLE())
     result = DataTypes.ROW(
-        [
-            DataTypes.FIELD("model_id", DataTypes.STRING()),
-            DataTypes.FIELD("timeframe", DataTypes.STRING()),
-            DataTypes.FIELD("horizon", DataTypes.BIGINT()),
-            DataTypes.FIELD("value", DataTypes.DOUBLE()),
-        ]
+        [DataTypes.FIELD(name, kind) for name, kind in zip(RESULT_FIELDS, types, strict=True)]
     )
     return udf(ScoreWindows(config), result_type=result, func_type="pandas")

@@ -55,6 +55,17 @@ def indicator_records(bars: pd.DataFrame, timeframe: str = "1Day") -> list[Indic
     return records
 
 
+def record_columns(record: IndicatorRecord) -> dict[str, float | None]:
+    """The record flattened into the feature input columns it carries
+    (``ml.features.INDICATOR_COLUMNS``), as the narwhal job's SQL does; None where a value is
+    still warming up."""
+    return {
+        column: record.values.get(field)
+        for column, (family, field) in INDICATOR_COLUMNS.items()
+        if family == record.family
+    }
+
+
 def analytics_records(
     symbol: str, records: list[IndicatorRecord], timeframe: str = "1Day"
 ) -> list[AnalyticsRecord]:
@@ -128,9 +139,7 @@ def lookback_rows(symbol: str, bars: pd.DataFrame, lookback: int) -> list[Lookba
     """What ``settled_bars`` gives for these bars once their indicator records are in."""
     by_time: dict[int, dict[str, float | None]] = {}
     for record in indicator_records(bars):
-        for column, (family, field) in INDICATOR_COLUMNS.items():
-            if family == record.family:
-                by_time.setdefault(record.t_ns, {})[column] = record.values.get(field)
+        by_time.setdefault(record.t_ns, {}).update(record_columns(record))
     times = list(_t_ns(bars))
     bar_values = bars[list(BAR_VALUES)].to_numpy("float64")
     per_bar = [

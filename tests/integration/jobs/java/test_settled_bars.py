@@ -37,12 +37,11 @@ from jobs.narwhal.window import (
     STREAM_FEATURES,
     SymbolWindow,
 )
-from ml.features import INDICATOR_COLUMNS
 from streamlines.datasets import load_bars
 from tests.references.features import with_indicators
 from tests.support.flink_sql import collect_sql
 from tests.support.kafka import produce
-from tests.support.narwhal import IndicatorRecord, indicator_records
+from tests.support.narwhal import IndicatorRecord, indicator_records, record_columns
 
 # The joined table of the narwhal job (sql.VIEW_BAR_AND_INDICATOR_ROWS), as a Kafka table.
 SOURCE_DDL = """CREATE TABLE bar_and_indicator_rows (
@@ -81,11 +80,7 @@ def bar_rows(symbol: str, bars: pd.DataFrame) -> list[JoinRow]:
 
 
 def record_row(symbol: str, record: IndicatorRecord) -> JoinRow:
-    values = {
-        column: value
-        for column in FAMILY_COLUMNS[record.family]
-        if (value := record.values.get(INDICATOR_COLUMNS[column][1])) is not None
-    }
+    values = {c: v for c, v in record_columns(record).items() if v is not None}
     return JoinRow(symbol, record.t_ns, record.family, values)
 
 

@@ -17,10 +17,15 @@ import pytest
 from jobs.narwhal.options import ModelSpec
 from jobs.narwhal.scorer import Scorer, ScorerConfig
 from jobs.narwhal.window import BAR_VALUES, FAMILIES, LOOKBACK, STREAM_FEATURES, SymbolWindow
-from ml.features import INDICATOR_COLUMNS, scoring_matrix
+from ml.features import scoring_matrix
 from ml.models import LocalModelStore, ModelRecord
 from streamlines.contracts.timeframes import BarTimeframe
-from tests.support.narwhal import IndicatorRecord, batch_predictions, indicator_records
+from tests.support.narwhal import (
+    IndicatorRecord,
+    batch_predictions,
+    indicator_records,
+    record_columns,
+)
 
 
 @dataclass(frozen=True)
@@ -49,15 +54,6 @@ def family_events(bars: pd.DataFrame) -> dict[str, list[Event]]:
     return by_family
 
 
-def columns(record: IndicatorRecord) -> dict[str, float | None]:
-    """The record flattened into the input columns it carries, as sql.py does."""
-    return {
-        column: record.values.get(field)
-        for column, (family, field) in INDICATOR_COLUMNS.items()
-        if family == record.family
-    }
-
-
 def feed(window: SymbolWindow, events: list[Event], batch: int = 1) -> pd.DataFrame:
     """Every event in order, scoring whenever ``batch`` bars are ready, then the end flush."""
     out = []
@@ -65,7 +61,7 @@ def feed(window: SymbolWindow, events: list[Event], batch: int = 1) -> pd.DataFr
         if isinstance(item, BarItem):
             window.add_bar(item.t_ns, item.values)
         else:
-            window.add_indicators(item.family, item.t_ns, columns(item))
+            window.add_indicators(item.family, item.t_ns, record_columns(item))
         count = window.settled_count()
         if count >= batch:
             out.append(window.take(count))
@@ -177,9 +173,9 @@ def test_a_bar_waits_until_every_family_is_settled(goog: pd.DataFrame) -> None:
     assert window.settled_count() == 0
     # Records of bar 250 only: it settles the bars before it too (no record there: NaN).
     for record in records[:-1]:
-        window.add_indicators(record.family, record.t_ns, columns(record))
+        window.add_indicators(record.family, record.t_ns, record_columns(record))
         assert len(window.ready()) == 0
-    window.add_indicators(records[-1].family, records[-1].t_ns, columns(records[-1]))
+    window.add_indicators(records[-1].family, records[-1].t_ns, record_columns(records[-1]))
     ready = window.ready()
     assert len(ready) == 251
     assert ready.loc[:249, "rsi_14"].isna().all()  # their records never came
