@@ -17,3 +17,12 @@ SETTLED_BARS_DDL = (
     "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS settled_bars"
     " AS 'dev.streamlines.flink.SettledBars' LANGUAGE JAVA"
 )
+
+# The ripples job's metrics of each symbol, from its trades and quotes in event-time order
+# (TradeAnalytics.java): ``trade_analytics(input => TABLE t PARTITION BY symbol)`` over a
+# table with a watermark and rows of ``t_ns``, ``is_quote``, ``price``, ``size``,
+# ``bid_price`` and ``ask_price``.
+TRADE_ANALYTICS_DDL = (
+    "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS trade_analytics"
+    " AS 'dev.streamlines.flink.TradeAnalytics' LANGUAGE JAVA"
+)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyflink.table import Schema, StreamTableEnvironment
+from pyflink.table import StreamTableEnvironment
 
 from jobs.common.environment import build_environment
 from jobs.common.kafka import missing_topic_error, printable
 from jobs.common.sources import known_topics
 from jobs.ripples.options import Options, parse_args
-from jobs.ripples.sql import EXIT_TS, TRADES_SEQ_QUERY, script, statements
+from jobs.ripples.sql import script, statements
 from streamlines.errors import reporting_user_errors
 
 # Rows wait in the event-time operators until a watermark passes them, and Flink's ROWS
@@ -30,24 +30,6 @@ def check_input_topics(opts: Options, existing: set[str]) -> None:
     ):
         if topic not in existing:
             raise missing_topic_error(kind, topic, option)
-
-
-def register_trades_seq(env: StreamTableEnvironment) -> None:
-    """Views ``trades_seq`` (TRADES_SEQ_QUERY, event time ``ts``) and ``trades_seq_exits``
-    (the same rows, event time ``exit_ts`` = ``ts`` + 5 min + 1 ms, see sql.ROLLING_INSERT)
-    over one computation: a DataStream both read, keeping its watermarks
-    (``SOURCE_WATERMARK()``, which for ``exit_ts`` lags by the 5 minutes, so no exit row is ever
-    late)."""
-    stream = env.to_data_stream(env.sql_query(TRADES_SEQ_QUERY))
-    entries = Schema.new_builder().watermark("ts", "SOURCE_WATERMARK()").build()
-    exits = (
-        Schema.new_builder()
-        .column_by_expression("exit_ts", EXIT_TS)
-        .watermark("exit_ts", "SOURCE_WATERMARK()")
-        .build()
-    )
-    env.create_temporary_view("trades_seq", env.from_data_stream(stream, entries))
-    env.create_temporary_view("trades_seq_exits", env.from_data_stream(stream, exits))
 
 
 def table_environment(opts: Options) -> StreamTableEnvironment:
@@ -84,7 +66,6 @@ def run(opts: Options) -> None:
     ddl, inserts = statements(opts)
     for statement in ddl:
         env.execute_sql(statement)
-    register_trades_seq(env)
     statement_set = env.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from jobs.common.functions import TRADE_ANALYTICS_DDL
 from jobs.ripples.options import Options, parse_args
-from jobs.ripples.sql import bars_sql, kafka_source_options, sink_ddl, source_ddl, statements
-from streamlines.contracts.metrics import RIPPLES_METRICS
+from jobs.ripples.sql import kafka_source_options, sink_ddl, source_ddl, statements
 from streamlines.contracts.topics import TOPIC_QUOTES, TOPIC_TRADES
 
 
@@ -57,17 +57,15 @@ def test_sink_is_keyed_by_symbol():
     assert "'topic' = 'out'" in ddl
 
 
-def test_bar_timestamp_is_the_window_end_in_ns():
-    sql = bars_sql("bar_1m", 60)
-    assert "(MAX(t_ns) / 60000000000 + 1) * 60000000000" in sql
-    assert "INTERVAL '60' SECOND" in sql
-
-
-def test_one_insert_per_metric():
-    _, inserts = statements(Options(bootstrap="k:1"))
-    assert len(inserts) == len(RIPPLES_METRICS)
-    for metric in RIPPLES_METRICS:
-        assert sum(f"'{metric}'" in sql for sql in inserts) == 1
+def test_every_metric_comes_from_the_one_function_over_trades_and_quotes():
+    ddl, inserts = statements(Options(bootstrap="k:1"))
+    assert TRADE_ANALYTICS_DDL in ddl
+    view = next(statement for statement in ddl if "VIEW market_events" in statement)
+    assert "FROM trades" in view
+    assert "FROM quotes" in view
+    assert "price > 0 AND size >= 0" in view  # trades the schema would reject stay out
+    (insert,) = inserts
+    assert "TABLE market_events PARTITION BY symbol" in insert
 
 
 def test_by_default_the_output_is_written_at_least_once_without_transactions():

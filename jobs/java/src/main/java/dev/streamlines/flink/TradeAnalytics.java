@@ -1,0 +1,383 @@
+package dev.streamlines.flink;
+
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.table.annotation.ArgumentHint;
+import org.apache.flink.table.annotation.ArgumentTrait;
+import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.annotation.FunctionHint;
+import org.apache.flink.table.annotation.StateHint;
+import org.apache.flink.table.api.dataview.MapView;
+import org.apache.flink.table.functions.FunctionContext;
+import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.types.Row;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The ripples job's whole per-symbol computation in one operator: each symbol's trades in
+ * event-time order, their 1-second and 1-minute bars, each trade's 5-minute rolling statistics
+ * and its as-of spread. What the job computed before with eight SQL operators (two OVER windows
+ * for the previous price and the anchor, two tumbling windows, a RANGE OVER window over entry and
+ * exit rows, a deduplication and a temporal join) and three keyed exchanges, with the same
+ * records out.
+ *
+ * <p>Order: a row waits, in a bucket of its millisecond, until the watermark passes it; then the
+ * bucket's quote (the last to arrive) becomes the symbol's latest, and its trades are taken in
+ * arrival order. A row at or behind the watermark is late: dropped and counted in the operator's
+ * {@code numLateRecordsDropped} metric, as the OVER windows did (the function takes no {@code
+ * on_time} argument, with which Flink would drop such rows without a count). A row's millisecond
+ * is read from {@code t_ns}, as the job's {@code ts} is.
+ *
+ * <p>The records, in the shapes of {@code streamlines.contracts.metrics}:
+ *
+ * <ul>
+ *   <li>{@code bar_1s}, {@code bar_1m}: OHLCV, VWAP (null on zero volume) and count of the
+ *       trades in [start, end), keyed by the end in ns; out when the watermark passes the end.
+ *   <li>{@code rolling_5m}, per trade: mean, sample deviation and count of the prices and of the
+ *       log returns (to the symbol's previous trade) of the trades in [t - 5 min, t] at
+ *       millisecond precision, peers in the trade's millisecond included. Running sums: a trade
+ *       enters them at its millisecond and leaves them at the first one whose window no longer
+ *       holds it; the deviation of the prices is taken of price - the symbol's first price, which
+ *       stays small next to the mean (the job's SQL did the same, for the same reason).
+ *   <li>{@code spread}, per trade: bid, ask, spread and mid of the latest quote at or before the
+ *       trade's millisecond (null before the symbol's first quote).
+ * </ul>
+ *
+ * <p>SQL: {@code trade_analytics(input => TABLE events PARTITION BY symbol)} over a table with
+ * a watermark and rows of {@code t_ns BIGINT} (ns), {@code is_quote BOOLEAN}, DOUBLE {@code
+ * price, size} (trades) and {@code bid_price, ask_price} (quotes); out: {@code symbol, metric,
+ * t_ns, values} (a {@code MAP<STRING, DOUBLE>}), without a time attribute.
+ */
+@FunctionHint(output = @DataTypeHint(TradeAnalytics.RECORD))
+public class TradeAnalytics extends ProcessTableFunction<Row> {
+
+    static final String RECORD = "ROW<metric STRING, t_ns BIGINT, `values` MAP<STRING, DOUBLE>>";
+    static final String BAR_1S = "bar_1s";
+    static final String BAR_1M = "bar_1m";
+    static final String ROLLING = "rolling_5m";
+    static final String SPREAD = "spread";
+    static final long ROLLING_MS = 5 * 60 * 1000;
+    static final long NS_PER_MS = 1_000_000L;
+    static final long END_OF_INPUT = SettledBars.END_OF_INPUT;
+
+    /**
+     * Per symbol. The trades in the rolling window are {@code window[head, tail)}, each {@code
+     * {ms, price, log return or NaN}}; {@code headMs} the first one's millisecond. The sums are
+     * those of the window's trades.
+     */
+    public static class Progress {
+        public boolean endArmed;
+        public double anchor;
+        public double previousPrice;
+        public long head;
+        public long tail;
+        public long headMs;
+        public double count;
+        public double priceSum;
+        public double devSum;
+        public double devSquares;
+        public double retCount;
+        public double retSum;
+        public double retSquares;
+        public boolean quoted;
+        public double bid;
+        public double ask;
+        public OpenBar second;
+        public OpenBar minute;
+    }
+
+    /** A bar still open: its window (start / width) and what it has summed so far. */
+    public static class OpenBar {
+        public long window;
+        public double open;
+        public double high;
+        public double low;
+        public double close;
+        public double volume;
+        public double priceVolume;
+        public double count;
+
+        public OpenBar() {}
+
+        OpenBar(long window, double price, double size) {
+            this.window = window;
+            open = price;
+            high = price;
+            low = price;
+            add(price, size);
+        }
+
+        void add(double price, double size) {
+            high = Math.max(high, price);
+            low = Math.min(low, price);
+            close = price;
+            volume += size;
+            priceVolume += price * size;
+            count += 1;
+        }
+    }
+
+    /** The rows of one millisecond: its trades in arrival order and its last quote. */
+    public static class Bucket {
+        public long[] tradeNs;
+        public double[] price;
+        public double[] size;
+        public boolean quoted;
+        public double bid;
+        public double ask;
+
+        public Bucket() {}
+    }
+
+    private transient Counter lateDropped;
+
+    @Override
+    public void open(FunctionContext context) {
+        lateDropped = context.getMetricGroup().counter("numLateRecordsDropped");
+    }
+
+    public void eval(
+            Context ctx,
+            @StateHint(ttl = OrderedBars.NO_TTL) Progress state,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bucket> pending,
+            // No type hint: one would bridge the arrays to Double[] (a failed checkpoint).
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> window,
+            @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
+            throws Exception {
+        long tNs = input.getFieldAs("t_ns");
+        long ms = Math.floorDiv(tNs, NS_PER_MS);
+        TimeContext<Long> time = ctx.timeContext(Long.class);
+        Long watermark = time.currentWatermark();
+        if (watermark != null && ms <= watermark) {
+            lateDropped.inc();
+            return;
+        }
+        Bucket bucket = pending.get(ms);
+        boolean fresh = bucket == null;
+        if (fresh) {
+            bucket = new Bucket();
+            bucket.tradeNs = new long[0];
+            bucket.price = new double[0];
+            bucket.size = new double[0];
+        }
+        if (Boolean.TRUE.equals(input.getFieldAs("is_quote"))) {
+            bucket.quoted = true;
+            bucket.bid = orNaN(input.getFieldAs("bid_price"));
+            bucket.ask = orNaN(input.getFieldAs("ask_price"));
+        } else {
+            int n = bucket.tradeNs.length;
+            bucket.tradeNs = Arrays.copyOf(bucket.tradeNs, n + 1);
+            bucket.price = Arrays.copyOf(bucket.price, n + 1);
+            bucket.size = Arrays.copyOf(bucket.size, n + 1);
+            bucket.tradeNs[n] = tNs;
+            bucket.price[n] = input.<Double>getFieldAs("price");
+            bucket.size[n] = input.<Double>getFieldAs("size");
+        }
+        pending.put(ms, bucket);
+        if (fresh) {
+            time.registerOnTime(ms);
+        }
+        if (!state.endArmed) {
+            // At the watermark that ends event time no timer can be registered: this one
+            // fires after every other and closes the bars still open.
+            time.registerOnTime(END_OF_INPUT);
+            state.endArmed = true;
+        }
+    }
+
+    public void onTimer(
+            OnTimerContext ctx,
+            Progress state,
+            MapView<Long, Bucket> pending,
+            MapView<Long, double[]> window)
+            throws Exception {
+        long ms = ctx.timeContext(Long.class).time();
+        Bucket bucket = pending.get(ms);
+        if (bucket != null) {
+            pending.remove(ms);
+            if (bucket.quoted) {
+                state.quoted = true;
+                state.bid = bucket.bid;
+                state.ask = bucket.ask;
+            }
+            if (bucket.tradeNs.length > 0) {
+                trades(ctx, state, window, ms, bucket);
+            }
+        }
+        state.second = closeIfEnded(state.second, 1000, ms, BAR_1S);
+        state.minute = closeIfEnded(state.minute, 60_000, ms, BAR_1M);
+    }
+
+    private void trades(
+            OnTimerContext ctx,
+            Progress state,
+            MapView<Long, double[]> window,
+            long ms,
+            Bucket bucket)
+            throws Exception {
+        while (state.head < state.tail && state.headMs < ms - ROLLING_MS) {
+            leave(state, window.get(state.head));
+            window.remove(state.head++);
+            if (state.head < state.tail) {
+                state.headMs = (long) window.get(state.head)[0];
+            }
+        }
+        if (state.head == state.tail) {
+            restart(state, bucket.price[0]);
+        }
+        for (int i = 0; i < bucket.tradeNs.length; i++) {
+            double price = bucket.price[i];
+            double previous = state.previousPrice;
+            double ret = previous > 0 ? Math.log(price / previous) : Double.NaN;
+            state.previousPrice = price;
+            enter(state, price, ret);
+            if (state.head == state.tail) {
+                state.headMs = ms;
+            }
+            window.put(state.tail++, new double[] {ms, price, ret});
+            state.second = addToBar(ctx, state.second, 1000, ms, price, bucket.size[i], BAR_1S);
+            state.minute = addToBar(ctx, state.minute, 60_000, ms, price, bucket.size[i], BAR_1M);
+        }
+        Map<String, Double> rolling = rolling(state);
+        Map<String, Double> spread = spread(state);
+        for (long tNs : bucket.tradeNs) {
+            collect(Row.of(ROLLING, tNs, rolling));
+            collect(Row.of(SPREAD, tNs, spread));
+        }
+    }
+
+    /**
+     * An empty window starts from zero sums (not from what rounding left of the last ones) and
+     * measures the deviation from its first price: after a pause the price can be far from the
+     * old anchor, and the sum-of-squares formula loses the digits of (price - anchor)^2 / std^2.
+     */
+    private static void restart(Progress state, double anchor) {
+        state.anchor = anchor;
+        state.count = 0;
+        state.priceSum = 0;
+        state.devSum = 0;
+        state.devSquares = 0;
+        state.retCount = 0;
+        state.retSum = 0;
+        state.retSquares = 0;
+    }
+
+    // The sums as SQL's SUM(w * x) over entry (w = 1) and exit (w = -1) rows kept them.
+    private static void enter(Progress state, double price, double ret) {
+        double dev = price - state.anchor;
+        state.count += 1;
+        state.priceSum += price;
+        state.devSum += dev;
+        state.devSquares += dev * dev;
+        if (!Double.isNaN(ret)) {
+            state.retCount += 1;
+            state.retSum += ret;
+            state.retSquares += ret * ret;
+        }
+    }
+
+    private static void leave(Progress state, double[] entry) {
+        double price = entry[1];
+        double ret = entry[2];
+        double dev = price - state.anchor;
+        state.count -= 1;
+        state.priceSum -= price;
+        state.devSum -= dev;
+        state.devSquares += -dev * dev;
+        if (!Double.isNaN(ret)) {
+            state.retCount -= 1;
+            state.retSum -= ret;
+            state.retSquares += -ret * ret;
+        }
+    }
+
+    private static Map<String, Double> rolling(Progress state) {
+        Map<String, Double> values = new HashMap<>(12);
+        double n = state.count;
+        double retN = state.retCount;
+        values.put("price_mean", state.priceSum / n);
+        values.put("price_std", n > 1 ? deviation(state.devSquares, state.devSum, n) : null);
+        values.put("price_count", n);
+        values.put("ret_mean", retN > 0 ? state.retSum / retN : null);
+        values.put("ret_std", retN > 1 ? deviation(state.retSquares, state.retSum, retN) : null);
+        values.put("ret_count", retN);
+        return values;
+    }
+
+    /** Sample deviation from running sums; rounding below zero is clamped to zero. */
+    private static double deviation(double squares, double sum, double n) {
+        return Math.sqrt(Math.max((squares - sum * sum / n) / (n - 1), 0.0));
+    }
+
+    private static Map<String, Double> spread(Progress state) {
+        Map<String, Double> values = new HashMap<>(8);
+        Double bid = state.quoted ? orNull(state.bid) : null;
+        Double ask = state.quoted ? orNull(state.ask) : null;
+        boolean both = bid != null && ask != null;
+        values.put("bid", bid);
+        values.put("ask", ask);
+        values.put("spread", both ? ask - bid : null);
+        values.put("mid", both ? (bid + ask) / 2 : null);
+        return values;
+    }
+
+    /** {@code bar} with the trade added, or, if the trade opens another window, a new bar. */
+    private OpenBar addToBar(
+            OnTimerContext ctx,
+            OpenBar bar,
+            long widthMs,
+            long ms,
+            double price,
+            double size,
+            String metric) {
+        long windowOf = Math.floorDiv(ms, widthMs);
+        if (bar != null && bar.window == windowOf) {
+            bar.add(price, size);
+            return bar;
+        }
+        if (bar != null) {
+            emitBar(bar, widthMs, metric);
+        }
+        // Closed by a timer at its last millisecond, or at the next watermark if that has
+        // passed already (Flink registers no timer at or behind the watermark; on a backlog the
+        // watermark runs ahead of the timer being handled). A bar ending at this millisecond
+        // closes at the end of this timer.
+        long lastMs = (windowOf + 1) * widthMs - 1;
+        TimeContext<Long> time = ctx.timeContext(Long.class);
+        Long watermark = time.currentWatermark();
+        if (lastMs > ms && (watermark == null || watermark < Long.MAX_VALUE)) {
+            time.registerOnTime(watermark == null ? lastMs : Math.max(lastMs, watermark + 1));
+        }
+        return new OpenBar(windowOf, price, size);
+    }
+
+    private OpenBar closeIfEnded(OpenBar bar, long widthMs, long closeTo, String metric) {
+        if (bar != null && (bar.window + 1) * widthMs - 1 <= closeTo) {
+            emitBar(bar, widthMs, metric);
+            return null;
+        }
+        return bar;
+    }
+
+    private void emitBar(OpenBar bar, long widthMs, String metric) {
+        Map<String, Double> values = new HashMap<>(12);
+        values.put("open", bar.open);
+        values.put("high", bar.high);
+        values.put("low", bar.low);
+        values.put("close", bar.close);
+        values.put("volume", bar.volume);
+        values.put("vwap", bar.volume != 0 ? bar.priceVolume / bar.volume : null);
+        values.put("count", bar.count);
+        collect(Row.of(metric, (bar.window + 1) * widthMs * NS_PER_MS, values));
+    }
+
+    private static double orNaN(Double value) {
+        return value == null ? Double.NaN : value;
+    }
+
+    private static Double orNull(double value) {
+        return Double.isNaN(value) ? null : value;
+    }
+}
