@@ -1,4 +1,5 @@
-"""ripples: per-symbol streaming analytics from trades and quotes, in Flink SQL (PyFlink).
+"""ripples: per-symbol streaming analytics from trades and quotes, in Flink SQL (PyFlink) with
+one Java process table function (``jobs/java``, ``TradeAnalytics``) that computes every metric.
 
 Reads ``market.trades`` and ``market.quotes`` (the wire format of ``contracts.events``: JSON
 keyed by symbol, event time ``t_ns`` in UTC nanoseconds) in event time. Watermarks allow
@@ -16,24 +17,26 @@ symbol to ``analytics.ripples``, each ``{"symbol", "metric", "t_ns", "values": {
     CURRENT ROW``, both ends inclusive, in milliseconds): price_mean, price_std, price_count, and
     the same of the log return ``ln(price / previous price)``: ret_mean, ret_std, ret_count.
     Standard deviations are *sample* (n - 1) deviations, null with fewer than two values
-    (price_std is taken of price minus the symbol's first price, the same value with fewer
-    digits lost in the sum-of-squares formula). Computed as running sums that each trade enters
-    at its time and leaves 5 min + 1 ms later (see ``sql.ROLLING_INSERT``): Flink's own
-    RANGE-PRECEDING operator costs O(trades in the window) per trade. The first trade
+    (price_std is taken of price minus the first price since the window was last empty, the
+    same value with fewer digits lost in the sum-of-squares formula). Computed as running sums
+    that each trade enters at its millisecond and leaves at the first one whose window no longer
+    holds it: Flink's own RANGE-PRECEDING operator costs O(trades in the window) per trade. The
+    first trade
     of a symbol has no previous price, so its log return is null and is left out of the return
     statistics.
 ``spread``
     At each trade (``t_ns`` = its event time): the latest quote of that symbol at or before it
-    (event-time temporal join ``FOR SYSTEM_TIME AS OF``): bid, ask, spread = ask - bid,
+    (an event-time as-of join): bid, ask, spread = ask - bid,
     mid = (bid + ask) / 2. Null values when the symbol has had no quote yet.
 
 Event time inside Flink has millisecond precision (``t_ns / 1e6``, floored), so "order" means
 millisecond order: trades within the same millisecond of one symbol are taken in arrival order
 (for open/close and the previous price; the 5-minute RANGE window of each of them includes all
 of that millisecond's trades, as SQL's RANGE does), and a quote in the same millisecond as a
-trade counts as "at or before" it (the last one to arrive, if several). Trades are put into
-event-time order (an OVER window) before the bars are built, so a late trade within the
-watermark bound still becomes its bar's open or close when it is the earliest or latest.
+trade counts as "at or before" it (the last one to arrive, if several). Each row waits until
+the watermark passes its millisecond and rows are taken in event-time order, so a late trade
+within the watermark bound still becomes its bar's open or close when it is the earliest or
+latest; a row that comes behind the watermark is dropped and counted.
 
 The out-of-orderness bound is event time. It is also the wall-clock slack the two sources get for
 reading at slightly different moments (a quote read after the watermark passed its trade misses
@@ -45,8 +48,7 @@ visible at once, which the live path needs (the dashboard's forming bar moves wi
 after a restart from a checkpoint the records written since it are written again, and since
 ``(symbol, metric, t_ns)`` identifies a record, every store of them writes by that key and
 overwrites rather than duplicates (InfluxDB's point, the GraphQL live merge by time).
-``exactly-once`` writes each INSERT in Kafka transactions of its own (a transactional-id prefix
-per INSERT and submission), committed with each checkpoint and at the end of a bounded run, so a
+``exactly-once`` writes in Kafka transactions (a transactional-id prefix per submission), committed with each checkpoint and at the end of a bounded run, so a
 restart aborts what was written after the checkpoint and a ``read_committed`` consumer
 (`streamlines sink influx`, the GraphQL live feeds) sees every record once, but only with the
 checkpoint that commits it (every 10 s). tests/faults/test_taskmanager_killed.py checks both.

@@ -13,11 +13,9 @@ from jobs.ripples.options import Options, parse_args
 from jobs.ripples.sql import script, statements
 from streamlines.errors import reporting_user_errors
 
-# Rows wait in the event-time operators until a watermark passes them, and Flink's ROWS
-# ... PRECEDING OVER operator (previous price) scans every waiting timestamp of a symbol per
-# row, so what piles up between two watermarks costs quadratically: with watermarks every
-# 20 ms instead of Flink's 200 the job is ~25% faster on a backlog (1 s made it 12x
-# slower). flink-conf/config.yaml sets the same for the cluster; this is for runs without it.
+# Rows wait in the job's function until a watermark passes them: the interval is the floor of
+# how long a per-trade result waits in a live stream. flink-conf/config.yaml sets the same for
+# the cluster; this is for runs without it.
 WATERMARK_INTERVAL = "20 ms"
 
 
@@ -38,12 +36,10 @@ def table_environment(opts: Options) -> StreamTableEnvironment:
         f"ripples {opts.trades_topic} {opts.quotes_topic}",
         config={"table.exec.source.idle-timeout": f"{opts.idle_timeout_s} s"},
         defaults={
-            # Chained operators hand records on without a copy (+30% throughput: the job
-            # copied each row between the source, the projections, the table/stream conversion
-            # and the sinks). Safe here: every operator that keeps rows in state (OVER,
-            # windows, the temporal join, deduplication) reads them from a keyed exchange,
-            # which deserializes fresh objects, and the chained ones only project, filter or
-            # serialize.
+            # Chained operators hand records on without a copy (+30% throughput when the job
+            # was all SQL). Safe here: the one operator that keeps rows in state (the
+            # function) reads them from a keyed exchange, which deserializes fresh objects,
+            # and the chained ones only project, filter or serialize.
             "pipeline.object-reuse": "true",
             "pipeline.auto-watermark-interval": WATERMARK_INTERVAL,
         },
