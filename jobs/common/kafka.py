@@ -33,6 +33,14 @@ SINK_DDL = """CREATE TABLE {table} (
 {with_options}
 )"""
 
+# The same topic and records, for a job that writes each record's JSON itself (``record``).
+ENCODED_SINK_DDL = """CREATE TABLE {table} (
+  symbol STRING,
+  record BYTES
+) WITH (
+{with_options}
+)"""
+
 
 def sql_string(value: str) -> str:
     """A SQL string literal."""
@@ -92,21 +100,27 @@ def analytics_sink_ddl(
     *,
     exactly_once: bool = False,
     properties: Mapping[str, str] | None = None,
+    encoded: bool = False,
 ) -> str:
     """The table of an analytics topic: JSON records ``{"symbol", "metric", "t_ns", "values"}``
     keyed by symbol. Written at least once, or with ``exactly_once`` in Kafka transactions
     committed with each checkpoint (and at the end of a bounded run), so that a restart from a
     checkpoint aborts what was written after it instead of repeating it to ``read_committed``
     consumers. Every INSERT into an exactly-once table needs a transactional-id prefix of its
-    own: ``own_transactions``. ``properties``: the Kafka client's own."""
+    own: ``own_transactions``. ``properties``: the Kafka client's own. ``encoded``: the table
+    takes ``symbol`` and ``record``, the record's JSON as the job wrote it (raw value format);
+    the topic gets the same records."""
     options = analytics_sink_options(bootstrap, topic, properties)
+    if encoded:
+        options |= {"value.format": "raw", "value.fields-include": "EXCEPT_KEY"}
     if exactly_once:
         options |= {
             "sink.delivery-guarantee": "exactly-once",
             "sink.transactional-id-prefix": transactional_id_prefix(table, topic),
             "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
         }
-    return SINK_DDL.format(table=table, with_options=with_options(options))
+    ddl = ENCODED_SINK_DDL if encoded else SINK_DDL
+    return ddl.format(table=table, with_options=with_options(options))
 
 
 def analytics_sink_options(

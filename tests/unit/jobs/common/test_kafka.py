@@ -56,6 +56,14 @@ def test_the_analytics_sink_is_keyed_by_symbol():
     assert "'key.fields' = 'symbol'" in ddl
 
 
+def test_an_encoded_sink_takes_each_record_as_the_job_wrote_it():
+    ddl = analytics_sink_ddl("out_table", "k:1", "analytics.x", encoded=True)
+    assert "symbol STRING,\n  record BYTES\n)" in ddl
+    assert "'value.format' = 'raw'" in ddl
+    assert "'value.fields-include' = 'EXCEPT_KEY'" in ddl  # the symbol is the key only
+    assert "'key.fields' = 'symbol'" in ddl
+
+
 def test_an_exactly_once_sink_has_a_prefix_per_submission():
     assert "'sink.delivery-guarantee' = 'at-least-once'" in analytics_sink_ddl("t", "k:1", "x")
     ddl = analytics_sink_ddl("out_table", "k:1", "analytics.x", exactly_once=True)

@@ -12,8 +12,6 @@ import org.apache.flink.table.functions.ProcessTableFunction;
 import org.apache.flink.types.Row;
 
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * The ripples job's whole per-symbol computation in one operator: each symbol's trades in
@@ -39,21 +37,22 @@ import java.util.Map;
  *       log returns (to the symbol's previous trade) of the trades in [t - 5 min, t] at
  *       millisecond precision, peers in the trade's millisecond included. Running sums: a trade
  *       enters them at its millisecond and leaves them at the first one whose window no longer
- *       holds it; the deviation of the prices is taken of price - the symbol's first price, which
- *       stays small next to the mean (the job's SQL did the same, for the same reason).
+ *       holds it; the deviation of the prices is taken of price - the first price since the window
+ *       was last empty, which stays small next to the mean.
  *   <li>{@code spread}, per trade: bid, ask, spread and mid of the latest quote at or before the
  *       trade's millisecond (null before the symbol's first quote).
  * </ul>
  *
  * <p>SQL: {@code trade_analytics(input => TABLE events PARTITION BY symbol)} over a table with
  * a watermark and rows of {@code t_ns BIGINT} (ns), {@code is_quote BOOLEAN}, DOUBLE {@code
- * price, size} (trades) and {@code bid_price, ask_price} (quotes); out: {@code symbol, metric,
- * t_ns, values} (a {@code MAP<STRING, DOUBLE>}), without a time attribute.
+ * price, size} (trades) and {@code bid_price, ask_price} (quotes); out: {@code symbol} and
+ * {@code record}, the record's JSON ({@link AnalyticsRecordJson}) for a raw-format sink keyed by
+ * symbol, without a time attribute.
  */
 @FunctionHint(output = @DataTypeHint(TradeAnalytics.RECORD))
 public class TradeAnalytics extends ProcessTableFunction<Row> {
 
-    static final String RECORD = "ROW<metric STRING, t_ns BIGINT, `values` MAP<STRING, DOUBLE>>";
+    static final String RECORD = "ROW<record BYTES>";
     static final String BAR_1S = "bar_1s";
     static final String BAR_1M = "bar_1m";
     static final String ROLLING = "rolling_5m";
@@ -61,6 +60,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     static final long ROLLING_MS = 5 * 60 * 1000;
     static final long NS_PER_MS = 1_000_000L;
     static final long END_OF_INPUT = SettledBars.END_OF_INPUT;
+    static final double NONE = Double.NaN; // a null value in a record
 
     /**
      * Per symbol. The trades in the rolling window are {@code window[head, tail)}, each {@code
@@ -68,6 +68,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
      * those of the window's trades.
      */
     public static class Progress {
+        public String symbol;
         public boolean endArmed;
         public double anchor;
         public double previousPrice;
@@ -132,10 +133,12 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     }
 
     private transient Counter lateDropped;
+    private transient AnalyticsRecordJson json;
 
     @Override
     public void open(FunctionContext context) {
         lateDropped = context.getMetricGroup().counter("numLateRecordsDropped");
+        json = new AnalyticsRecordJson();
     }
 
     public void eval(
@@ -153,6 +156,9 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (watermark != null && ms <= watermark) {
             lateDropped.inc();
             return;
+        }
+        if (state.symbol == null) {
+            state.symbol = input.getFieldAs("symbol");
         }
         Bucket bucket = pending.get(ms);
         boolean fresh = bucket == null;
@@ -206,8 +212,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 trades(ctx, state, window, ms, bucket);
             }
         }
-        state.second = closeIfEnded(state.second, 1000, ms, BAR_1S);
-        state.minute = closeIfEnded(state.minute, 60_000, ms, BAR_1M);
+        state.second = closeIfEnded(state.symbol, state.second, 1000, ms, BAR_1S);
+        state.minute = closeIfEnded(state.symbol, state.minute, 60_000, ms, BAR_1M);
     }
 
     private void trades(
@@ -237,14 +243,14 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 state.headMs = ms;
             }
             window.put(state.tail++, new double[] {ms, price, ret});
-            state.second = addToBar(ctx, state.second, 1000, ms, price, bucket.size[i], BAR_1S);
-            state.minute = addToBar(ctx, state.minute, 60_000, ms, price, bucket.size[i], BAR_1M);
+            double size = bucket.size[i];
+            String symbol = state.symbol;
+            state.second = addToBar(ctx, symbol, state.second, 1000, ms, price, size, BAR_1S);
+            state.minute = addToBar(ctx, symbol, state.minute, 60_000, ms, price, size, BAR_1M);
         }
-        Map<String, Double> rolling = rolling(state);
-        Map<String, Double> spread = spread(state);
         for (long tNs : bucket.tradeNs) {
-            collect(Row.of(ROLLING, tNs, rolling));
-            collect(Row.of(SPREAD, tNs, spread));
+            collect(Row.of((Object) rolling(state, tNs)));
+            collect(Row.of((Object) spread(state, tNs)));
         }
     }
 
@@ -293,17 +299,17 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         }
     }
 
-    private static Map<String, Double> rolling(Progress state) {
-        Map<String, Double> values = new HashMap<>(12);
+    private byte[] rolling(Progress state, long tNs) {
         double n = state.count;
         double retN = state.retCount;
-        values.put("price_mean", state.priceSum / n);
-        values.put("price_std", n > 1 ? deviation(state.devSquares, state.devSum, n) : null);
-        values.put("price_count", n);
-        values.put("ret_mean", retN > 0 ? state.retSum / retN : null);
-        values.put("ret_std", retN > 1 ? deviation(state.retSquares, state.retSum, retN) : null);
-        values.put("ret_count", retN);
-        return values;
+        return json.begin(state.symbol, ROLLING, tNs)
+                .value("price_mean", state.priceSum / n)
+                .value("price_std", n > 1 ? deviation(state.devSquares, state.devSum, n) : NONE)
+                .value("price_count", n)
+                .value("ret_mean", retN > 0 ? state.retSum / retN : NONE)
+                .value("ret_std", retN > 1 ? deviation(state.retSquares, state.retSum, retN) : NONE)
+                .value("ret_count", retN)
+                .bytes();
     }
 
     /** Sample deviation from running sums; rounding below zero is clamped to zero. */
@@ -311,21 +317,21 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         return Math.sqrt(Math.max((squares - sum * sum / n) / (n - 1), 0.0));
     }
 
-    private static Map<String, Double> spread(Progress state) {
-        Map<String, Double> values = new HashMap<>(8);
-        Double bid = state.quoted ? orNull(state.bid) : null;
-        Double ask = state.quoted ? orNull(state.ask) : null;
-        boolean both = bid != null && ask != null;
-        values.put("bid", bid);
-        values.put("ask", ask);
-        values.put("spread", both ? ask - bid : null);
-        values.put("mid", both ? (bid + ask) / 2 : null);
-        return values;
+    private byte[] spread(Progress state, long tNs) {
+        double bid = state.quoted ? state.bid : NONE;
+        double ask = state.quoted ? state.ask : NONE;
+        return json.begin(state.symbol, SPREAD, tNs)
+                .value("bid", bid)
+                .value("ask", ask)
+                .value("spread", ask - bid)
+                .value("mid", (bid + ask) / 2)
+                .bytes();
     }
 
     /** {@code bar} with the trade added, or, if the trade opens another window, a new bar. */
     private OpenBar addToBar(
             OnTimerContext ctx,
+            String symbol,
             OpenBar bar,
             long widthMs,
             long ms,
@@ -338,7 +344,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             return bar;
         }
         if (bar != null) {
-            emitBar(bar, widthMs, metric);
+            emitBar(symbol, bar, widthMs, metric);
         }
         // Closed by a timer at its last millisecond, or at the next watermark if that has
         // passed already (Flink registers no timer at or behind the watermark; on a backlog the
@@ -353,31 +359,32 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         return new OpenBar(windowOf, price, size);
     }
 
-    private OpenBar closeIfEnded(OpenBar bar, long widthMs, long closeTo, String metric) {
+    private OpenBar closeIfEnded(
+            String symbol, OpenBar bar, long widthMs, long closeTo, String metric) {
         if (bar != null && (bar.window + 1) * widthMs - 1 <= closeTo) {
-            emitBar(bar, widthMs, metric);
+            emitBar(symbol, bar, widthMs, metric);
             return null;
         }
         return bar;
     }
 
-    private void emitBar(OpenBar bar, long widthMs, String metric) {
-        Map<String, Double> values = new HashMap<>(12);
-        values.put("open", bar.open);
-        values.put("high", bar.high);
-        values.put("low", bar.low);
-        values.put("close", bar.close);
-        values.put("volume", bar.volume);
-        values.put("vwap", bar.volume != 0 ? bar.priceVolume / bar.volume : null);
-        values.put("count", bar.count);
-        collect(Row.of(metric, (bar.window + 1) * widthMs * NS_PER_MS, values));
+    private void emitBar(String symbol, OpenBar bar, long widthMs, String metric) {
+        long endNs = (bar.window + 1) * widthMs * NS_PER_MS;
+        byte[] record =
+                json.begin(symbol, metric, endNs)
+                        .value("open", bar.open)
+                        .value("high", bar.high)
+                        .value("low", bar.low)
+                        .value("close", bar.close)
+                        .value("volume", bar.volume)
+                        .value("vwap", bar.volume != 0 ? bar.priceVolume / bar.volume : NONE)
+                        .value("count", bar.count)
+                        .bytes();
+        collect(Row.of((Object) record));
     }
 
     private static double orNaN(Double value) {
         return value == null ? Double.NaN : value;
     }
 
-    private static Double orNull(double value) {
-        return Double.isNaN(value) ? null : value;
-    }
 }
