@@ -48,10 +48,11 @@ visible at once, which the live path needs (the dashboard's forming bar moves wi
 after a restart from a checkpoint the records written since it are written again, and since
 ``(symbol, metric, t_ns)`` identifies a record, every store of them writes by that key and
 overwrites rather than duplicates (InfluxDB's point, the GraphQL live merge by time).
-``exactly-once`` writes in Kafka transactions (a transactional-id prefix per submission), committed with each checkpoint and at the end of a bounded run, so a
-restart aborts what was written after the checkpoint and a ``read_committed`` consumer
-(`streamlines sink influx`, the GraphQL live feeds) sees every record once, but only with the
-checkpoint that commits it (every 10 s). tests/faults/test_taskmanager_killed.py checks both.
+``exactly-once`` writes in Kafka transactions (a transactional-id prefix per submission),
+committed with each checkpoint and at the end of a bounded run, so a restart aborts what was
+written after the checkpoint and a ``read_committed`` consumer (`streamlines sink influx`, the
+GraphQL live feeds) sees every record once, but only with the checkpoint that commits it (every
+10 s). tests/faults/test_taskmanager_killed.py checks both.
 
 Runs as ``flink run -py jobs/ripples/__main__.py --bootstrap HOST:PORT [...]`` on a cluster
 (whose config turns checkpointing on; this job turns it on too when the config has not), as

@@ -7,6 +7,9 @@ deviations, and the latest quote at or before each trade's millisecond.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -87,3 +90,28 @@ def reference_spread(trades: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame
 
 def assert_close(received: dict, expected: dict, what: str) -> None:
     compare.assert_close(received, expected, what, ATOL)
+
+
+def reference_records(trades: pd.DataFrame, quotes: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Every record the ripples job writes for ``trades`` and ``quotes``, by metric."""
+    return {
+        "bar_1s": reference_bars(trades, 1),
+        "bar_1m": reference_bars(trades, 60),
+        "rolling_5m": reference_rolling(trades),
+        "spread": reference_spread(trades, quotes),
+    }
+
+
+def assert_records_match(
+    got: Mapping[str, Mapping[tuple[str, int], Mapping[str, Any]]],
+    expected: Mapping[str, pd.DataFrame],
+) -> None:
+    """``got`` (by metric, then by (symbol, t_ns): the values) holds exactly the records of
+    ``expected`` (``reference_records``), each value close to the reference's."""
+    assert set(got) == set(expected)
+    for metric, frame in expected.items():
+        assert len(got[metric]) == len(frame), metric
+        for row in frame.to_dict("records"):
+            key = (row.pop("symbol"), int(row.pop("t_ns")))
+            assert key in got[metric], f"{metric} missing {key}"
+            assert_close(dict(got[metric][key]), row, f"{metric} {key}")

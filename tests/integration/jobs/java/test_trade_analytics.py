@@ -29,12 +29,7 @@ from jobs.ripples.sql import VIEW_MARKET_EVENTS, source_ddl
 from streamlines.contracts.events import Quote, Trade
 from streamlines.contracts.time import NS_PER_MINUTE
 from streamlines.datasets import load_bars
-from tests.references.ripples import (
-    assert_close,
-    reference_bars,
-    reference_rolling,
-    reference_spread,
-)
+from tests.references.ripples import assert_records_match, reference_records
 from tests.support.flink_sql import collect_sql
 from tests.support.kafka import produce
 
@@ -145,19 +140,8 @@ def test_the_function_gives_the_pandas_references(settings):
         assert key == symbol
         assert (symbol, t_ns) not in got[metric], f"{metric} {symbol} {t_ns} twice"
         got[metric][(symbol, t_ns)] = values
-    expected = {
-        "bar_1s": reference_bars(trades, 1),
-        "bar_1m": reference_bars(trades, 60),
-        "rolling_5m": reference_rolling(trades),
-        "spread": reference_spread(trades, quotes),
-    }
-    assert set(got) == set(expected)
-    for metric, frame in expected.items():
-        assert len(got[metric]) == len(frame), metric
-        for row in frame.to_dict("records"):
-            key = (row.pop("symbol"), int(row.pop("t_ns")))
-            assert key in got[metric], f"{metric} missing {key}"
-            assert_close(got[metric][key], row, f"{metric} {key}")
+    expected = reference_records(trades, quotes)
+    assert_records_match(got, expected)
 
     # The input hit what it was made for.
     spread = expected["spread"]

@@ -29,12 +29,7 @@ from streamlines.contracts.events import Quote, Trade
 from streamlines.contracts.time import NS_PER_MINUTE, NS_PER_SECOND
 from streamlines.datasets import load_bars
 from streamlines.stack.services.flink import FlinkService
-from tests.references.ripples import (
-    assert_close,
-    reference_bars,
-    reference_rolling,
-    reference_spread,
-)
+from tests.references.ripples import assert_records_match, reference_bars, reference_records
 from tests.support.flink import run_job, run_job_module, running_job
 from tests.support.kafka import AnalyticsRecords, analytics_by_metric, produce
 
@@ -154,25 +149,12 @@ def check_output(
     read_topic, output_topic: str, trades: pd.DataFrame, quotes: pd.DataFrame
 ) -> AnalyticsRecords:
     """Every record the job wrote equals the pandas reference; returns them by metric and key."""
-    bars_1s, bars_1m = reference_bars(trades, 1), reference_bars(trades, 60)
-    rolling, spread = reference_rolling(trades), reference_spread(trades, quotes)
-    expected_count = len(bars_1s) + len(bars_1m) + len(rolling) + len(spread)
+    expected = reference_records(trades, quotes)
+    expected_count = sum(len(frame) for frame in expected.values())
     records = read_topic(output_topic, expected_count + 1, idle_ms=5_000)
     assert len(records) == expected_count
     by_metric = analytics_by_metric(records)
-
-    for metric, frame in (
-        ("bar_1s", bars_1s),
-        ("bar_1m", bars_1m),
-        ("rolling_5m", rolling),
-        ("spread", spread),
-    ):
-        got = by_metric[metric]
-        assert len(got) == len(frame), metric
-        for row in frame.to_dict("records"):
-            key = (row.pop("symbol"), int(row.pop("t_ns")))
-            assert key in got, f"{metric} missing {key}"
-            assert_close(got[key], row, f"{metric} {key}")
+    assert_records_match(by_metric, expected)
     return by_metric
 
 
