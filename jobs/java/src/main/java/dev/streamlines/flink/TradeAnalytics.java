@@ -70,6 +70,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     public static class Progress {
         public String symbol;
         public boolean endArmed;
+        public long newestMs;
         public double anchor;
         public double previousPrice;
         public long head;
@@ -160,6 +161,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (state.symbol == null) {
             state.symbol = input.getFieldAs("symbol");
         }
+        state.newestMs = Math.max(state.newestMs, ms);
         Bucket bucket = pending.get(ms);
         boolean fresh = bucket == null;
         if (fresh) {
@@ -212,8 +214,16 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 trades(ctx, state, window, ms, bucket);
             }
         }
-        state.second = closeIfEnded(state.symbol, state.second, 1000, ms, BAR_1S);
-        state.minute = closeIfEnded(state.symbol, state.minute, 60_000, ms, BAR_1M);
+        // A bar closes at the end of its last millisecond's timer, or, on a backlog (the
+        // watermark already past its end: Flink registers no timer at or behind the watermark),
+        // at the end of its symbol's newest waiting millisecond, or of the first one after it.
+        Long watermark = ctx.timeContext(Long.class).currentWatermark();
+        long closeTo = ms;
+        if (watermark != null && state.newestMs <= ms) {
+            closeTo = Math.max(ms, watermark); // nothing of the symbol can still come before it
+        }
+        state.second = closeIfEnded(state.symbol, state.second, 1000, closeTo, BAR_1S);
+        state.minute = closeIfEnded(state.symbol, state.minute, 60_000, closeTo, BAR_1M);
     }
 
     private void trades(
@@ -346,15 +356,13 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (bar != null) {
             emitBar(symbol, bar, widthMs, metric);
         }
-        // Closed by a timer at its last millisecond, or at the next watermark if that has
-        // passed already (Flink registers no timer at or behind the watermark; on a backlog the
-        // watermark runs ahead of the timer being handled). A bar ending at this millisecond
-        // closes at the end of this timer.
+        // A timer at its last millisecond closes it, if the watermark has not passed that yet
+        // (else see onTimer).
         long lastMs = (windowOf + 1) * widthMs - 1;
         TimeContext<Long> time = ctx.timeContext(Long.class);
         Long watermark = time.currentWatermark();
-        if (lastMs > ms && (watermark == null || watermark < Long.MAX_VALUE)) {
-            time.registerOnTime(watermark == null ? lastMs : Math.max(lastMs, watermark + 1));
+        if (lastMs > ms && (watermark == null || lastMs > watermark)) {
+            time.registerOnTime(lastMs);
         }
         return new OpenBar(windowOf, price, size);
     }
