@@ -71,6 +71,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         public String symbol;
         public boolean endArmed;
         public long newestMs;
+        public long holdUntilMs;
         public double anchor;
         public double previousPrice;
         public long head;
@@ -214,16 +215,46 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 trades(ctx, state, window, ms, bucket);
             }
         }
-        // A bar closes at the end of its last millisecond's timer, or, on a backlog (the
-        // watermark already past its end: Flink registers no timer at or behind the watermark),
-        // at the end of its symbol's newest waiting millisecond, or of the first one after it.
-        Long watermark = ctx.timeContext(Long.class).currentWatermark();
-        long closeTo = ms;
-        if (watermark != null && state.newestMs <= ms) {
-            closeTo = Math.max(ms, watermark); // nothing of the symbol can still come before it
-        }
+        long closeTo = closableTo(ctx, state, pending, ms);
         state.second = closeIfEnded(state.symbol, state.second, 1000, closeTo, BAR_1S);
         state.minute = closeIfEnded(state.symbol, state.minute, 60_000, closeTo, BAR_1M);
+    }
+
+    /**
+     * Up to which millisecond the open bars may close after this timer: this one's; or, when the
+     * watermark is past it (a backlog: Flink registers no timer at or behind the watermark, so
+     * a bar whose end the watermark had passed when it opened has none), the watermark, once no
+     * waiting millisecond of the symbol at or before it is left: none of those can come any more
+     * (they would be late), and the ones waiting fire in this watermark's round, in order. The
+     * waiting keys are read only then, and again only after the latest of them.
+     */
+    private static long closableTo(
+            OnTimerContext ctx, Progress state, MapView<Long, Bucket> pending, long ms)
+            throws Exception {
+        Long watermark = ctx.timeContext(Long.class).currentWatermark();
+        if (watermark == null || watermark <= ms || ms < state.holdUntilMs) {
+            return ms;
+        }
+        if (!endsBy(state.second, 1000, watermark) && !endsBy(state.minute, 60_000, watermark)) {
+            return ms;
+        }
+        long latest = ms;
+        if (state.newestMs > ms) {
+            for (Long waiting : pending.keys()) {
+                if (waiting > latest && waiting <= watermark) {
+                    latest = waiting;
+                }
+            }
+        }
+        if (latest > ms) {
+            state.holdUntilMs = latest;
+            return ms;
+        }
+        return watermark;
+    }
+
+    private static boolean endsBy(OpenBar bar, long widthMs, long ms) {
+        return bar != null && (bar.window + 1) * widthMs - 1 <= ms;
     }
 
     private void trades(
@@ -369,7 +400,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
 
     private OpenBar closeIfEnded(
             String symbol, OpenBar bar, long widthMs, long closeTo, String metric) {
-        if (bar != null && (bar.window + 1) * widthMs - 1 <= closeTo) {
+        if (endsBy(bar, widthMs, closeTo)) {
             emitBar(symbol, bar, widthMs, metric);
             return null;
         }
