@@ -58,6 +58,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     static final String ROLLING = "rolling_5m";
     static final String SPREAD = "spread";
     static final long ROLLING_MS = 5 * 60 * 1000;
+    static final long SECOND_MS = 1000;
+    static final long MINUTE_MS = 60_000;
     static final long NS_PER_MS = 1_000_000L;
     static final long END_OF_INPUT = SettledBars.END_OF_INPUT;
     static final double NONE = Double.NaN; // a null value in a record
@@ -216,8 +218,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             }
         }
         long closeTo = closableTo(ctx, state, pending, ms);
-        state.second = closeIfEnded(state.symbol, state.second, 1000, closeTo, BAR_1S);
-        state.minute = closeIfEnded(state.symbol, state.minute, 60_000, closeTo, BAR_1M);
+        state.second = closeIfEnded(state.symbol, state.second, SECOND_MS, closeTo, BAR_1S);
+        state.minute = closeIfEnded(state.symbol, state.minute, MINUTE_MS, closeTo, BAR_1M);
     }
 
     /**
@@ -235,7 +237,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (watermark == null || watermark <= ms || ms < state.holdUntilMs) {
             return ms;
         }
-        if (!endsBy(state.second, 1000, watermark) && !endsBy(state.minute, 60_000, watermark)) {
+        if (!endsBy(state.second, SECOND_MS, watermark)
+                && !endsBy(state.minute, MINUTE_MS, watermark)) {
             return ms;
         }
         long latest = ms;
@@ -264,11 +267,13 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             long ms,
             Bucket bucket)
             throws Exception {
+        double[] head = null; // the window's first entry, once read
         while (state.head < state.tail && state.headMs < ms - ROLLING_MS) {
-            leave(state, window.get(state.head));
+            leave(state, head != null ? head : window.get(state.head));
             window.remove(state.head++);
-            if (state.head < state.tail) {
-                state.headMs = (long) window.get(state.head)[0];
+            head = state.head < state.tail ? window.get(state.head) : null;
+            if (head != null) {
+                state.headMs = (long) head[0];
             }
         }
         if (state.head == state.tail) {
@@ -286,8 +291,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             window.put(state.tail++, new double[] {ms, price, ret});
             double size = bucket.size[i];
             String symbol = state.symbol;
-            state.second = addToBar(ctx, symbol, state.second, 1000, ms, price, size, BAR_1S);
-            state.minute = addToBar(ctx, symbol, state.minute, 60_000, ms, price, size, BAR_1M);
+            state.second = addToBar(ctx, symbol, state.second, SECOND_MS, ms, price, size, BAR_1S);
+            state.minute = addToBar(ctx, symbol, state.minute, MINUTE_MS, ms, price, size, BAR_1M);
         }
         for (long tNs : bucket.tradeNs) {
             collect(Row.of((Object) rolling(state, tNs)));
