@@ -21,10 +21,11 @@ import java.util.Arrays;
  * exit rows, a deduplication and a temporal join) and three keyed exchanges, with the same
  * records out.
  *
- * <p>Order: a trade waits, in a bucket of its millisecond with one timer, until the watermark
- * passes it; a quote waits in its millisecond's bucket if there is one, else among the {@link
- * WaitingQuotes}, without a timer. When a bucket's timer fires, the latest waiting quote up to
- * it and then the bucket's quote (the last to arrive) become the symbol's latest, and its trades
+ * <p>Order: a trade waits in a bucket of its millisecond until the watermark passes it; a quote
+ * waits in its millisecond's bucket if there is one, else among the {@link WaitingQuotes}. One
+ * timer per symbol, at its earliest bucket or open bar's end, takes every bucket the watermark
+ * has passed in order: the latest waiting quote up to the bucket's millisecond and then the
+ * bucket's quote (the last to arrive) become the symbol's latest, and the bucket's trades
  * are taken in arrival order. A row at or behind the watermark is late: dropped and counted in
  * the operator's {@code numLateRecordsDropped} metric, as the OVER windows did (the function
  * takes no {@code on_time} argument, with which Flink would drop such rows without a count). A
@@ -63,7 +64,6 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     static final long SECOND_MS = 1000;
     static final long MINUTE_MS = 60_000;
     static final long NS_PER_MS = 1_000_000L;
-    static final long END_OF_INPUT = SettledBars.END_OF_INPUT;
     static final double NONE = Double.NaN; // a null value in a record
 
     /**
@@ -73,9 +73,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
      */
     public static class Progress {
         public String symbol;
-        public boolean endArmed;
-        public long newestMs;
-        public long holdUntilMs;
+        public boolean timerSet; // the symbol's timer, at timerMs
+        public long timerMs;
         public double anchor;
         public double previousPrice;
         public long head;
@@ -140,12 +139,13 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     }
 
     /**
-     * Quotes waiting for the watermark without a timer of their own (half the timers, with as
-     * many quotes as trades): those that arrive in event-time order, in {@code quotes[head,
-     * tail)} as {@code {ms, bid, ask}}. A quote older than the newest waiting one waits in its
-     * millisecond's bucket instead. A bucket's timer takes the waiting quotes up to its
-     * millisecond before its own; a row takes those at or behind the watermark (no trade there
-     * is waiting: its timer has fired, or it would be late). Not an array in {@code Progress}:
+     * Quotes waiting for the watermark outside the buckets (a bucket per quote's millisecond was
+     * half the buckets, with as many quotes as trades, and a bucket is a POJO converted on each
+     * read and write): those that arrive in event-time order, in {@code quotes[head, tail)} as
+     * {@code {ms, bid, ask}}. A quote older than the newest waiting one waits in its
+     * millisecond's bucket instead. Before each bucket the timer takes the waiting quotes up to
+     * its millisecond; a row takes those at or behind the watermark (no trade there is waiting:
+     * the timer has taken it, or it would be late). Not an array in {@code Progress}:
      * Flink hashes that state on every call to see whether it changed.
      */
     static final class WaitingQuotes {
@@ -229,7 +229,6 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (state.symbol == null) {
             state.symbol = input.getFieldAs("symbol");
         }
-        state.newestMs = Math.max(state.newestMs, ms);
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
@@ -242,18 +241,13 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             waiting = WaitingQuotes.add(state, quotes, ms, bid, ask);
         }
         if (!waiting) {
-            waitInBucket(time, pending, ms, bucket, quote, tNs, input);
-        }
-        if (!state.endArmed) {
-            // At the watermark that ends event time no timer can be registered: this one
-            // fires after every other and closes the bars still open.
-            time.registerOnTime(END_OF_INPUT);
-            state.endArmed = true;
+            waitInBucket(time, state, pending, ms, bucket, quote, tNs, input);
         }
     }
 
     private static void waitInBucket(
             TimeContext<Long> time,
+            Progress state,
             MapView<Long, Bucket> pending,
             long ms,
             Bucket waiting,
@@ -267,7 +261,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             bucket.tradeNs = new long[0];
             bucket.price = new double[0];
             bucket.size = new double[0];
-            time.registerOnTime(ms);
+            arm(time, state, ms);
         }
         if (quote) {
             bucket.quoted = true;
@@ -285,6 +279,11 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         pending.put(ms, bucket);
     }
 
+    /**
+     * The symbol's timer: every bucket the watermark has passed, in order; then the bars that end
+     * at or before it (no row of theirs can come any more: it would be late); then the timer
+     * again, at the earliest waiting bucket or open bar's last millisecond.
+     */
     public void onTimer(
             OnTimerContext ctx,
             Progress state,
@@ -292,65 +291,69 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             MapView<Long, double[]> window,
             MapView<Long, double[]> quotes)
             throws Exception {
-        long ms = ctx.timeContext(Long.class).time();
-        WaitingQuotes.takeUpTo(state, quotes, ms);
-        Bucket bucket = pending.get(ms);
-        if (bucket != null) {
+        TimeContext<Long> time = ctx.timeContext(Long.class);
+        Long current = time.currentWatermark();
+        long watermark = current != null ? current : time.time();
+        long next = Long.MAX_VALUE;
+        long[] due = new long[8];
+        int dueCount = 0;
+        for (Long ms : pending.keys()) {
+            if (ms > watermark) {
+                next = Math.min(next, ms);
+            } else {
+                if (dueCount == due.length) {
+                    due = Arrays.copyOf(due, dueCount * 2);
+                }
+                due[dueCount++] = ms;
+            }
+        }
+        Arrays.sort(due, 0, dueCount);
+        for (int i = 0; i < dueCount; i++) {
+            long ms = due[i];
+            Bucket bucket = pending.get(ms);
             pending.remove(ms);
+            WaitingQuotes.takeUpTo(state, quotes, ms);
             if (bucket.quoted) {
                 state.quoted = true;
                 state.bid = bucket.bid;
                 state.ask = bucket.ask;
             }
             if (bucket.tradeNs.length > 0) {
-                trades(ctx, state, window, ms, bucket);
+                trades(state, window, ms, bucket);
             }
         }
-        long closeTo = closableTo(ctx, state, pending, ms);
-        state.second = closeIfEnded(state.symbol, state.second, SECOND_MS, closeTo, BAR_1S);
-        state.minute = closeIfEnded(state.symbol, state.minute, MINUTE_MS, closeTo, BAR_1M);
+        state.second = closeIfEnded(state.symbol, state.second, SECOND_MS, watermark, BAR_1S);
+        state.minute = closeIfEnded(state.symbol, state.minute, MINUTE_MS, watermark, BAR_1M);
+        next = Math.min(next, lastMs(state.second, SECOND_MS));
+        next = Math.min(next, lastMs(state.minute, MINUTE_MS));
+        if (state.timerSet && state.timerMs <= watermark) {
+            state.timerSet = false; // it fires in this watermark's round
+        }
+        arm(time, state, next);
     }
 
     /**
-     * Up to which millisecond the open bars may close after this timer: this one's; or, when the
-     * watermark is past it (a backlog: Flink registers no timer at or behind the watermark, so
-     * a bar whose end the watermark had passed when it opened has none), the watermark, once no
-     * waiting millisecond of the symbol at or before it is left: none of those can come any more
-     * (they would be late), and the ones waiting fire in this watermark's round, in order. The
-     * waiting keys are read only then, and again only after the latest of them.
+     * The symbol's timer at {@code ms} unless one is set at or before it already: Flink keeps
+     * every timer registered (a table function cannot delete one), so an earlier row or bar sets
+     * it earlier, and one set later than needed fires without work.
      */
-    private static long closableTo(
-            OnTimerContext ctx, Progress state, MapView<Long, Bucket> pending, long ms)
-            throws Exception {
-        Long watermark = ctx.timeContext(Long.class).currentWatermark();
-        if (watermark == null || watermark <= ms || ms < state.holdUntilMs) {
-            return ms;
+    private static void arm(TimeContext<Long> time, Progress state, long ms) {
+        if (ms != Long.MAX_VALUE && (!state.timerSet || ms < state.timerMs)) {
+            time.registerOnTime(ms);
+            state.timerMs = ms;
+            state.timerSet = true;
         }
-        if (!endsBy(state.second, SECOND_MS, watermark)
-                && !endsBy(state.minute, MINUTE_MS, watermark)) {
-            return ms;
-        }
-        long latest = ms;
-        if (state.newestMs > ms) {
-            for (Long waiting : pending.keys()) {
-                if (waiting > latest && waiting <= watermark) {
-                    latest = waiting;
-                }
-            }
-        }
-        if (latest > ms) {
-            state.holdUntilMs = latest;
-            return ms;
-        }
-        return watermark;
+    }
+
+    private static long lastMs(double[] bar, long widthMs) {
+        return bar == null ? Long.MAX_VALUE : (OpenBar.window(bar) + 1) * widthMs - 1;
     }
 
     private static boolean endsBy(double[] bar, long widthMs, long ms) {
-        return bar != null && (OpenBar.window(bar) + 1) * widthMs - 1 <= ms;
+        return bar != null && lastMs(bar, widthMs) <= ms;
     }
 
     private void trades(
-            OnTimerContext ctx,
             Progress state,
             MapView<Long, double[]> window,
             long ms,
@@ -380,8 +383,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             window.put(state.tail++, new double[] {ms, price, ret});
             double size = bucket.size[i];
             String symbol = state.symbol;
-            state.second = addToBar(ctx, symbol, state.second, SECOND_MS, ms, price, size, BAR_1S);
-            state.minute = addToBar(ctx, symbol, state.minute, MINUTE_MS, ms, price, size, BAR_1M);
+            state.second = addToBar(symbol, state.second, SECOND_MS, ms, price, size, BAR_1S);
+            state.minute = addToBar(symbol, state.minute, MINUTE_MS, ms, price, size, BAR_1M);
         }
         for (long tNs : bucket.tradeNs) {
             collect(Row.of((Object) rolling(state, tNs)));
@@ -465,7 +468,6 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
 
     /** {@code bar} with the trade added, or, if the trade opens another window, a new bar. */
     private double[] addToBar(
-            OnTimerContext ctx,
             String symbol,
             double[] bar,
             long widthMs,
@@ -480,14 +482,6 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         }
         if (bar != null) {
             emitBar(symbol, bar, widthMs, metric);
-        }
-        // A timer at its last millisecond closes it, if the watermark has not passed that yet
-        // (else see onTimer).
-        long lastMs = (windowOf + 1) * widthMs - 1;
-        TimeContext<Long> time = ctx.timeContext(Long.class);
-        Long watermark = time.currentWatermark();
-        if (lastMs > ms && (watermark == null || lastMs > watermark)) {
-            time.registerOnTime(lastMs);
         }
         return OpenBar.of(windowOf, price, size);
     }
