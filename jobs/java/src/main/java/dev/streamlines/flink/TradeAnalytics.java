@@ -232,42 +232,19 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
-        boolean quote = Boolean.TRUE.equals(input.getFieldAs("is_quote"));
         Bucket bucket = pending.get(ms);
-        boolean waiting = false;
-        if (quote && bucket == null) {
+        if (Boolean.TRUE.equals(input.getFieldAs("is_quote"))) {
             double bid = orNaN(input.getFieldAs("bid_price"));
             double ask = orNaN(input.getFieldAs("ask_price"));
-            waiting = WaitingQuotes.add(state, quotes, ms, bid, ask);
-        }
-        if (!waiting) {
-            waitInBucket(time, state, pending, ms, bucket, quote, tNs, input);
-        }
-    }
-
-    private static void waitInBucket(
-            TimeContext<Long> time,
-            Progress state,
-            MapView<Long, Bucket> pending,
-            long ms,
-            Bucket waiting,
-            boolean quote,
-            long tNs,
-            Row input)
-            throws Exception {
-        Bucket bucket = waiting;
-        if (bucket == null) {
-            bucket = new Bucket();
-            bucket.tradeNs = new long[0];
-            bucket.price = new double[0];
-            bucket.size = new double[0];
-            arm(time, state, ms);
-        }
-        if (quote) {
+            if (bucket == null && WaitingQuotes.add(state, quotes, ms, bid, ask)) {
+                return;
+            }
+            bucket = bucketOf(time, state, bucket, ms);
             bucket.quoted = true;
-            bucket.bid = orNaN(input.getFieldAs("bid_price"));
-            bucket.ask = orNaN(input.getFieldAs("ask_price"));
+            bucket.bid = bid;
+            bucket.ask = ask;
         } else {
+            bucket = bucketOf(time, state, bucket, ms);
             int n = bucket.tradeNs.length;
             bucket.tradeNs = Arrays.copyOf(bucket.tradeNs, n + 1);
             bucket.price = Arrays.copyOf(bucket.price, n + 1);
@@ -277,6 +254,20 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             bucket.size[n] = input.<Double>getFieldAs("size");
         }
         pending.put(ms, bucket);
+    }
+
+    /** The millisecond's bucket: {@code waiting}, or a new one with the symbol's timer armed. */
+    private static Bucket bucketOf(
+            TimeContext<Long> time, Progress state, Bucket waiting, long ms) {
+        if (waiting != null) {
+            return waiting;
+        }
+        Bucket bucket = new Bucket();
+        bucket.tradeNs = new long[0];
+        bucket.price = new double[0];
+        bucket.size = new double[0];
+        arm(time, state, ms);
+        return bucket;
     }
 
     /**
