@@ -57,6 +57,10 @@ SPREAD_COLUMN = "spread_rel"
 INPUT_COLUMNS = (*BAR_COLUMNS, *INDICATOR_COLUMNS, SPREAD_COLUMN)
 LABEL_KINDS = ("classification", "regression")
 WINDOW = 20  # the rolling window of vol_20 and volume_z_20
+# The input columns a feature reads at bars before t (the returns and vol_20 the closes,
+# volume_z_20 the volumes); every other column only at t. So a stream's look-back needs these
+# columns of the bars before t and all of bar t (a test holds every feature to it).
+HISTORY_COLUMNS = ("close", "volume")
 
 Array = np.ndarray
 Computation = Callable[[pd.DataFrame], Array]

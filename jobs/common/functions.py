@@ -12,7 +12,8 @@ ORDERED_BARS_DDL = (
 
 # Each symbol's bars joined with their indicator records, one row per bar once every family is
 # settled for it (SettledBars.java): ``settled_bars(input => TABLE t PARTITION BY symbol,
-# families => 'a,b')`` over rows of ``t_ns``, ``kind`` and DOUBLE value columns.
+# families => 'a,b', lookback => n, history => 'c,d')`` over rows of ``t_ns``, ``kind`` and
+# DOUBLE value columns.
 SETTLED_BARS_DDL = (
     "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS settled_bars"
     " AS 'dev.streamlines.flink.SettledBars' LANGUAGE JAVA"

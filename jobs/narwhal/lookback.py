@@ -16,14 +16,18 @@ import numpy as np
 import pandas as pd
 
 from jobs.narwhal.window import BAR_VALUES, STREAM_FEATURES
-from ml.features import INDICATOR_COLUMNS, feature_frame
+from ml.features import HISTORY_COLUMNS, INDICATOR_COLUMNS, feature_frame
 
 # A bar's values in a row's ``values``: the bar's, then its indicator inputs.
 VALUE_COLUMNS: tuple[str, ...] = (*BAR_VALUES, *INDICATOR_COLUMNS)
 WIDTH = len(VALUE_COLUMNS)
+# What the bars before a row's bar carry: the columns features read before t (the rest would
+# be NaN-blanked weight on every row: ~4x the bytes between the JVM and Python).
+HISTORY_INDEX = [VALUE_COLUMNS.index(c) for c in HISTORY_COLUMNS]
 
-# A row's look-back as settled_bars packs it: its bars' times (little-endian int64s), and their
-# VALUE_COLUMNS bar after bar (little-endian float64s, NaN where a bar has none).
+# A row's look-back as settled_bars packs it: its bars' times (little-endian int64s), and as
+# little-endian float64s (NaN where a bar has none) the HISTORY_COLUMNS of the bars before its
+# bar, bar after bar, then the VALUE_COLUMNS of its bar.
 TIMES = np.dtype("<i8")
 VALUES = np.dtype("<f8")
 ROW_BYTES = WIDTH * VALUES.itemsize
@@ -37,8 +41,8 @@ def window_features(
 ) -> pd.DataFrame:
     """``symbol``, ``t_ns`` and the ``STREAM_FEATURES`` of each row, in the rows' order. Row i
     is bar ``t_ns[i]`` of ``symbols[i]`` with the bars before it: ``times[i]`` (oldest first,
-    ending with ``t_ns[i]``) and ``values[i]``, their ``VALUE_COLUMNS`` bar after bar, packed
-    (``TIMES``, ``VALUES``)."""
+    ending with ``t_ns[i]``) and ``values[i]``, the ``HISTORY_COLUMNS`` of the bars before it
+    and the ``VALUE_COLUMNS`` of bar ``t_ns[i]``, packed (``TIMES``, ``VALUES``)."""
     count = len(t_ns)
     out = np.full((count, len(STREAM_FEATURES)), np.nan)
     by_symbol: dict[str, list[int]] = {}
@@ -67,13 +71,18 @@ def _runs(rows: list[int], times: Sequence[bytes]) -> list[list[int]]:
 
 
 def _run_features(run: list[int], times: Sequence[bytes], values: Sequence[bytes]) -> np.ndarray:
-    """The features of the run's bars: one ``feature_frame`` over the first row's window and
-    the newest bar of each row after it."""
-    first, rest = run[0], run[1:]
+    """The features of the run's bars: one ``feature_frame`` over the first row's look-back
+    (its history columns; NaN in the others, which no feature reads before t) and the bar of
+    each row of the run."""
+    first = run[0]
     size = TIMES.itemsize
-    bar_times = np.frombuffer(b"".join([times[first], *(times[i][-size:] for i in rest)]), TIMES)
-    packed = b"".join([values[first], *(values[i][-ROW_BYTES:] for i in rest)])
-    bar_values = np.frombuffer(packed, VALUES).reshape(len(bar_times), WIDTH)
+    bar_times = np.frombuffer(b"".join([times[first], *(times[i][-size:] for i in run[1:])]), TIMES)
+    before = len(times[first]) // size - 1
+    bar_values = np.full((len(bar_times), WIDTH), np.nan)
+    history = np.frombuffer(values[first], VALUES, count=before * len(HISTORY_INDEX))
+    bar_values[:before, HISTORY_INDEX] = history.reshape(before, len(HISTORY_INDEX))
+    own = np.frombuffer(b"".join(values[i][-ROW_BYTES:] for i in run), VALUES)
+    bar_values[before:] = own.reshape(len(run), WIDTH)
     columns: dict[str, object] = {"time": pd.to_datetime(bar_times, unit="ns", utc=True)}
     columns.update({name: bar_values[:, k] for k, name in enumerate(VALUE_COLUMNS)})
     features = feature_frame(pd.DataFrame(columns), STREAM_FEATURES)

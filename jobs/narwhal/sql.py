@@ -20,7 +20,7 @@ from jobs.common.sources import json_source_options
 from jobs.narwhal.options import Options
 from jobs.narwhal.udf import RESULT_FIELDS, UDF_NAME
 from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILIES, FAMILY_COLUMNS, LOOKBACK
-from ml.features import INDICATOR_COLUMNS
+from ml.features import HISTORY_COLUMNS, INDICATOR_COLUMNS
 from streamlines.contracts.metrics import indicator_metric
 from streamlines.contracts.timeframes import BarTimeframe
 
@@ -122,12 +122,13 @@ SELECT symbol, t_ns, CAST(kind AS STRING), {no_bar_values},
 FROM indicator_rows"""
 
 # Each bar once its indicators are in (window.py's rule, in a Java function, jobs/java
-# SettledBars), with the LOOKBACK bars before it: ``times`` and ``values`` (lookback.py reads
-# them), so the Python function after it holds no state and gets one record per bar.
+# SettledBars), with the LOOKBACK bars before it (their history columns, the ones features read
+# before t): ``times`` and ``values`` (lookback.py reads them), so the Python function after it
+# holds no state and gets one record per bar.
 VIEW_STREAM_INPUT = """CREATE TEMPORARY VIEW stream_input AS
 SELECT symbol, t_ns, times, `values`
 FROM settled_bars(input => TABLE bar_and_indicator_rows PARTITION BY symbol,
-  families => {families}, lookback => {lookback})"""
+  families => {families}, lookback => {lookback}, history => {history})"""
 
 # The Python function's predictions (udf.py, registered by job.py as score_windows).
 VIEW_SCORED = f"""CREATE TEMPORARY VIEW scored AS
@@ -226,7 +227,11 @@ def bar_and_indicator_rows_view() -> str:
 
 
 def stream_input_view() -> str:
-    return VIEW_STREAM_INPUT.format(families=sql_string(",".join(FAMILIES)), lookback=LOOKBACK)
+    return VIEW_STREAM_INPUT.format(
+        families=sql_string(",".join(FAMILIES)),
+        lookback=LOOKBACK,
+        history=sql_string(",".join(HISTORY_COLUMNS)),
+    )
 
 
 def statements(opts: Options, timeframe: BarTimeframe) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jobs.narwhal.lookback import TIMES, VALUE_COLUMNS, VALUES
+from jobs.narwhal.lookback import HISTORY_INDEX, TIMES, VALUE_COLUMNS, VALUES
 from jobs.narwhal.window import BAR_VALUES
 from ml.artifacts import LoadedModel, predict
 from ml.config import TrainingConfig, parse_config
@@ -126,8 +126,9 @@ def _t_ns(bars: pd.DataFrame) -> pd.Index:
 @dataclass(frozen=True)
 class LookbackRow:
     """A row of the narwhal job's ``stream_input`` (``settled_bars``): a bar with the bars
-    before it, their times and their values (``jobs.narwhal.lookback.VALUE_COLUMNS``), packed
-    as ``settled_bars`` packs them."""
+    before it, their times and values (the ``jobs.narwhal.lookback.HISTORY_INDEX`` columns of
+    the bars before it, the ``VALUE_COLUMNS`` of the bar), packed as ``settled_bars`` packs
+    them."""
 
     symbol: str
     t_ns: int
@@ -156,7 +157,9 @@ def lookback_rows(symbol: str, bars: pd.DataFrame, lookback: int) -> list[Lookba
                 symbol,
                 int(t),
                 np.asarray(times[first : i + 1], dtype=TIMES).tobytes(),
-                np.ascontiguousarray(packed_values[first : i + 1], dtype=VALUES).tobytes(),
+                np.concatenate([packed_values[first:i, HISTORY_INDEX].ravel(), packed_values[i]])
+                .astype(VALUES)
+                .tobytes(),
             )
         )
     return rows

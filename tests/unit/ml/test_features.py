@@ -14,6 +14,7 @@ import pytest
 
 from ml.config import ConfigError, TrainingConfig, parse_config
 from ml.features import (
+    HISTORY_COLUMNS,
     INDICATOR_COLUMNS,
     build_matrix,
     feature_frame,
@@ -160,6 +161,25 @@ def test_a_feature_needs_only_its_lookback_window_bit_for_bit(
         window = feature_frame(goog.iloc[t - keep + 1 : t + 1], ALL)
         for name in ALL:
             assert _same(window[name].to_numpy()[-1:], goog_features[name].to_numpy()[t : t + 1]), (
+                name,
+                t,
+            )
+
+
+def test_before_t_a_feature_reads_only_the_history_columns(
+    goog: pd.DataFrame, goog_features: pd.DataFrame
+) -> None:
+    """Every other input column blanked at the bars before t: the features at t are the same,
+    bit for bit (what the stream's look-back relies on: it sends only these columns of them)."""
+    keep = max_lookback(ALL) + 1
+    others = [c for c in goog.columns if c not in ("time", *HISTORY_COLUMNS)]
+    assert {"high", "rsi_14"} <= set(others)
+    for t in range(keep - 1, len(goog), 97):
+        window = goog.iloc[t - keep + 1 : t + 1].copy()
+        window.iloc[:-1, [window.columns.get_loc(c) for c in others]] = np.nan
+        got = feature_frame(window, ALL)
+        for name in ALL:
+            assert _same(got[name].to_numpy()[-1:], goog_features[name].to_numpy()[t : t + 1]), (
                 name,
                 t,
             )

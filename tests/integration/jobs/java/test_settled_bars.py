@@ -37,6 +37,7 @@ from jobs.narwhal.window import (
     STREAM_FEATURES,
     SymbolWindow,
 )
+from ml.features import HISTORY_COLUMNS
 from streamlines.datasets import load_bars
 from tests.references.features import with_indicators
 from tests.support.flink_sql import collect_sql
@@ -197,7 +198,8 @@ def test_the_function_settles_bars_as_the_python_window_does(settings):
         seen[symbol] = seen.get(symbol, 0) + 1
         assert times[-1] == t_ns
         assert len(times) == min(LOOKBACK + 1, seen[symbol]), symbol
-        assert len(packed_values) == len(times) * len(VALUE_COLUMNS) * VALUES.itemsize
+        history = (len(times) - 1) * len(HISTORY_COLUMNS)
+        assert len(packed_values) == (history + len(VALUE_COLUMNS)) * VALUES.itemsize
     newest = {
         row[1]: np.frombuffer(row[3], VALUES)[-len(VALUE_COLUMNS) :]
         for row in emitted

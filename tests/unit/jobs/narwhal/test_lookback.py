@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.narwhal.lookback import VALUE_COLUMNS, VALUES, window_features
+from jobs.narwhal.lookback import HISTORY_INDEX, VALUE_COLUMNS, VALUES, window_features
 from jobs.narwhal.window import LOOKBACK, STREAM_FEATURES
 from ml.features import scoring_matrix
 from streamlines.datasets import load_bars
@@ -78,7 +78,8 @@ def test_a_gap_in_a_symbols_rows_starts_a_new_run(goog) -> None:
     expected = whole.iloc[[*range(50), *range(70, 120)]].reset_index(drop=True)
     pd.testing.assert_frame_equal(got, expected)
     assert np.isnan(np.frombuffer(kept[0].values, VALUES)).any()  # warming up: no RSI yet
-    assert len(kept[0].values) == len(VALUE_COLUMNS) * VALUES.itemsize
+    assert len(kept[0].values) == len(VALUE_COLUMNS) * VALUES.itemsize  # no bar before it
+    assert len(kept[-1].values) == (LOOKBACK * len(HISTORY_INDEX) + len(VALUE_COLUMNS)) * 8
 
 
 def test_an_empty_batch_has_the_columns() -> None:

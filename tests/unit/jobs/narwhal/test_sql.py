@@ -116,6 +116,7 @@ def test_settled_bars_joins_the_families_and_gives_each_bar_its_look_back():
     assert "TABLE bar_and_indicator_rows PARTITION BY symbol" in view
     assert "families => 'bollinger,ema,macd,rsi,sma'" in view
     assert f"lookback => {LOOKBACK}" in view
+    assert "history => 'close,volume'" in view
     assert "SELECT symbol, t_ns, times, `values`" in view
 
 

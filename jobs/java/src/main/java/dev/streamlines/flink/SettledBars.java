@@ -9,8 +9,8 @@ import org.apache.flink.table.annotation.StateHint;
 import org.apache.flink.table.api.dataview.MapView;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
-import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.LogicalTypeRoot;
+import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.types.Row;
 
 import java.nio.ByteBuffer;
@@ -20,6 +20,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Each symbol's bars joined with their indicator records, one row per bar, once every indicator
@@ -44,11 +45,14 @@ import java.util.Map;
  *
  * <p>The output, one row per bar: {@code symbol}, {@code t_ns}, and the bar with the {@code
  * lookback} bars before it (fewer at a symbol's start): {@code times}, oldest first, and {@code
- * values}, their values bar after bar (NaN where a bar has none), packed as little-endian int64s
- * and float64s: a stateless function after it sees each bar's whole look-back, and a batch of
- * them crosses to Python as two byte columns that NumPy reads without a loop over the values.
- * SQL: {@code settled_bars(input => TABLE rows PARTITION BY symbol, families =>
- * 'bollinger,ema,...', lookback => 20)}.
+ * values}: the {@code history} columns of the bars before it, bar after bar, then every value
+ * column of the bar itself (NaN where a bar has none), packed as little-endian int64s and
+ * float64s: a stateless function after it sees each bar's look-back, and a batch of them crosses
+ * to Python as two byte columns that NumPy reads without a loop over the values. {@code history}
+ * names the value columns that the look-back needs (null: all of them); the others are sent for
+ * the bar only, which keeps a row to a fraction of the bytes. SQL: {@code settled_bars(input =>
+ * TABLE rows PARTITION BY symbol, families => 'bollinger,ema,...', lookback => 20, history =>
+ * 'close,volume')}.
  */
 @FunctionHint(output = @DataTypeHint(SettledBars.WINDOW))
 public class SettledBars extends ProcessTableFunction<Row> {
@@ -57,14 +61,16 @@ public class SettledBars extends ProcessTableFunction<Row> {
     static final String BAR_KIND = "bar";
     static final long END_OF_INPUT = Long.MAX_VALUE - 1; // fires only on the final watermark
     static final int FIRST_SWEEP = 1024;
+    // The key of the one entry in a symbol's recent bars: the times of the last lookback bars
+    // that left, then their history values, packed as in the output. One entry read and written
+    // per bar (a map entry per bar cost lookback reads, each converting a bar out of state).
+    static final int RECENT = 0;
 
     /**
      * Per symbol. Waiting bars are {@code pending[head, tail)}; {@code headT} and {@code tailT} the
      * first and the last one's time.
      * {@code progress[f]}: the latest time of family f seen. {@code held}: how many times have
      * indicator values waiting; at {@code sweepAt} those of bars that will never come are dropped.
-     * {@code emitted}: how many bars have left; the last {@code lookback} of them are in {@code
-     * recent}, keyed by their number.
      */
     public static class Progress {
         public long[] progress;
@@ -76,7 +82,6 @@ public class SettledBars extends ProcessTableFunction<Row> {
         public int held;
         public int sweepAt;
         public boolean endArmed;
-        public long emitted;
         public int lookback;
     }
 
@@ -95,8 +100,11 @@ public class SettledBars extends ProcessTableFunction<Row> {
 
     private transient Counter lateDropped;
     private transient String familiesArg;
+    private transient String historyArg;
     private transient Map<String, Integer> familyIndex;
     private transient int[] valueFields;
+    // Positions in a bar's values of the history columns, in the order the look-back sends them.
+    private transient int[] historyValues;
 
     @Override
     public void open(FunctionContext context) {
@@ -109,12 +117,13 @@ public class SettledBars extends ProcessTableFunction<Row> {
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> pending,
             // No type hint: one would bridge the arrays to Double[] (a failed checkpoint).
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> indicators,
-            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> recent,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Integer, byte[]> recent,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input,
             String families,
-            Integer lookback)
+            Integer lookback,
+            String history)
             throws Exception {
-        parse(families, ctx);
+        parse(families, history, ctx);
         if (state.progress == null) {
             state.progress = new long[familyIndex.size()];
             Arrays.fill(state.progress, Long.MIN_VALUE);
@@ -150,7 +159,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
             Progress state,
             MapView<Long, Bar> pending,
             MapView<Long, double[]> indicators,
-            MapView<Long, Bar> recent)
+            MapView<Integer, byte[]> recent)
             throws Exception {
         emitSettled(state, pending, indicators, recent, Long.MAX_VALUE);
     }
@@ -203,7 +212,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
             Progress state,
             MapView<Long, Bar> pending,
             MapView<Long, double[]> indicators,
-            MapView<Long, Bar> recent,
+            MapView<Integer, byte[]> recent,
             long settledTo)
             throws Exception {
         while (state.headT != null && state.headT <= settledTo) {
@@ -228,40 +237,54 @@ public class SettledBars extends ProcessTableFunction<Row> {
                 state.headT = null;
                 state.tailT = null;
             }
-            collect(window(state, recent, t, values));
+            collect(window(state, recent, historyValues, t, values));
         }
     }
 
     /**
      * Bar {@code t} with the {@code lookback} bars before it: their times, oldest first, as
-     * little-endian int64s, and their values, bar after bar, as little-endian float64s (what
-     * NumPy reads in one call); {@code t} joins the recent bars.
+     * little-endian int64s; the history values of the bars before it, bar after bar, then the
+     * bar's values, as little-endian float64s (what NumPy reads in one call); {@code t} joins the
+     * recent bars.
      */
-    private static Row window(Progress state, MapView<Long, Bar> recent, long t, double[] values)
+    private static Row window(
+            Progress state,
+            MapView<Integer, byte[]> recent,
+            int[] history,
+            long t,
+            double[] values)
             throws Exception {
-        long number = state.emitted++;
-        int lookback = state.lookback;
-        long first = Math.max(0, number - lookback);
-        int count = (int) (number - first) + 1;
-        ByteBuffer times = ByteBuffer.allocate(count * Long.BYTES).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer window =
-                ByteBuffer.allocate(count * values.length * Double.BYTES)
-                        .order(ByteOrder.LITTLE_ENDIAN);
-        for (long i = first; i < number; i++) {
-            Bar bar = recent.get(i);
-            times.putLong(bar.t);
-            window.asDoubleBuffer().put(bar.values);
-            window.position(window.position() + values.length * Double.BYTES);
+        int historyBytes = history.length * Double.BYTES;
+        int barBytes = Long.BYTES + historyBytes;
+        byte[] before = state.lookback > 0 ? recent.get(RECENT) : null;
+        int kept = before == null ? 0 : before.length / barBytes;
+        byte[] times = new byte[(kept + 1) * Long.BYTES];
+        byte[] window = new byte[kept * historyBytes + values.length * Double.BYTES];
+        if (kept > 0) {
+            System.arraycopy(before, 0, times, 0, kept * Long.BYTES);
+            System.arraycopy(before, kept * Long.BYTES, window, 0, kept * historyBytes);
         }
-        times.putLong(t);
-        window.asDoubleBuffer().put(values);
-        if (lookback > 0) {
-            recent.put(number, new Bar(t, values));
-            if (number >= lookback) {
-                recent.remove(number - lookback);
+        ByteBuffer.wrap(times).order(ByteOrder.LITTLE_ENDIAN).putLong(kept * Long.BYTES, t);
+        ByteBuffer.wrap(window)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asDoubleBuffer()
+                .put(kept * history.length, values);
+        if (state.lookback > 0) {
+            int drop = kept + 1 > state.lookback ? 1 : 0;
+            int keep = kept + 1 - drop;
+            byte[] after = new byte[keep * barBytes];
+            System.arraycopy(times, drop * Long.BYTES, after, 0, keep * Long.BYTES);
+            int olderBytes = (kept - drop) * historyBytes;
+            System.arraycopy(window, drop * historyBytes, after, keep * Long.BYTES, olderBytes);
+            ByteBuffer own = ByteBuffer.wrap(after).order(ByteOrder.LITTLE_ENDIAN);
+            int at = keep * Long.BYTES + olderBytes;
+            for (int column : history) {
+                own.putDouble(at, values[column]);
+                at += Double.BYTES;
             }
+            recent.put(RECENT, after);
         }
-        return Row.of(t, times.array(), window.array());
+        return Row.of(t, times, window);
     }
 
     /** Drops the indicator values of bars at or before the last one emitted (none will come). */
@@ -281,25 +304,40 @@ public class SettledBars extends ProcessTableFunction<Row> {
         state.sweepAt = Math.max(2 * state.held, FIRST_SWEEP);
     }
 
-    private void parse(String families, Context ctx) {
-        if (families.equals(familiesArg)) {
+    private void parse(String families, String history, Context ctx) {
+        if (families.equals(familiesArg) && Objects.equals(history, historyArg)) {
             return;
         }
         Map<String, Integer> index = new HashMap<>();
         for (String family : families.split(",")) {
             index.putIfAbsent(family.trim(), index.size());
         }
+        RowType row = (RowType) ctx.tableSemanticsFor("input").dataType().getLogicalType();
         List<Integer> fields = new ArrayList<>();
-        List<LogicalType> types =
-                ctx.tableSemanticsFor("input").dataType().getLogicalType().getChildren();
-        for (int i = 0; i < types.size(); i++) {
-            if (types.get(i).is(LogicalTypeRoot.DOUBLE)) {
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < row.getFieldCount(); i++) {
+            if (row.getTypeAt(i).is(LogicalTypeRoot.DOUBLE)) {
                 fields.add(i);
+                names.add(row.getFieldNames().get(i));
             }
+        }
+        List<Integer> historyIndex = new ArrayList<>();
+        for (String column : history == null ? names : Arrays.asList(history.split(","))) {
+            int at = names.indexOf(column.trim());
+            if (at < 0) {
+                throw new IllegalArgumentException(
+                        "settled_bars: history column '"
+                                + column.trim()
+                                + "' is not a DOUBLE column of the input "
+                                + names);
+            }
+            historyIndex.add(at);
         }
         familyIndex = index;
         valueFields = fields.stream().mapToInt(Integer::intValue).toArray();
+        historyValues = historyIndex.stream().mapToInt(Integer::intValue).toArray();
         familiesArg = families;
+        historyArg = history;
     }
 
     private static long min(long[] values) {
