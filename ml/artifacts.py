@@ -340,5 +340,8 @@ def predict(loaded: LoadedModel, matrix: pd.DataFrame) -> np.ndarray:
         x = matrix[names].to_numpy(dtype="float64")
     except (TypeError, ValueError) as exc:
         raise UserError(f"the model's features must be numbers: {exc}") from None
-    data = xgb.DMatrix(x, missing=np.nan, feature_names=names)
-    return np.asarray(loaded.booster.predict(data), dtype="float64")
+    if not len(x):
+        return np.empty(0)
+    # In place, not through a DMatrix: the same scores, bit for bit (a test holds it to
+    # Booster.predict), without building the DMatrix, which cost as much as the prediction.
+    return np.asarray(loaded.booster.inplace_predict(x, missing=np.nan), dtype="float64")
