@@ -98,6 +98,8 @@ class FlinkService(Service):
             FUNCTIONS_ARTIFACT,
             self.functions_dir,
         )
+        if any(p.is_running() for p in self.processes()):
+            self.warn_if_stale(console)
 
     def client_env(self) -> dict[str, str]:
         """Environment for the Flink scripts (cluster and `flink run`) to use this cluster."""
@@ -193,16 +195,40 @@ class FlinkService(Service):
         for directory in ("tmp", "web", "checkpoints"):
             (self.settings.state_dir / "flink" / directory).mkdir(parents=True, exist_ok=True)
 
-    def link_libs(self) -> None:
-        """lib/ = the distribution's jars + connector jars + the jobs' functions; the
-        distribution stays untouched."""
-        shutil.rmtree(self.lib_dir, ignore_errors=True)
-        self.lib_dir.mkdir(parents=True)
+    def lib_jars(self) -> list[Path]:
+        """The distribution's jars + connector jars + the jobs' functions, as installed now."""
         jars = [*sorted((pyflink_home() / "lib").glob("*.jar"))]
         jars += sorted((self.connectors_dir / "libs").glob("*.jar"))
         jars += sorted((self.functions_dir / "libs").glob("*.jar"))
-        for jar in jars:
+        return jars
+
+    def link_libs(self) -> None:
+        """lib/ = ``lib_jars``, linked; the distribution stays untouched."""
+        shutil.rmtree(self.lib_dir, ignore_errors=True)
+        self.lib_dir.mkdir(parents=True)
+        for jar in self.lib_jars():
             (self.lib_dir / jar.name).symlink_to(jar)
+
+    def stale_libs(self) -> list[str]:
+        """The jars the running cluster was started with that are no longer installed (a
+        rebuilt jobs' functions jar replaces the old one): a job that needs one of their
+        classes fails with ClassNotFoundException until Flink restarts."""
+        linked = {p.name for p in self.lib_dir.glob("*.jar")}
+        return sorted(linked - {jar.name for jar in self.lib_jars()})
+
+    def after_start(self, console: Console) -> None:
+        self.warn_if_stale(console)
+
+    def warn_if_stale(self, console: Console) -> None:
+        stale = self.stale_libs()
+        if stale:
+            console.print(
+                f"[yellow]![/yellow] Flink is running with jars that are no longer installed "
+                f"({', '.join(stale)}; the jobs' Java functions were rebuilt): jobs that use "
+                "them fail until Flink restarts. Restart it with `streamlines stack down flink "
+                "&& streamlines stack up flink` (running jobs stop: `streamlines jobs stop NAME` "
+                "takes a savepoint to resume one from)."
+            )
 
     def start(self) -> None:
         self.write_config()

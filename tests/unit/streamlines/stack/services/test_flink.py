@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 
 from streamlines.settings import Settings
 from streamlines.stack.manager import Stack
@@ -41,6 +42,29 @@ def test_lib_dir_links_the_distribution_and_the_connectors(tmp_path):
     assert {p.name for p in (pyflink_home() / "lib").glob("flink-dist*.jar")} <= names
     service.link_libs()  # idempotent
     assert {p.name for p in service.lib_dir.iterdir()} == names
+
+
+def test_a_running_cluster_with_a_replaced_functions_jar_is_told_to_restart(tmp_path):
+    service = FlinkService(Settings(home=tmp_path / "home"))
+    old = service.functions_dir / "libs" / "streamlines-flink-functions-aaa.jar"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"jar")
+    service.link_libs()
+    console = Console(record=True, width=200)
+    service.after_start(console)
+    assert service.stale_libs() == []
+    assert console.export_text() == ""
+
+    old.unlink()  # stack install rebuilt the functions: a new digest, the old jar gone
+    (old.parent / "streamlines-flink-functions-bbb.jar").write_bytes(b"jar")
+    assert service.stale_libs() == ["streamlines-flink-functions-aaa.jar"]
+    service.after_start(console)
+    said = console.export_text()
+    assert "streamlines-flink-functions-aaa.jar" in said
+    assert "streamlines stack down flink && streamlines stack up flink" in said
+
+    service.link_libs()  # what a restart does
+    assert service.stale_libs() == []
 
 
 def test_cli_command_points_flink_at_the_generated_config(tmp_path):
