@@ -25,6 +25,8 @@ from streamlines.contracts.metrics import indicator_metric
 from streamlines.contracts.timeframes import BarTimeframe
 
 SINK_TABLE = "predictions"
+# The fields of the currents records' ``values`` that the features use, in input-column order.
+INDICATOR_FIELDS = tuple(field for _, field in INDICATOR_COLUMNS.values())
 
 # As in the currents job: the history watermark stays at the epoch until that source has been
 # read to its end (gather writes symbols years apart), so ordered_bars below sorts the
@@ -67,11 +69,14 @@ LIVE_DDL = """CREATE TABLE bars_live (
 # The currents job's records. The Python function does not wait on this watermark (a record
 # of one family settles the bars before it, see window.py); the currents topic starts with
 # its history, written symbol after symbol, so the watermark runs ahead of many records.
+# ``values`` is read as a ROW of the fields the features use ({fields}; the JSON format skips
+# the others, a field a record lacks is null), not as a MAP: no map built per record and no
+# lookup by key per column (the MAP was ~a quarter of the source's CPU).
 INDICATORS_DDL = """CREATE TABLE indicators (
   symbol STRING,
   metric STRING,
   t_ns BIGINT,
-  `values` MAP<STRING, DOUBLE>,
+  `values` ROW<{fields}>,
   ts AS TO_TIMESTAMP_LTZ(t_ns / 1000000, 3),
   WATERMARK FOR ts AS ts - INTERVAL '{out_of_orderness_s}' SECOND
 ) WITH (
@@ -109,7 +114,7 @@ SELECT symbol, t_ns, CASE metric{families} END AS kind,{columns},
 FROM indicators
 WHERE metric IN ({metrics}) AND symbol IS NOT NULL AND t_ns > 0"""
 FAMILY_CASE = "\n    WHEN {metric} THEN {family}"
-COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`[{field}] END AS {column}"
+COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`.`{field}` END AS {column}"
 
 # Bars and indicator rows in one table, with the same columns: what settled_bars joins.
 VIEW_BAR_AND_INDICATOR_ROWS = """CREATE TEMPORARY VIEW bar_and_indicator_rows AS
@@ -170,7 +175,12 @@ def source_ddl(opts: Options) -> list[str]:
         options = kafka_source_options(opts, opts.live_topic, history=False)
         ddl.append(LIVE_DDL.format(out_of_orderness_s=ooo, with_options=with_options(options)))
     options = kafka_source_options(opts, opts.indicators_topic, history=False)
-    ddl.append(INDICATORS_DDL.format(out_of_orderness_s=ooo, with_options=with_options(options)))
+    fields = ", ".join(f"`{field}` DOUBLE" for field in dict.fromkeys(INDICATOR_FIELDS))
+    ddl.append(
+        INDICATORS_DDL.format(
+            fields=fields, out_of_orderness_s=ooo, with_options=with_options(options)
+        )
+    )
     return ddl
 
 
@@ -209,7 +219,7 @@ def indicator_rows_view(timeframe: BarTimeframe) -> str:
         FAMILY_CASE.format(metric=metric(f), family=sql_string(f)) for f in FAMILY_COLUMNS
     )
     columns = ",".join(
-        COLUMN_CASE.format(metric=metric(family), field=sql_string(field), column=column)
+        COLUMN_CASE.format(metric=metric(family), field=field, column=column)
         for column, (family, field) in INDICATOR_COLUMNS.items()
     )
     metrics = ", ".join(metric(f) for f in FAMILY_COLUMNS)

@@ -45,7 +45,7 @@ def test_history_watermark_is_held_and_the_others_have_the_out_of_orderness():
     assert all(f"adj_{c} DOUBLE" in history for c in BAR_VALUES)
     assert "WATERMARK FOR ts AS ts - INTERVAL '7' SECOND" in live
     assert "WATERMARK FOR ts AS ts - INTERVAL '7' SECOND" in indicators
-    assert "`values` MAP<STRING, DOUBLE>" in indicators
+    assert "`values` ROW<`rsi_14` DOUBLE, `histogram` DOUBLE, `upper` DOUBLE," in indicators
     assert len(source_ddl(Options(bootstrap="k:1", history_topic=None))) == 2
 
 
@@ -65,9 +65,7 @@ def test_bars_are_the_adjusted_values_where_there_are_some_of_the_timeframe_only
 def test_each_indicator_input_column_comes_from_its_metric_and_field():
     view = indicator_rows_view(DAY)
     for column, (family, field) in INDICATOR_COLUMNS.items():
-        assert (
-            f"CASE WHEN metric = '{family}_1Day' THEN `values`['{field}'] END AS {column}" in view
-        )
+        assert f"CASE WHEN metric = '{family}_1Day' THEN `values`.`{field}` END AS {column}" in view
         assert f"WHEN '{family}_1Day' THEN '{family}'" in view
     metrics = re.search(r"metric IN \(([^)]*)\)", view)
     assert metrics is not None
