@@ -21,8 +21,8 @@ from ml.features import HISTORY_COLUMNS, INDICATOR_COLUMNS, feature_frame
 # A bar's values in a row's ``values``: the bar's, then its indicator inputs.
 VALUE_COLUMNS: tuple[str, ...] = (*BAR_VALUES, *INDICATOR_COLUMNS)
 WIDTH = len(VALUE_COLUMNS)
-# What the bars before a row's bar carry: the columns features read before t (the rest would
-# be NaN-blanked weight on every row: ~4x the bytes between the JVM and Python).
+# What the bars before a row's bar carry: the columns features read before t (all of them
+# were ~4x the bytes between the JVM and Python, for values no feature reads).
 HISTORY_INDEX = [VALUE_COLUMNS.index(c) for c in HISTORY_COLUMNS]
 
 # A row's look-back as settled_bars packs it: its bars' times (little-endian int64s), and as
