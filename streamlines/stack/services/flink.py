@@ -98,6 +98,7 @@ class FlinkService(Service):
             FUNCTIONS_ARTIFACT,
             self.functions_dir,
         )
+        # `stack up` installs first too, so this one check serves both commands.
         if any(p.is_running() for p in self.processes()):
             self.warn_if_stale(console)
 
@@ -215,9 +216,6 @@ class FlinkService(Service):
         classes fails with ClassNotFoundException until Flink restarts."""
         linked = {p.name for p in self.lib_dir.glob("*.jar")}
         return sorted(linked - {jar.name for jar in self.lib_jars()})
-
-    def after_start(self, console: Console) -> None:
-        self.warn_if_stale(console)
 
     def warn_if_stale(self, console: Console) -> None:
         stale = self.stale_libs()

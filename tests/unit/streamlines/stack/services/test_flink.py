@@ -51,14 +51,14 @@ def test_a_running_cluster_with_a_replaced_functions_jar_is_told_to_restart(tmp_
     old.write_bytes(b"jar")
     service.link_libs()
     console = Console(record=True, width=200)
-    service.after_start(console)
+    service.warn_if_stale(console)
     assert service.stale_libs() == []
     assert console.export_text() == ""
 
     old.unlink()  # stack install rebuilt the functions: a new digest, the old jar gone
     (old.parent / "streamlines-flink-functions-bbb.jar").write_bytes(b"jar")
     assert service.stale_libs() == ["streamlines-flink-functions-aaa.jar"]
-    service.after_start(console)
+    service.warn_if_stale(console)
     said = console.export_text()
     assert "streamlines-flink-functions-aaa.jar" in said
     assert "streamlines stack down flink && streamlines stack up flink" in said
