@@ -27,6 +27,11 @@ PYTHON_CONFIG = {
     "python.fn-execution.bundle.time": "1000",
 }
 
+# Chained operators hand records on without a copy. Safe here: the Java functions get each row
+# converted to a new Row and keep only their own objects in state, and the Python operator
+# copies the fields it forwards while a bundle is out (AbstractPythonScalarFunctionOperator).
+OBJECT_REUSE = {"pipeline.object-reuse": "true"}
+
 
 def job_name(opts: Options) -> str:
     topics = filter(None, (opts.history_topic, opts.live_topic, opts.indicators_topic))
@@ -75,7 +80,9 @@ def run(opts: Options, settings: Settings) -> None:
     )
     for warning in warnings:
         print(f"narwhal: {warning}", file=sys.stderr)
-    stream_env, table_env = build_environment(opts, job_name(opts), config=PYTHON_CONFIG)
+    stream_env, table_env = build_environment(
+        opts, job_name(opts), config=PYTHON_CONFIG, defaults=OBJECT_REUSE
+    )
     for statement in statements(opts, timeframe):
         table_env.execute_sql(statement)
     table_env.create_temporary_system_function(UDF_NAME, score_windows(scorer_config(opts)))
