@@ -65,11 +65,13 @@ public class SettledBars extends ProcessTableFunction<Row> {
     // that left, then their history values, packed as in the output. One entry read and written
     // per bar (a map entry per bar cost lookback reads, each converting a bar out of state).
     static final int RECENT = 0;
+    // Packed values: the columns present as a bit mask, so at most this many value columns.
+    static final int MAX_VALUE_COLUMNS = 52;
+    static final double[] NO_VALUES = {0};
 
     /**
-     * Per symbol. Waiting bars are {@code pending[head, tail)}; {@code headT} and {@code tailT} the
-     * first and the last one's time.
-     * {@code progress[f]}: the latest time of family f seen. {@code held}: how many times have
+     * Per symbol. Waiting bars are {@code waitingBars[head, tail)}; {@code headT} and {@code
+     * tailT} the first and the last one's time. {@code progress[f]}: the latest time of family f seen. {@code held}: how many times have
      * indicator values waiting; at {@code sweepAt} those of bars that will never come are dropped.
      */
     public static class Progress {
@@ -85,7 +87,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
         public int lookback;
     }
 
-    /** A bar in state: its time and its values (NaN where it has none). */
+    /** A bar waiting in state: its time and its values, packed (see {@link #pack}). */
     public static class Bar {
         public long t;
         public double[] values;
@@ -105,6 +107,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
     private transient int[] valueFields;
     // Positions in a bar's values of the history columns, in the order the look-back sends them.
     private transient int[] historyValues;
+    private transient double[] scratch;
 
     @Override
     public void open(FunctionContext context) {
@@ -114,9 +117,9 @@ public class SettledBars extends ProcessTableFunction<Row> {
     public void eval(
             Context ctx,
             @StateHint(ttl = OrderedBars.NO_TTL) Progress state,
-            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> pending,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bar> waitingBars,
             // No type hint: one would bridge the arrays to Double[] (a failed checkpoint).
-            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> indicators,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> heldValues,
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Integer, byte[]> recent,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input,
             String families,
@@ -137,7 +140,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
         long t = input.getFieldAs("t_ns");
         String kind = input.getFieldAs("kind");
         if (BAR_KIND.equals(kind)) {
-            addBar(state, pending, t, input);
+            addBar(state, waitingBars, t, input);
         } else {
             Integer family = familyIndex.get(kind);
             if (family == null) {
@@ -145,23 +148,23 @@ public class SettledBars extends ProcessTableFunction<Row> {
             }
             state.progress[family] = Math.max(state.progress[family], t);
             if (state.lastT == null || t > state.lastT) {
-                addIndicators(state, indicators, t, input);
+                addIndicators(state, heldValues, t, input);
             }
         }
-        emitSettled(state, pending, indicators, recent, min(state.progress));
+        emitSettled(state, waitingBars, heldValues, recent, min(state.progress));
         if (state.held >= state.sweepAt) {
-            sweep(state, indicators);
+            sweep(state, heldValues);
         }
     }
 
     public void onTimer(
             OnTimerContext ctx,
             Progress state,
-            MapView<Long, Bar> pending,
-            MapView<Long, double[]> indicators,
+            MapView<Long, Bar> waitingBars,
+            MapView<Long, double[]> heldValues,
             MapView<Integer, byte[]> recent)
             throws Exception {
-        emitSettled(state, pending, indicators, recent, Long.MAX_VALUE);
+        emitSettled(state, waitingBars, heldValues, recent, Long.MAX_VALUE);
     }
 
     private void addBar(Progress state, MapView<Long, Bar> pending, long t, Row input)
@@ -171,12 +174,8 @@ public class SettledBars extends ProcessTableFunction<Row> {
             lateDropped.inc();
             return;
         }
-        double[] values = new double[valueFields.length];
-        for (int i = 0; i < valueFields.length; i++) {
-            Double value = input.getFieldAs(valueFields[i]);
-            values[i] = value == null ? Double.NaN : value;
-        }
-        pending.put(state.tail++, new Bar(t, values));
+        double[] values = pack(input);
+        pending.put(state.tail++, new Bar(t, values == null ? NO_VALUES : values));
         state.tailT = t;
         if (state.headT == null) {
             state.headT = t;
@@ -186,24 +185,16 @@ public class SettledBars extends ProcessTableFunction<Row> {
     private void addIndicators(
             Progress state, MapView<Long, double[]> indicators, long t, Row input)
             throws Exception {
-        double[] slot = indicators.get(t);
-        boolean added = false;
-        for (int i = 0; i < valueFields.length; i++) {
-            Double value = input.getFieldAs(valueFields[i]);
-            if (value != null && !value.isNaN()) {
-                if (slot == null) {
-                    slot = new double[valueFields.length];
-                    Arrays.fill(slot, Double.NaN);
-                    added = true;
-                }
-                slot[i] = value;
-            }
+        double[] values = pack(input);
+        if (values == null) {
+            return;
         }
-        if (slot != null) {
-            indicators.put(t, slot);
-            if (added) {
-                state.held++;
-            }
+        double[] slot = indicators.get(t);
+        if (slot == null) {
+            indicators.put(t, values);
+            state.held++;
+        } else {
+            indicators.put(t, merge(slot, values));
         }
     }
 
@@ -219,16 +210,14 @@ public class SettledBars extends ProcessTableFunction<Row> {
             Bar bar = pending.get(state.head);
             pending.remove(state.head++);
             long t = state.headT;
-            double[] values = bar.values;
+            double[] values = new double[valueFields.length];
+            Arrays.fill(values, Double.NaN);
+            unpack(bar.values, values);
             double[] slot = indicators.get(t);
             if (slot != null) {
                 indicators.remove(t);
                 state.held--;
-                for (int i = 0; i < slot.length; i++) {
-                    if (!Double.isNaN(slot[i])) {
-                        values[i] = slot[i];
-                    }
-                }
+                unpack(slot, values);
             }
             state.lastT = t;
             if (state.head < state.tail) {
@@ -333,11 +322,71 @@ public class SettledBars extends ProcessTableFunction<Row> {
             }
             historyIndex.add(at);
         }
+        if (fields.size() > MAX_VALUE_COLUMNS) {
+            throw new IllegalArgumentException(
+                    "settled_bars: at most "
+                            + MAX_VALUE_COLUMNS
+                            + " DOUBLE columns, the input has "
+                            + fields.size());
+        }
         familyIndex = index;
         valueFields = fields.stream().mapToInt(Integer::intValue).toArray();
+        scratch = new double[fields.size()];
         historyValues = historyIndex.stream().mapToInt(Integer::intValue).toArray();
         familiesArg = families;
         historyArg = history;
+    }
+
+    /**
+     * The row's value columns that hold a number, packed: element 0 the bit mask of those columns
+     * (bit i: value column i; exact as a double, at most {@link #MAX_VALUE_COLUMNS} bits), then
+     * their values in column order; null if none does. A bar or a record carries a few of the
+     * value columns (the others null): packed, a bar waiting in state takes the bytes of its own
+     * values, not of every column (a backlog holds hundreds of thousands of them).
+     */
+    private double[] pack(Row input) {
+        long mask = 0;
+        int count = 0;
+        for (int i = 0; i < valueFields.length; i++) {
+            Double value = input.getFieldAs(valueFields[i]);
+            if (value != null && !value.isNaN()) {
+                mask |= 1L << i;
+                scratch[count++] = value;
+            }
+        }
+        if (mask == 0) {
+            return null;
+        }
+        double[] packed = new double[count + 1];
+        packed[0] = mask;
+        System.arraycopy(scratch, 0, packed, 1, count);
+        return packed;
+    }
+
+    /** {@code older} with {@code newer}'s values over it, packed. */
+    static double[] merge(double[] older, double[] newer) {
+        long a = (long) older[0];
+        long b = (long) newer[0];
+        long mask = a | b;
+        double[] merged = new double[Long.bitCount(mask) + 1];
+        merged[0] = mask;
+        int ia = 1;
+        int ib = 1;
+        int at = 1;
+        for (long rest = mask; rest != 0; rest &= rest - 1) {
+            long bit = rest & -rest;
+            double value = (a & bit) != 0 ? older[ia++] : Double.NaN;
+            merged[at++] = (b & bit) != 0 ? newer[ib++] : value;
+        }
+        return merged;
+    }
+
+    /** Writes the packed values into their columns of {@code values}. */
+    static void unpack(double[] packed, double[] values) {
+        int at = 1;
+        for (long rest = (long) packed[0]; rest != 0; rest &= rest - 1) {
+            values[Long.numberOfTrailingZeros(rest)] = packed[at++];
+        }
     }
 
     private static long min(long[] values) {
