@@ -71,8 +71,9 @@ public class SettledBars extends ProcessTableFunction<Row> {
 
     /**
      * Per symbol. Waiting bars are {@code waitingBars[head, tail)}; {@code headT} and {@code
-     * tailT} the first and the last one's time. {@code progress[f]}: the latest time of family f seen. {@code held}: how many times have
-     * indicator values waiting; at {@code sweepAt} those of bars that will never come are dropped.
+     * tailT} the first and the last one's time. {@code progress[f]}: the latest time of family f
+     * seen. {@code held}: how many times have indicator values waiting ({@code heldValues}); at
+     * {@code sweepAt} those of bars that will never come are dropped.
      */
     public static class Progress {
         public long[] progress;
@@ -208,6 +209,14 @@ public class SettledBars extends ProcessTableFunction<Row> {
             throws Exception {
         while (state.headT != null && state.headT <= settledTo) {
             Bar bar = pending.get(state.head);
+            if (bar == null) {
+                // Progress restored from a savepoint of a version that kept its waiting bars
+                // under another name (before the packed layout): they are not in this state.
+                throw new IllegalStateException(
+                        "settled_bars: the savepoint's waiting bars are not in this version's"
+                                + " state; start the narwhal job without the savepoint (it reads"
+                                + " its topics from the beginning)");
+            }
             pending.remove(state.head++);
             long t = state.headT;
             double[] values = new double[valueFields.length];
