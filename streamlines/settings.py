@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     flink_taskmanagers: int = Field(default=1, ge=1)
     flink_taskmanager_slots: int = 2
     flink_jobmanager_memory: str = "1024m"
-    flink_taskmanager_memory: str = "3g"  # the heap holds the jobs' state (flink-conf/config.yaml)
+    flink_taskmanager_memory: str = "1600m"
 
     # Kinesis emulator (kinesis-mock from npm); plain HTTP port.
     kinesis_port: int = 4568
