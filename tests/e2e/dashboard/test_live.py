@@ -1,7 +1,11 @@
 """The chart kept live by the pipeline: trades the replay server sends go through ``streamlines
 ingest``, Kafka and the ripples job on the cluster to the GraphQL subscription; the page's forming
-bar moves within 1 s of the trade that moved it, closed minutes grow the polyline, and a dropped
-websocket comes back without a reload, a re-fetch or a doubled vertex."""
+bar follows the trades (each move matched to the trades it includes), closed minutes grow the
+polyline, and a dropped websocket comes back without a reload, a re-fetch or a doubled vertex.
+
+How fast the forming bar follows is printed here, not asserted: speed is measured in
+``benchmarks.dashboard`` (record → page, target 1 s) and ``benchmarks.e2e_latency`` (the replay
+server's send → a subscriber)."""
 
 from __future__ import annotations
 
@@ -21,11 +25,9 @@ from tests.e2e.dashboard.conftest import Pipeline
 from tests.e2e.dashboard.reading import drawn_with_data, open_dashboard
 
 SYMBOL = "SP500"
-LATENCY_LIMIT_MS = 1000.0
 WATCH_S = 15
 # Seconds the chart runs before the watch: on a cluster just started (CI brings the stack up
-# for the first test) the jobs' first seconds are slower than their steady state, which is
-# what the 1 s bound is about.
+# for the first test) the jobs' first seconds are slower than their steady state.
 WARM_UP_S = 10
 
 # Every change to the price panel's SVG: when (wall clock, ms, as the replay server's send log),
@@ -99,7 +101,7 @@ def trade_to_dom_latencies(
     return latencies
 
 
-def test_new_trades_grow_the_chart_and_move_the_forming_bar_within_a_second(
+def test_new_trades_grow_the_chart_and_move_the_forming_bar(
     live_pipeline: Pipeline, page: Page, settings: Settings
 ) -> None:
     info = live_chart(live_pipeline, page)
@@ -123,8 +125,7 @@ def test_new_trades_grow_the_chart_and_move_the_forming_bar_within_a_second(
     p50, p95 = statistics.median(latencies), float(np.percentile(latencies, 95))
     print(f"trade → forming bar on the page: {len(latencies)} moves, median {p50:.0f} ms, "
           f"p95 {p95:.0f} ms, max {max(latencies):.0f} ms")  # fmt: skip
-    assert min(latencies) > 0
-    assert p95 <= LATENCY_LIMIT_MS, f"p95 {p95:.0f} ms"
+    assert min(latencies) > 0  # no move shown before the trades it includes were sent
 
 
 def test_a_dropped_websocket_reconnects_and_resumes_without_a_reload(
