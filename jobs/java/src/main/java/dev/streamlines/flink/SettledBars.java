@@ -175,8 +175,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
             lateDropped.inc();
             return;
         }
-        double[] values = pack(input);
-        pending.put(state.tail++, new Bar(t, values == null ? NO_VALUES : values));
+        pending.put(state.tail++, new Bar(t, pack(input)));
         state.tailT = t;
         if (state.headT == null) {
             state.headT = t;
@@ -187,7 +186,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
             Progress state, MapView<Long, double[]> indicators, long t, Row input)
             throws Exception {
         double[] values = pack(input);
-        if (values == null) {
+        if (values == NO_VALUES) {
             return;
         }
         double[] slot = indicators.get(t);
@@ -349,7 +348,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
     /**
      * The row's value columns that hold a number, packed: element 0 the bit mask of those columns
      * (bit i: value column i; exact as a double, at most {@link #MAX_VALUE_COLUMNS} bits), then
-     * their values in column order; null if none does. A bar or a record carries a few of the
+     * their values in column order; {@link #NO_VALUES} if none does. A bar or a record carries a few of the
      * value columns (the others null): packed, a bar waiting in state takes the bytes of its own
      * values, not of every column (a backlog holds hundreds of thousands of them).
      */
@@ -364,7 +363,7 @@ public class SettledBars extends ProcessTableFunction<Row> {
             }
         }
         if (mask == 0) {
-            return null;
+            return NO_VALUES;
         }
         double[] packed = new double[count + 1];
         packed[0] = mask;
