@@ -14,10 +14,12 @@ record of its symbol once).
 
 By default the subscribers use ``ripplesBatches`` (what the dashboard subscribes to: each
 message carries what arrived since the previous one); ``--per-record`` uses ``ripples``, one
-message per record and subscriber. Also printed: the server's peak resident memory (VmHWM)
-and its memory when everyone had subscribed, the CPU of the server, the clients and the rest
-(``CpuMeter``), and the shared execution's counters (``/healthz``). ``--profile DIR`` runs the
-server under cProfile and writes its profile per run there.
+message per record and subscriber. The clients do not offer websocket compression unless
+``--compression`` (as browsers do: then the server deflates every message for each connection,
+unless ``STREAMLINES_GRAPHQL_WEBSOCKET_COMPRESSION=false``). Also printed: the server's peak
+resident memory (VmHWM) and its memory when everyone had subscribed, the CPU of the server, the
+clients and the rest (``CpuMeter``), and the shared execution's counters (``/healthz``).
+``--profile DIR`` runs the server under cProfile and writes its profile per run there.
 
     python -m benchmarks.fanout [--subscribers 1000] [--rate 2000] [--seconds 30] [--runs 3]
 """
@@ -97,9 +99,13 @@ class ClientResult:
 class Subscribers:
     """One process's subscribers: their counts, latencies and failures."""
 
-    def __init__(self, url: str, per_record: bool, cutoff: Synchronized, done: Synchronized):
+    def __init__(
+        self, url: str, per_record: bool, compression: bool, cutoff: Synchronized,
+        done: Synchronized,
+    ) -> None:  # fmt: skip
         self.ws_url = "ws" + url.removeprefix("http")
         self.per_record = per_record
+        self.compression = compression
         self.cutoff, self.done = cutoff, done
         self.histogram = np.zeros(MAX_LATENCY_MS + 1, dtype=np.int64)
         self.received: dict[str, int] = {}
@@ -119,7 +125,8 @@ class Subscribers:
         async with self.gate:
             ws = await websockets.connect(
                 self.ws_url, subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                compression=None, max_size=None, ping_interval=None, open_timeout=60,
+                compression="deflate" if self.compression else None,
+                max_size=None, ping_interval=None, open_timeout=60,
             )  # fmt: skip
             await ws.send('{"type":"connection_init","payload":{}}')
             ack = json.loads(await ws.recv())
@@ -160,13 +167,14 @@ def client_process(
     url: str,
     symbols: list[str],
     per_record: bool,
+    compression: bool,
     cutoff: Synchronized,
     done: Synchronized,
     progress: Synchronized,
     results: Any,
 ) -> None:
     async def main() -> ClientResult:
-        subscribers = Subscribers(url, per_record, cutoff, done)
+        subscribers = Subscribers(url, per_record, compression, cutoff, done)
         tasks = [asyncio.ensure_future(subscribers.run(s)) for s in symbols]
         while not done.value:
             await asyncio.sleep(0.25)
@@ -339,7 +347,8 @@ def measure(
         share = assigned[k :: args.client_processes]
         processes.append(context.Process(
             target=client_process,
-            args=(url, share, args.per_record, cutoff, done, counter, results), daemon=True,
+            args=(url, share, args.per_record, args.compression, cutoff, done, counter, results),
+            daemon=True,
         ))  # fmt: skip
     for process in processes:
         process.start()
@@ -465,6 +474,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-record", action="store_true",
                         help="subscribe to `ripples` (a message per record) instead of "
                         "`ripplesBatches`")  # fmt: skip
+    parser.add_argument("--compression", action="store_true",
+                        help="the clients offer permessage-deflate, as browsers do (the server "
+                        "compresses each message per connection unless "
+                        "STREAMLINES_GRAPHQL_WEBSOCKET_COMPRESSION=false)")  # fmt: skip
     parser.add_argument("--modes", default="shared,per-subscriber",
                         help="which of shared, per-subscriber to run (default both)")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="run the server under cProfile; "
@@ -484,6 +497,7 @@ def main(argv: list[str] | None = None) -> None:
     subscription = "ripples" if args.per_record else "ripplesBatches"
     print(f"{args.subscribers:,} subscribers of `{subscription}` over {args.symbols} symbols, "
           f"{args.rate:,.0f} records/s, {args.seconds:g} s measured after {args.warmup:g} s; "
+          f"clients {'offering' if args.compression else 'without'} permessage-deflate; "
           f"logs in {logs}", flush=True)  # fmt: skip
     by_mode: dict[str, list[RunResult]] = {m: [] for m in modes}
     for run in range(1, args.runs + 1):

@@ -280,5 +280,6 @@ def serve(settings: Settings, log_level: str) -> None:
         port=settings.graphql_port,
         log_level=log_level,
         ws=websocket_protocol(settings.graphql_websocket_send_buffer),
+        ws_per_message_deflate=settings.graphql_websocket_compression,
         log_config=None,
     )

@@ -285,6 +285,12 @@ class Settings(BaseSettings):
     # kernel's autotuning, which lets a client that stops reading hold up to 4 MiB
     # (graphql_server/websocket_protocol.py).
     graphql_websocket_send_buffer: int = Field(default=65_536, ge=0)
+    # permessage-deflate on the websocket when the client offers it (browsers do). Off: each
+    # connection would deflate every update itself, after the fan-out encoded it once for all;
+    # with 1,000 browser-like subscribers p99 went from ~250 to 470-815 ms and the messages the
+    # server got out fell by half or more (benchmarks/fanout.py --compression, docs/graphql.md).
+    # On for clients on slow links.
+    graphql_websocket_compression: bool = False
     # Live subscriptions: each update's selection executed and JSON-encoded once for all the
     # subscribers asking for the same fields (graphql_server/fanout.py); off: once per
     # subscriber, as graphql-core does (the fan-out benchmark's baseline).

@@ -8,10 +8,11 @@ import json
 import urllib.request
 
 import pytest
+import websockets
 from kafka import KafkaProducer
 
 from connectors.sinks.influx import InfluxWriter
-from graphql_server.client import GraphQLClientError, query, subscribe
+from graphql_server.client import PROTOCOL, GraphQLClientError, query, subscribe
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.influx import MEASUREMENT_RIPPLES
@@ -139,3 +140,25 @@ def test_subscription_starts_with_the_latest_value_then_streams_updates(server, 
         {"symbol": "GOOG", "metric": "BAR_1M", "tNs": str(T0 + 120_000_000_000), "close": 581.0},
         {"symbol": "GOOG", "metric": "BAR_1M", "tNs": str(T0 + 180_000_000_000), "close": 582.0},
     ]
+
+
+@pytest.mark.parametrize(("setting", "negotiated"), [("true", True), ("false", False)])
+def test_websocket_compression_is_negotiated_only_when_configured(
+    stack, bucket, topic, tmp_path, setting, negotiated
+):
+    env = {
+        "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": bucket,
+        "STREAMLINES_GRAPHQL_RIPPLES_TOPIC": topic,
+        "STREAMLINES_GRAPHQL_WEBSOCKET_COMPRESSION": setting,
+    }
+
+    async def extensions(url: str) -> str:
+        # the client offers permessage-deflate, as browsers do
+        ws_url = "ws" + url.removeprefix("http")
+        async with websockets.connect(ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+            assert ws.response is not None
+            return ws.response.headers.get("Sec-WebSocket-Extensions", "")
+
+    with graphql_server_process(env, log_path=tmp_path / "graphql.log") as url:
+        answer = asyncio.run(extensions(url))
+    assert ("permessage-deflate" in answer) is negotiated, answer
