@@ -260,7 +260,7 @@ class Updates:
             values = self._values()
             self.t_ns += 1_000_000_000
             self._send(METRIC_BAR_1S, self.t_ns, values)
-            volume = (volume if minute else 0.0) + float(values["volume"] or 0)
+            volume += float(values["volume"] or 0)
             # the bar's window ends at t_ns: it belongs to the minute of its start
             start_ms = (self.t_ns - 1_000_000_000) // NS_PER_MINUTE * 60_000
             self.log.append((start_ms, volume, time.time() * 1000))
@@ -269,7 +269,7 @@ class Updates:
             self.i += 1
             if self.t_ns % NS_PER_MINUTE == 0:
                 self._send(METRIC_BAR_1M, self.t_ns, minute_bar(minute))
-                minute = []
+                minute, volume = [], 0.0
             self.sink.flush(1) if self.sent % 20 == 0 else None
             pause = began + self.sent / self.rate - time.perf_counter()
             if pause > 0:

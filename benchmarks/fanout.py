@@ -60,6 +60,7 @@ from benchmarks.workload import (
     wait_for_quiet,
 )
 from connectors.sinks.kafka import ensure_topics
+from graphql_server.client import websocket_url
 from streamlines.child import REPO, child_server, free_port
 from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.time import NS_PER_SECOND
@@ -103,7 +104,7 @@ class Subscribers:
         self, url: str, per_record: bool, compression: bool, cutoff: Synchronized,
         done: Synchronized,
     ) -> None:  # fmt: skip
-        self.ws_url = "ws" + url.removeprefix("http")
+        self.ws_url = websocket_url(url)
         self.per_record = per_record
         self.compression = compression
         self.cutoff, self.done = cutoff, done

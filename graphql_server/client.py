@@ -67,6 +67,11 @@ def query(
     return answer["data"]
 
 
+def websocket_url(url: str) -> str:
+    """The websocket address of the GraphQL endpoint ``url`` (http → ws, https → wss)."""
+    return "ws" + url.removeprefix("http")
+
+
 async def subscribe(
     url: str,
     document: str,
@@ -76,8 +81,7 @@ async def subscribe(
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Each ``data`` the subscription sends (as the user of ``api_key``, sent in the
     ``connection_init`` payload), until the server completes it."""
-    ws_url = "ws" + url.removeprefix("http")
-    async with websockets.connect(ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(websocket_url(url), subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
         init = {"type": "connection_init", "payload": auth_headers(api_key)}
         await ws.send(json.dumps(init))
         try:

@@ -12,7 +12,13 @@ import websockets
 from kafka import KafkaProducer
 
 from connectors.sinks.influx import InfluxWriter
-from graphql_server.client import PROTOCOL, GraphQLClientError, query, subscribe
+from graphql_server.client import (
+    PROTOCOL,
+    GraphQLClientError,
+    query,
+    subscribe,
+    websocket_url,
+)
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
 from streamlines.contracts.influx import MEASUREMENT_RIPPLES
@@ -36,13 +42,18 @@ def producer(stack, settings):
     producer.close()
 
 
-@pytest.fixture
-def server(stack, bucket, topic, tmp_path):
-    env = {
+def server_env(bucket: str, topic: str) -> dict[str, str]:
+    return {
         "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": bucket,
         "STREAMLINES_GRAPHQL_RIPPLES_TOPIC": topic,
     }
-    with graphql_server_process(env, log_path=tmp_path / "graphql.log") as url:
+
+
+@pytest.fixture
+def server(stack, bucket, topic, tmp_path):
+    with graphql_server_process(
+        server_env(bucket, topic), log_path=tmp_path / "graphql.log"
+    ) as url:
         yield url
 
 
@@ -146,16 +157,11 @@ def test_subscription_starts_with_the_latest_value_then_streams_updates(server, 
 def test_websocket_compression_is_negotiated_only_when_configured(
     stack, bucket, topic, tmp_path, setting, negotiated
 ):
-    env = {
-        "STREAMLINES_GRAPHQL_ANALYTICS_BUCKET": bucket,
-        "STREAMLINES_GRAPHQL_RIPPLES_TOPIC": topic,
-        "STREAMLINES_GRAPHQL_WEBSOCKET_COMPRESSION": setting,
-    }
+    env = {**server_env(bucket, topic), "STREAMLINES_GRAPHQL_WEBSOCKET_COMPRESSION": setting}
 
     async def extensions(url: str) -> str:
         # the client offers permessage-deflate, as browsers do
-        ws_url = "ws" + url.removeprefix("http")
-        async with websockets.connect(ws_url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        async with websockets.connect(websocket_url(url), subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
             assert ws.response is not None
             return ws.response.headers.get("Sec-WebSocket-Extensions", "")
 

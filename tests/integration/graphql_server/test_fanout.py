@@ -14,7 +14,7 @@ import pytest
 import websockets
 from kafka import KafkaProducer
 
-from graphql_server.client import subscribe
+from graphql_server.client import subscribe, websocket_url
 from streamlines.child import graphql_server_process
 from streamlines.contracts.events import AnalyticsRecord
 
@@ -70,8 +70,7 @@ async def read_transport_ws(url: str, doc: str, count: int) -> list[dict]:
 async def read_graphql_ws(url: str, doc: str, count: int) -> list[dict]:
     """The legacy protocol, spoken by hand: connection_init, start, then data messages."""
     got: list[dict] = []
-    ws_url = "ws" + url.removeprefix("http")
-    async with websockets.connect(ws_url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
+    async with websockets.connect(websocket_url(url), subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         await ws.send(json.dumps({"type": "start", "id": "1", "payload": {"query": doc}}))

@@ -348,9 +348,9 @@ public class SettledBars extends ProcessTableFunction<Row> {
     /**
      * The row's value columns that hold a number, packed: element 0 the bit mask of those columns
      * (bit i: value column i; exact as a double, at most {@link #MAX_VALUE_COLUMNS} bits), then
-     * their values in column order; {@link #NO_VALUES} if none does. A bar or a record carries a few of the
-     * value columns (the others null): packed, a bar waiting in state takes the bytes of its own
-     * values, not of every column (a backlog holds hundreds of thousands of them).
+     * their values in column order; {@link #NO_VALUES} if none does. A bar or a record carries
+     * a few of the value columns (the others null): packed, a bar waiting in state takes the
+     * bytes of its own values, not of every column (a backlog holds hundreds of thousands).
      */
     private double[] pack(Row input) {
         long mask = 0;
