@@ -31,8 +31,9 @@ split evenly over the three symbols, sorted by (time, symbol): the matrix contra
    on the same bars.
 3. **In-stream scoring** (target >= 50,000 rows/s per slot): ``--stream-bars`` bars of the three
    symbols on a fresh live-bars topic (``Bar`` JSON) and their indicator records on a fresh
-   indicators topic (``AnalyticsRecord`` JSON, one record per family and bar, as currents writes
-   them); ``flink run -py jobs/narwhal/__main__.py --bounded --parallelism 1`` on the local
+   indicators topic (``AnalyticsRecord`` JSON, as currents writes them: one record per bar, every
+   bar, metric ``indicators_1Min``, every family's values keyed ``<family>.<field>``, null while
+   warming up); ``flink run -py jobs/narwhal/__main__.py --bounded --parallelism 1`` on the local
    cluster, timed by Flink's own job duration (REST API), rows = bars scored; then the same on a
    hundredth of the bars (at least 300), whose duration is the fixed cost (start-up, the first
    bundle): the rate once running is the extra bars over the extra seconds, the figure held
@@ -87,7 +88,7 @@ from benchmarks.workload import (
 )
 from connectors.replay import synth
 from connectors.sinks.kafka import ensure_topics
-from jobs.narwhal.window import BAR_VALUES, FAMILY_COLUMNS, SymbolWindow
+from jobs.narwhal.window import BAR_VALUES, INDICATOR_KEYS, SymbolWindow
 from jobs.registry import find_job
 from ml.artifacts import LoadedModel, load_artifact, predict, write_artifact
 from ml.config import TrainingConfig, parse_config
@@ -98,7 +99,7 @@ from ml.predict import score_frames
 from ml.train import TrainedModel, train_local, xgboost_params
 from streamlines.console import make_console
 from streamlines.contracts.events import AnalyticsRecord, Bar, Prediction
-from streamlines.contracts.metrics import indicator_metric
+from streamlines.contracts.indicators import INDICATORS, compact_values, indicators_metric
 from streamlines.contracts.time import NS_PER_MINUTE
 from streamlines.datasets import load_bars
 from streamlines.settings import Settings
@@ -113,6 +114,7 @@ SESSION_MINUTES = 390  # 14:30-21:00 UTC
 COARSE = 5  # minutes per bar of the second scale
 FEATURES_30 = (*DEFAULT_FEATURES, *(f"{name}_{COARSE}m" for name in DEFAULT_FEATURES))
 TIMEFRAME = "1Min"
+INDICATORS_METRIC = indicators_metric(TIMEFRAME)
 BASELINE_BATCH = 512  # bars per feature_frame call in the baseline (the job's BATCH_BARS)
 
 
@@ -474,25 +476,24 @@ def _bar_messages(symbol: str, bars: pd.DataFrame) -> Iterator[tuple[bytes, byte
 
 
 def _indicator_messages(symbol: str, bars: pd.DataFrame) -> Iterator[tuple[bytes, bytes]]:
-    """One record per family and bar where the family has a value (none while it warms up)."""
+    """One record per bar, every bar (the first included), as currents writes them: the
+    values of every family, keyed ``<family>.<field>`` (the fields the features read), null
+    while warming up."""
     key = symbol.encode()
     times = bars["time"].array.asi8.tolist()
-    for family, columns in FAMILY_COLUMNS.items():
-        metric = indicator_metric(family, TIMEFRAME)
-        fields = {c: INDICATOR_COLUMNS[c][1] for c in columns}
-        values = bars[list(columns)]
-        for t_ns, row in zip(times, values.itertuples(index=False), strict=True):
-            known = {
-                fields[c]: (None if np.isnan(v) else float(v))
-                for c, v in zip(columns, row, strict=True)
-            }
-            if any(v is not None for v in known.values()):
-                yield (
-                    key,
-                    AnalyticsRecord(
-                        symbol=symbol, t_ns=t_ns, metric=metric, values=dict(known)
-                    ).to_wire(),
-                )
+    families = list(INDICATOR_COLUMNS.values())  # (family, field) of each column
+    rows = bars[list(INDICATOR_COLUMNS)].itertuples(index=False, name=None)
+    for t_ns, row in zip(times, rows, strict=True):
+        values = compact_values(
+            (family, {field: None if np.isnan(v) else float(v)})
+            for (family, field), v in zip(families, row, strict=True)
+        )
+        yield (
+            key,
+            AnalyticsRecord(
+                symbol=symbol, t_ns=t_ns, metric=INDICATORS_METRIC, values=values
+            ).to_wire(),
+        )
 
 
 def prefill_stream(settings: Settings, data: Data, bars: int, console: Console) -> StreamInput:
@@ -615,11 +616,11 @@ class PythonBaseline:
         symbol, t_ns = record["symbol"], record["t_ns"]
         window = self.windows.setdefault(symbol, SymbolWindow())
         if "metric" in record:
-            family = record["metric"].removesuffix(f"_{TIMEFRAME}")
-            columns = FAMILY_COLUMNS[family]
+            if record["metric"] != INDICATORS_METRIC:
+                return  # no other metric in the topic; as the job, leave any out
             values = record["values"]
             window.add_indicators(
-                family, t_ns, {c: values.get(INDICATOR_COLUMNS[c][1]) for c in columns}
+                INDICATORS, t_ns, {c: values.get(k) for c, k in INDICATOR_KEYS.items()}
             )
         else:
             window.add_bar(t_ns, [record[c] for c in BAR_VALUES])

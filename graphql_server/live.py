@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -268,7 +268,8 @@ class LiveHub(Generic[R]):
 
 
 class KafkaFeed(Generic[R]):
-    """Reads a topic of ``record_type`` records into a LiveHub from a background thread."""
+    """Reads a topic of ``record_type`` records into a LiveHub from a background thread;
+    ``expand``, when given, turns each record into the records the hub keeps."""
 
     def __init__(
         self,
@@ -277,12 +278,14 @@ class KafkaFeed(Generic[R]):
         topic: str,
         prime_records: int,
         record_type: type[R],
+        expand: Callable[[R], Sequence[R]] | None = None,
     ) -> None:
         self.hub = hub
         self.kafka = kafka
         self.topic = topic
         self.prime_records = prime_records
         self.record_type = record_type
+        self.expand = expand
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -361,7 +364,8 @@ class KafkaFeed(Generic[R]):
         records: list[R] = []
         for raw in batch:
             try:
-                records.append(self.record_type.from_wire(raw.value))
+                record = self.record_type.from_wire(raw.value)
+                records.extend(self.expand(record) if self.expand else (record,))
             except SchemaError as exc:
                 self.hub.counters.rejected += 1
                 log.debug("skipping a record of %s: %s", self.topic, exc.reason)

@@ -2,11 +2,11 @@
 
 Reads ``analytics.ripples`` (or another analytics topic: ``analytics.currents``,
 ``analytics.predictions``) in a consumer group, writes each record as one point
-(``streamlines.contracts.influx.record_point``: measurement = the topic's, from
+(``streamlines.contracts.points.record_points``: measurement = the topic's, from
 ``ANALYTICS_MEASUREMENTS`` or given; a prediction with its model's tags, any other record with
-tags ``symbol`` and ``metric`` and its values as fields; time = the record's ``t_ns``) and
-commits the
-offsets only after InfluxDB accepted the batch. A record that does not fit the schema goes to
+tags ``symbol`` and ``metric`` and its values as fields, the currents job's per-bar record as
+one such point per indicator family; time = the record's ``t_ns``) and commits the offsets only
+after InfluxDB accepted the batch. A record that does not fit the schema goes to
 ``<topic>.dlq`` with the reason, and the sink keeps going. Because timestamps come from the
 records, a replayed topic or a restarted sink overwrites points instead of duplicating them.
 
@@ -42,7 +42,7 @@ from streamlines.contracts.influx import (
     BUCKET_ANALYTICS,
     MEASUREMENT_BUCKETS,
 )
-from streamlines.contracts.points import record_point
+from streamlines.contracts.points import record_points
 from streamlines.contracts.topics import TOPIC_RIPPLES
 from streamlines.errors import UserError
 from streamlines.settings import Settings
@@ -124,7 +124,7 @@ def run_sink(
             for raw in records:
                 counters.read += 1
                 try:
-                    points.append(record_point(raw.value, measurement))
+                    points.extend(record_points(raw.value, measurement))
                 except SchemaError as exc:
                     dead_letters.dead_letter(topic, exc.reason, raw.value, source=topic)
                     counters.dead_lettered += 1

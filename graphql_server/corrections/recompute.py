@@ -32,6 +32,7 @@ from graphql_server.jobs.registry import JobHandle, JobState, Work
 from graphql_server.validation import TimeRange
 from streamlines.connections import kafka_client_config
 from streamlines.contracts.events import AnalyticsRecord, HistoryBar, SchemaError
+from streamlines.contracts.indicators import expand
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS
 from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME
 from streamlines.contracts.points import analytics_point
@@ -138,11 +139,13 @@ def recompute(settings: Settings, symbol: str, timeframe: str, since_ns: int) ->
         bars_topic, records_topic = f"{stem}.bars", f"{stem}.currents"
         ensure_topics(settings, [bars_topic, records_topic], 1)
         try:
-            records = _compute(settings, handle, bars, bars_topic, records_topic, since_ns)
+            wire = _compute(settings, handle, bars, bars_topic, records_topic, since_ns)
             handle.update(phase="replacing the stored indicators", done=2)
+            records = [stored for record in wire for stored in expand(record)]
             metrics = series_metrics(records, timeframe, existing)
             records = [r for r in records if r.metric in metrics]
             _replace(settings, symbol, metrics, since_ns, records)
+            _publish(settings, wire)
         finally:
             _delete_topics(settings, [bars_topic, records_topic])
         handle.update(
@@ -199,6 +202,14 @@ def _replace(
         delete_points(settings, bucket, since_ns, END_OF_TIME_NS, predicate)
     with InfluxWriter.from_settings(settings, bucket) as writer:
         writer.write(analytics_point(r, MEASUREMENT_CURRENTS) for r in records)
+    log.info(
+        "recompute of %s: replaced %s from %s with %d records",
+        symbol, ", ".join(sorted(metrics)), rfc3339_ns(since_ns), len(records),
+    )  # fmt: skip
+
+
+def _publish(settings: Settings, records: list[AnalyticsRecord]) -> None:
+    """The recomputed records, as the currents job wrote them, to the downstream topic."""
     sink = KafkaSink(settings, client_id="streamlines-recompute")
     try:
         for record in records:
@@ -206,10 +217,6 @@ def _replace(
         sink.flush(60)
     finally:
         sink.close(10)
-    log.info(
-        "recompute of %s: replaced %s from %s with %d records",
-        symbol, ", ".join(sorted(metrics)), rfc3339_ns(since_ns), len(records),
-    )  # fmt: skip
 
 
 def _delete_topics(settings: Settings, topics: list[str]) -> None:

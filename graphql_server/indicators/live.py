@@ -1,11 +1,13 @@
 """The live currents: the server's hub of the currents job's records (``graphql_server.live``),
 keyed by (symbol, metric), fed from the currents topic (STREAMLINES_GRAPHQL_CURRENTS_TOPIC):
-indicators, crossover signals and volatility rounds."""
+indicators (each per-bar record as the records of its families), crossover signals and
+volatility rounds."""
 
 from __future__ import annotations
 
 from graphql_server import live
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.contracts.indicators import expand
 from streamlines.settings import Settings
 
 
@@ -24,4 +26,4 @@ def feed(
     hub: CurrentsHub, kafka: Settings | str, topic: str, prime_records: int
 ) -> live.KafkaFeed[AnalyticsRecord]:
     """The feed of ``hub`` from the currents topic."""
-    return live.KafkaFeed(hub, kafka, topic, prime_records, AnalyticsRecord)
+    return live.KafkaFeed(hub, kafka, topic, prime_records, AnalyticsRecord, expand)

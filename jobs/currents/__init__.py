@@ -29,33 +29,40 @@ start from a new history topic then). A history topic that does not exist is lef
 run that is an error.
 
 Writes JSON records keyed by symbol to ``analytics.currents``, each ``{"symbol", "metric",
-"t_ns", "values": {...}}`` with ``t_ns`` the bar's own time, so a replay overwrites. Metric names
-end in the series' timeframe (``sma_1Day``, ``rsi_1Min``, ...); a record is written once one of
-its values is known, and values still warming up are null. ``n`` is the bar's position in its
-series (1 = first bar):
+"t_ns", "values": {...}}`` with ``t_ns`` the bar's own time, so a replay overwrites. At every bar
+of a series, its first included, one **per-bar record** (``streamlines.contracts.indicators``):
+metric ``indicators_<tf>``, its values keyed ``<family>.<field>`` (``sma.sma_20``,
+``macd.histogram``, ...) for the five families below; values still warming up are null, and a
+recursive family is absent until one of its values is known. One record instead of one per
+family: the consumers that join indicators to bars (narwhal) take a fifth of the records. The
+InfluxDB sink stores a per-bar record as one point per family with a known value (metric
+``<family>_<tf>``, e.g. ``sma_1Day``), and the GraphQL server serves the same per-family
+records, so storage and queries are per family as before. The crossovers and the volatility
+rounds, written at flips and every minute, are records of their own. Metric names end in the
+series' timeframe; ``n`` is the bar's position in its series (1 = first bar):
 
-``sma_<tf>`` (Flink SQL)
+``sma`` (Flink SQL)
     ``sma_<p>`` for each ``--sma`` period (default 20, 50, 200): the mean of the last p prices,
     from bar p.
-``ema_<tf>`` (Python)
+``ema`` (Python)
     ``ema_<p>`` for each ``--ema`` period (default 20, 50, 200): the standard recursive EMA,
     alpha = 2 / (p + 1), seeded with the first price and then ``ema = (1 - alpha) * ema + alpha *
     price`` — pandas ``ewm(span=p, adjust=False)``. Reported from bar p (pandas
     ``min_periods=p``), when the seed's weight has fallen to (1 - alpha)^(p - 1).
-``rsi_<tf>`` (Python)
+``rsi`` (Python)
     ``rsi_<p>`` (``--rsi``, default 14), Wilder's: changes ``price[n] - price[n - 1]``; the first
     average gain and loss are the simple means of the first p changes (so the first RSI is at
     bar p + 1), then ``avg = (avg * (p - 1) + x) / p``. RSI = 100 - 100 / (1 + gain / loss), 100
     when the average loss is 0 and 50 when both are.
-``bollinger_<tf>`` (Flink SQL)
+``bollinger`` (Flink SQL)
     middle = SMA(20) of the price, std = the *population* deviation (divided by n, as Bollinger
     defines the bands; pandas' ``rolling().std()`` is the sample one) of the same 20 prices,
     upper/lower = middle +- 2 std (``--bollinger``, ``--bollinger-k``). From bar 20.
-``macd_<tf>`` (Python)
+``macd`` (Python)
     macd = EMA(12) - EMA(26), signal = EMA(9) of macd, histogram = macd - signal (``--macd``),
     EMAs as above, all seeded at the first bar (so macd starts at 0). macd from bar 26, signal
     and histogram from bar 34 (26 + 9 - 1).
-``cross_<kind><fast>_<kind><slow>_<tf>`` (SMA pairs in Flink SQL, EMA pairs in Python)
+``cross_<kind><fast>_<kind><slow>_<tf>`` (Python, of the SQL's SMAs and its own EMAs)
     For each ``--crossovers`` pair (default sma:50:200 and ema:12:26): written only at the bar
     where the state is first known (both averages reported) and at every bar where it flips, so
     the record's t_ns is the time it flipped. signal = +1 (fast above slow: bullish) or -1
@@ -71,15 +78,17 @@ series (1 = first bar):
     later has been read: with minute bars published as their minute ends, about 2 minutes
     after T.
 
-Where each piece runs, and why. SMA, Bollinger bands, SMA crossovers and the volatility rounds
-are Flink SQL (OVER windows and a hopping window, in the JVM). EMA, RSI and MACD are recursive
+Where each piece runs, and why. SMA, Bollinger bands and the volatility rounds are Flink SQL
+(OVER windows and a hopping window, in the JVM). EMA, RSI and MACD are recursive
 (each value depends on the previous one), which SQL cannot express, and PyFlink runs Python
 aggregate functions in streaming OVER windows only as pandas UDAFs over *bounded* windows, which
 hand the whole window to Python at each row (flink-python 2.0.2 has no streaming over-window
 operator for general Python UDAFs, so an accumulator that keeps the last EMA is not available
 there either). So they are one keyed process function in
-the DataStream API (``jobs/currents/process.py``): the ordered, de-duplicated bars go from
-SQL to it, one Python call per bar with O(1) state, and its records back to the same sink.
+the DataStream API (``jobs/currents/process.py``): the ordered, de-duplicated bars with their
+SMAs and Bollinger values go from SQL to it, one Python call per bar with O(1) state; it adds
+the recursive values, writes the per-bar record, and the crossovers (a state carried from bar
+to bar, which in SQL took two more OVER windows), to the same sink.
 
 Precision (every value is checked against pandas to 1e-9 relative). Flink's STDDEV_* is a
 sum-of-squares formula; for Bollinger it would also retract and accumulate rounding over the

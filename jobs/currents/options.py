@@ -12,6 +12,7 @@ from jobs.common.options import (
     add_run_arguments,
     run_options,
 )
+from jobs.currents.per_bar import BarConfig
 from jobs.currents.recursive import RecursiveConfig
 from streamlines.contracts.topics import TOPIC_BARS, TOPIC_BARS_HISTORY, TOPIC_CURRENTS
 
@@ -46,19 +47,22 @@ class Options(RunOptions):
     macd: tuple[int, int, int] = (12, 26, 9)
     crossovers: tuple[CrossoverSpec, ...] = DEFAULT_CROSSOVERS
 
-    def recursive_config(self) -> RecursiveConfig:
-        return RecursiveConfig(
+    def bar_config(self) -> BarConfig:
+        recursive = RecursiveConfig(
             ema_periods=self.ema_periods,
             rsi_period=self.rsi_period,
             macd=self.macd,
-            ema_crossovers=tuple((c.fast, c.slow) for c in self.crossovers if c.kind == "ema"),
+            ema_crossovers=self._pairs("ema"),
+            sma_crossovers=self._pairs("sma"),
         )
+        return BarConfig(self.sma_periods, self.bollinger_k, recursive)
 
-    def sma_crossovers(self) -> list[CrossoverSpec]:
-        return [c for c in self.crossovers if c.kind == "sma"]
+    def _pairs(self, kind: str) -> tuple[tuple[int, int], ...]:
+        return tuple((c.fast, c.slow) for c in self.crossovers if c.kind == kind)
 
     def all_sma_periods(self) -> list[int]:
-        crossing = [p for c in self.sma_crossovers() for p in (c.fast, c.slow)]
+        """The SMAs the SQL computes: those reported and those of the SMA crossovers."""
+        crossing = [p for pair in self._pairs("sma") for p in pair]
         return sorted({*self.sma_periods, *crossing})
 
 

@@ -1,12 +1,13 @@
 """The recursive indicators of the currents job, in plain Python: EMA, Wilder's RSI, MACD and
-moving-average crossovers. One ``SymbolIndicators`` per (symbol, timeframe) series takes its
-prices in time order and says what to publish at each bar. No Flink here (``process.py`` wraps
-it in a keyed process function), so it is unit-tested directly against pandas.
+moving-average crossovers (of the EMAs here, and of the SMAs that Flink SQL computes). One
+``SymbolIndicators`` per (symbol, timeframe) series takes its prices (and SMAs) in time order and
+says what to publish at each bar. No Flink here (``process.py`` wraps it in a keyed process
+function), so it is unit-tested directly against pandas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from streamlines.contracts.metrics import crossover_name
@@ -105,6 +106,7 @@ class RecursiveConfig:
     rsi_period: int = 14
     macd: tuple[int, int, int] = (12, 26, 9)  # fast, slow, signal
     ema_crossovers: tuple[tuple[int, int], ...] = ((12, 26),)  # (fast, slow) periods
+    sma_crossovers: tuple[tuple[int, int], ...] = ()  # (fast, slow): SMAs given to update
 
     def all_ema_periods(self) -> list[int]:
         crossing = [p for pair in self.ema_crossovers for p in pair]
@@ -113,8 +115,8 @@ class RecursiveConfig:
 
 @dataclass
 class SymbolIndicators:
-    """Every recursive indicator of one (symbol, timeframe) series. ``update(price)`` returns the
-    records to publish at that bar, as ``(name, values)``:
+    """Every recursive indicator of one (symbol, timeframe) series. ``update(price, smas)``
+    returns the records to publish at that bar, as ``(name, values)``:
 
     ``ema``        ``ema_<n>`` for each EMA period, once the shortest one is reported;
     ``rsi``        ``rsi_<n>``, from bar n + 1;
@@ -122,7 +124,9 @@ class SymbolIndicators:
                    macd - signal; all seeded at the first bar (macd's first value is 0). macd is
                    reported from bar ``slow``, signal and histogram from bar ``slow + signal - 1``;
     ``cross_ema<f>_ema<s>``  signal (+1/-1), cross (0 first state, 1 flip), fast, slow: only at
-                   the bars where the state is first known or flips.
+                   the bars where the state is first known or flips;
+    ``cross_sma<f>_sma<s>``  the same of the SMAs in ``smas`` (period -> SMA at this bar, None
+                   while warming up).
     """
 
     config: RecursiveConfig
@@ -130,6 +134,7 @@ class SymbolIndicators:
     rsi: WilderRsi = field(default_factory=WilderRsi)
     macd_signal: Ema = field(default_factory=lambda: Ema(9))
     crossovers: list[Crossover] = field(default_factory=list)
+    sma_crossings: list[Crossover] = field(default_factory=list)
     count: int = 0
 
     @classmethod
@@ -140,9 +145,12 @@ class SymbolIndicators:
             rsi=WilderRsi(config.rsi_period),
             macd_signal=Ema(config.macd[2]),
             crossovers=[Crossover() for _ in config.ema_crossovers],
+            sma_crossings=[Crossover() for _ in config.sma_crossovers],
         )
 
-    def update(self, price: float) -> list[tuple[str, Values]]:
+    def update(
+        self, price: float, smas: Mapping[int, float | None] | None = None
+    ) -> list[tuple[str, Values]]:
         self.count += 1
         for ema in self.emas.values():
             ema.update(price)
@@ -155,16 +163,11 @@ class SymbolIndicators:
             out.append(("rsi", {f"rsi_{config.rsi_period}": value}))
         out.extend(self._macd())
         for (fast, slow), crossover in zip(config.ema_crossovers, self.crossovers, strict=True):
-            fast_value, slow_value = self.emas[fast].reported, self.emas[slow].reported
-            flip = crossover.update(fast_value, slow_value)
-            if flip is not None:
-                values: Values = {
-                    "signal": float(flip[0]),
-                    "cross": float(flip[1]),
-                    "fast": fast_value,
-                    "slow": slow_value,
-                }
-                out.append((crossover_name("ema", fast, slow), values))
+            out.extend(_crossing("ema", fast, slow, crossover, self.emas[fast].reported,
+                                 self.emas[slow].reported))  # fmt: skip
+        smas = smas or {}
+        for (fast, slow), crossover in zip(config.sma_crossovers, self.sma_crossings, strict=True):
+            out.extend(_crossing("sma", fast, slow, crossover, smas.get(fast), smas.get(slow)))
         return out
 
     def _macd(self) -> Sequence[tuple[str, Values]]:
@@ -179,3 +182,23 @@ class SymbolIndicators:
         if self.count < slow + signal_period - 1:
             return (("macd", {"macd": macd, "signal": None, "histogram": None}),)
         return (("macd", {"macd": macd, "signal": signal, "histogram": macd - signal}),)
+
+
+def _crossing(
+    kind: str,
+    fast: int,
+    slow: int,
+    crossover: Crossover,
+    fast_value: float | None,
+    slow_value: float | None,
+) -> Sequence[tuple[str, Values]]:
+    flip = crossover.update(fast_value, slow_value)
+    if flip is None:
+        return ()
+    values: Values = {
+        "signal": float(flip[0]),
+        "cross": float(flip[1]),
+        "fast": fast_value,
+        "slow": slow_value,
+    }
+    return ((crossover_name(kind, fast, slow), values),)

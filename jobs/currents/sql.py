@@ -1,10 +1,11 @@
-"""The Flink SQL of the currents job: sources, the ordered and de-duplicated bar series, SMA,
-Bollinger bands, SMA crossovers and the 24-hour volatility rounds (see ``jobs.currents``).
+"""The Flink SQL of the currents job: sources, the ordered and de-duplicated bar series, their
+SMAs and Bollinger middle and deviation (the input of the per-bar Python function, which writes
+them) and the 24-hour volatility rounds (see ``jobs.currents``).
 
 The statements are the constants below, ``{name}`` placeholders filled in with ``str.format``.
-Where a statement has one column or term per configured period or pair (the SMAs, the
-Bollinger window's terms, the SMA crossovers), a small function repeats its fragment; to read
-a job's statements whole, ``python -m jobs.currents --print-sql [options]``.
+Where a statement has one column or term per configured period (the SMAs, the Bollinger
+window's terms), a small function repeats its fragment; to read a job's statements whole,
+``python -m jobs.currents --print-sql [options]``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ import textwrap
 
 from jobs.common.kafka import (
     analytics_sink_ddl,
-    sql_string,
     with_options,
 )
 from jobs.common.sources import json_source_options
-from jobs.currents.options import CrossoverSpec, Options
-from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME, crossover_name
+from jobs.currents.options import Options
+from streamlines.contracts.metrics import METRIC_VOLATILITY, VOLATILITY_TIMEFRAME
 from streamlines.contracts.time import NS_PER_MINUTE
 
 SINK_TABLE = "currents"  # the INSERTs below name it
@@ -77,9 +77,6 @@ SELECT symbol, timeframe, t_ns, price, ts FROM (
 )
 WHERE previous_ms IS NULL OR previous_ms <> t_ns / 1000000"""
 
-# The input of the recursive indicators (``process.py``).
-PYTHON_INPUT_QUERY = "SELECT symbol, timeframe, t_ns, price FROM bars"
-
 # bars_sma: the bars with sma_<n> for each period n, null for the first n - 1 bars. One OVER
 # window per period (Flink needs one window per OVER operator), each layer around the last.
 SMA_BARS = "SELECT symbol, timeframe, t_ns, price, ts FROM bars"
@@ -103,69 +100,20 @@ VIEW_SMA = "CREATE TEMPORARY VIEW bars_sma AS\n{query}"
 # series and the subtraction cancels most digits when the deviation is small next to the price
 # (measured on the S&P 500 daily closes: 3e-10 relative; on a DECIMAL cast, Flink rounds the
 # squares to 6 decimals: 7e-9).
+#
+# Over bars_sma, so that one row carries every value SQL computes for a bar: the input of the
+# per-bar Python function (``process.py``).
 VIEW_BOLLINGER = """CREATE TEMPORARY VIEW bars_bollinger AS
-SELECT symbol, timeframe, t_ns, x0 + m AS middle, SQRT(({squares}) / {n}) AS std FROM (
+SELECT symbol, timeframe, t_ns, x0 AS price{smas}, x0 + m AS middle,
+  SQRT(({squares}) / {n}) AS std
+FROM (
   SELECT *, ({differences}) / {n} AS m FROM (
-    SELECT symbol, timeframe, t_ns, price AS x0{lags}
-    FROM bars
+    SELECT symbol, timeframe, t_ns, price AS x0{smas}{lags}
+    FROM bars_sma
     WINDOW w AS (PARTITION BY symbol, timeframe ORDER BY ts)
   )
 )"""
 BOLLINGER_LAG = ",\n    LAG(price, {k}) OVER w - price AS d{k}"
-
-# sma_cross_state: per SMA pair i, state_<i> (+1 fast above slow, -1 below, 0 not known yet;
-# equal keeps the last state, as LAST_VALUE skips nulls); sma_cross: and previous_<i>, the
-# state at the bar before.
-VIEW_SMA_CROSS_STATE = """CREATE TEMPORARY VIEW sma_cross_state AS
-SELECT *{states}
-FROM bars_sma
-WINDOW w AS (
-  PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-)"""
-CROSS_STATE = """,
-  COALESCE(
-    LAST_VALUE(CASE WHEN sma_{fast} > sma_{slow} THEN 1 WHEN sma_{fast} < sma_{slow} THEN -1 END)
-      OVER w,
-    0
-  ) AS state_{i}"""
-VIEW_SMA_CROSS = """CREATE TEMPORARY VIEW sma_cross AS
-SELECT *{previous}
-FROM sma_cross_state
-WINDOW w AS (
-  PARTITION BY symbol, timeframe ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW
-)"""
-CROSS_PREVIOUS = """,
-  CASE WHEN COUNT(*) OVER w = 2 THEN FIRST_VALUE(state_{i}) OVER w ELSE 0 END AS previous_{i}"""
-
-# The SMAs asked for ({values}: 'sma_<n>', sma_<n> for each), from the bar where the shortest
-# is known.
-SMA_INSERT = """INSERT INTO currents
-SELECT symbol, CONCAT('sma_', timeframe), t_ns, MAP[{values}]
-FROM bars_sma
-WHERE sma_{shortest} IS NOT NULL"""
-
-BOLLINGER_INSERT = """INSERT INTO currents
-SELECT symbol, CONCAT('bollinger_', timeframe), t_ns,
-  MAP[
-    'middle', middle,
-    'upper', middle + {k} * std,
-    'lower', middle - {k} * std,
-    'std', std
-  ]
-FROM bars_bollinger
-WHERE std IS NOT NULL"""
-
-# At the bar where pair i's state is first known and at every flip.
-CROSSOVER_INSERT = """INSERT INTO currents
-SELECT symbol, CONCAT('{name}_', timeframe), t_ns,
-  MAP[
-    'signal', CAST(state_{i} AS DOUBLE),
-    'cross', CAST(CASE WHEN previous_{i} = 0 THEN 0 ELSE 1 END AS DOUBLE),
-    'fast', sma_{fast},
-    'slow', sma_{slow}
-  ]
-FROM sma_cross
-WHERE state_{i} <> previous_{i}"""
 
 # 1-minute bars with d = price - the symbol's first minute close: the deviation of d is the
 # deviation of the price, and the small differences keep the sum-of-squares formula from
@@ -256,6 +204,12 @@ def bars_all_view(opts: Options) -> str:
     return "CREATE TEMPORARY VIEW bars_all AS\n" + "\nUNION ALL\n".join(parts)
 
 
+def python_input_query(sma_periods: list[int]) -> str:
+    """The input of the per-bar Python function (``process.py``)."""
+    smas = "".join(f", sma_{n}" for n in sma_periods)
+    return f"SELECT symbol, timeframe, t_ns, price{smas}, middle, std FROM bars_bollinger"
+
+
 def sma_view(periods: list[int]) -> str:
     """``bars_sma``: one SMA_LAYER per period around SMA_BARS."""
     query = SMA_BARS
@@ -264,63 +218,38 @@ def sma_view(periods: list[int]) -> str:
     return VIEW_SMA.format(query=query)
 
 
-def bollinger_view(n: int) -> str:
-    """``bars_bollinger`` of the last ``n`` prices: ``n - 1`` LAG terms."""
+def bollinger_view(n: int, sma_periods: list[int]) -> str:
+    """``bars_bollinger`` of the last ``n`` prices (``n - 1`` LAG terms), with the SMAs."""
     ks = range(1, n)
     return VIEW_BOLLINGER.format(
         n=n,
+        smas="".join(f", sma_{p}" for p in sma_periods),
         lags="".join(BOLLINGER_LAG.format(k=k) for k in ks),
         differences=" + ".join(f"d{k}" for k in ks),
         squares=" + ".join(["m * m", *(f"(d{k} - m) * (d{k} - m)" for k in ks)]),
     )
 
 
-def crossover_views(specs: list[CrossoverSpec]) -> list[str]:
-    """``sma_cross_state`` and ``sma_cross``: a state and a previous column per SMA pair."""
-    states = "".join(CROSS_STATE.format(i=i, fast=c.fast, slow=c.slow) for i, c in enumerate(specs))
-    previous = "".join(CROSS_PREVIOUS.format(i=i) for i in range(len(specs)))
-    return [VIEW_SMA_CROSS_STATE.format(states=states), VIEW_SMA_CROSS.format(previous=previous)]
-
-
-def sma_insert(periods: tuple[int, ...]) -> str:
-    values = ", ".join(f"{sql_string(f'sma_{n}')}, sma_{n}" for n in periods)
-    return SMA_INSERT.format(values=values, shortest=min(periods))
-
-
-def bollinger_insert(k: float) -> str:
-    return BOLLINGER_INSERT.format(k=f"CAST({sql_string(repr(float(k)))} AS DOUBLE)")
-
-
-def crossover_insert(index: int, spec: CrossoverSpec) -> str:
-    name = crossover_name("sma", spec.fast, spec.slow)
-    return CROSSOVER_INSERT.format(name=name, i=index, fast=spec.fast, slow=spec.slow)
-
-
 def statements(opts: Options) -> tuple[list[str], list[str]]:
-    """(DDL to execute, INSERTs to run together with the recursive indicators as one job)."""
-    sma_crossovers = opts.sma_crossovers()
+    """(DDL to execute, INSERTs to run together with the per-bar Python function as one
+    job)."""
     ddl = [
         *source_ddl(opts),
         sink_ddl(opts),
         bars_all_view(opts),
         VIEW_BARS,
         sma_view(opts.all_sma_periods()),
-        bollinger_view(opts.bollinger_period),
+        bollinger_view(opts.bollinger_period, opts.all_sma_periods()),
         VIEW_MINUTE_BARS,
     ]
-    inserts = [sma_insert(opts.sma_periods), bollinger_insert(opts.bollinger_k)]
-    if sma_crossovers:
-        ddl.extend(crossover_views(sma_crossovers))
-        inserts.extend(crossover_insert(i, c) for i, c in enumerate(sma_crossovers))
-    inserts.append(VOLATILITY_INSERT)
-    return ddl, inserts
+    return ddl, [VOLATILITY_INSERT]
 
 
 def script(opts: Options) -> str:
     """Every statement of the job in the order it runs them, for ``--print-sql``."""
     ddl, inserts = statements(opts)
     python = (
-        "-- The recursive indicators (Python, process.py) read, and write to currents:\n"
-        + PYTHON_INPUT_QUERY
+        "-- The per-bar records (Python, process.py) read, and write to currents:\n"
+        + python_input_query(opts.all_sma_periods())
     )
     return ";\n\n".join([*ddl, python, *inserts]) + ";\n"

@@ -19,14 +19,12 @@ from jobs.common.kafka import (
 from jobs.common.sources import json_source_options
 from jobs.narwhal.options import Options
 from jobs.narwhal.udf import RESULT_FIELDS, UDF_NAME
-from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILIES, FAMILY_COLUMNS, LOOKBACK
+from jobs.narwhal.window import BAR_KIND, BAR_VALUES, FAMILIES, INDICATOR_KEYS, LOOKBACK
 from ml.features import HISTORY_COLUMNS, INDICATOR_COLUMNS
-from streamlines.contracts.metrics import indicator_metric
+from streamlines.contracts.indicators import indicators_metric
 from streamlines.contracts.timeframes import BarTimeframe
 
 SINK_TABLE = "predictions"
-# The fields of the currents records' ``values`` that the features use, in input-column order.
-INDICATOR_FIELDS = tuple(field for _, field in INDICATOR_COLUMNS.values())
 
 # As in the currents job: the history watermark stays at the epoch until that source has been
 # read to its end (gather writes symbols years apart), so ordered_bars below sorts the
@@ -66,12 +64,14 @@ LIVE_DDL = """CREATE TABLE bars_live (
 {with_options}
 )"""
 
-# The currents job's records. The Python function does not wait on this watermark (a record
-# of one family settles the bars before it, see window.py); the currents topic starts with
-# its history, written symbol after symbol, so the watermark runs ahead of many records.
-# ``values`` is read as a ROW of the fields the features use ({fields}; the JSON format skips
-# the others, a field a record lacks is null), not as a MAP: no map built per record and no
-# lookup by key per column (the MAP was ~a quarter of the source's CPU).
+# The currents job's records. The Python function does not wait on this watermark (a per-bar
+# record settles the bars before it, see window.py); the currents topic starts with its
+# history, written symbol after symbol, so the watermark runs ahead of many records.
+# ``values`` is read as a ROW of the ``<family>.<field>`` keys of the per-bar records that the
+# features use (``rsi.rsi_14``, ...: field names with a dot, quoted; the JSON format matches
+# them whole, skips the other keys, and a key a record lacks or has as null is null), not as a
+# MAP: no map built per record and no lookup by key per column (the MAP was ~a quarter of the
+# source's CPU).
 INDICATORS_DDL = """CREATE TABLE indicators (
   symbol STRING,
   metric STRING,
@@ -106,15 +106,16 @@ VIEW_BARS = """CREATE TEMPORARY VIEW bars AS
 SELECT symbol, t_ns, `open`, high, low, `close`, volume
 FROM ordered_bars(input => TABLE bars_all PARTITION BY symbol)"""
 
-# One row per indicator record of the model's timeframe: its family and the feature inputs it
-# carries ({columns}: one CASE per input column of ml.features.INDICATOR_COLUMNS).
+# One row per per-bar indicator record of the model's timeframe (the other records of the topic,
+# crossovers and volatility, left out): its one family (window.FAMILIES) and the feature inputs
+# it carries, ``values``.`<family>.<field>` as each input column of
+# ml.features.INDICATOR_COLUMNS.
 VIEW_INDICATOR_ROWS = """CREATE TEMPORARY VIEW indicator_rows AS
-SELECT symbol, t_ns, CASE metric{families} END AS kind,{columns},
+SELECT symbol, t_ns, {kind} AS kind,{columns},
   ts
 FROM indicators
-WHERE metric IN ({metrics}) AND symbol IS NOT NULL AND t_ns > 0"""
-FAMILY_CASE = "\n    WHEN {metric} THEN {family}"
-COLUMN_CASE = "\n  CASE WHEN metric = {metric} THEN `values`.`{field}` END AS {column}"
+WHERE metric = {metric} AND symbol IS NOT NULL AND t_ns > 0"""
+COLUMN = "\n  `values`.`{key}` AS {column}"
 
 # Bars and indicator rows in one table, with the same columns: what settled_bars joins.
 VIEW_BAR_AND_INDICATOR_ROWS = """CREATE TEMPORARY VIEW bar_and_indicator_rows AS
@@ -175,7 +176,7 @@ def source_ddl(opts: Options) -> list[str]:
         options = kafka_source_options(opts, opts.live_topic, history=False)
         ddl.append(LIVE_DDL.format(out_of_orderness_s=ooo, with_options=with_options(options)))
     options = kafka_source_options(opts, opts.indicators_topic, history=False)
-    fields = ", ".join(f"`{field}` DOUBLE" for field in dict.fromkeys(INDICATOR_FIELDS))
+    fields = ", ".join(f"`{key}` DOUBLE" for key in INDICATOR_KEYS.values())
     ddl.append(
         INDICATORS_DDL.format(
             fields=fields, out_of_orderness_s=ooo, with_options=with_options(options)
@@ -212,18 +213,13 @@ def bars_all_view(opts: Options, timeframe: BarTimeframe) -> str:
 
 
 def indicator_rows_view(timeframe: BarTimeframe) -> str:
-    def metric(family: str) -> str:
-        return sql_string(indicator_metric(family, timeframe.value))
-
-    families = "".join(
-        FAMILY_CASE.format(metric=metric(f), family=sql_string(f)) for f in FAMILY_COLUMNS
+    (family,) = FAMILIES  # the per-bar record's
+    columns = ",".join(COLUMN.format(key=key, column=c) for c, key in INDICATOR_KEYS.items())
+    return VIEW_INDICATOR_ROWS.format(
+        kind=sql_string(family),
+        columns=columns,
+        metric=sql_string(indicators_metric(timeframe.value)),
     )
-    columns = ",".join(
-        COLUMN_CASE.format(metric=metric(family), field=field, column=column)
-        for column, (family, field) in INDICATOR_COLUMNS.items()
-    )
-    metrics = ", ".join(metric(f) for f in FAMILY_COLUMNS)
-    return VIEW_INDICATOR_ROWS.format(families=families, columns=columns, metrics=metrics)
 
 
 def bar_and_indicator_rows_view() -> str:

@@ -2,17 +2,20 @@
 then get their features from ``ml.features.feature_frame`` over the last ``max_lookback + 1``
 bars: the one feature code path, so a feature at bar t equals, bit for bit, the batch one
 (``ml.features.scoring_matrix``) for the same bars and indicators. With the stream's feature
-list, the look-back and the indicator families that the narwhal job uses.
+list, the look-back and the indicator families (``FAMILIES``) that the narwhal job uses.
 
 No Flink here, so it is unit-tested directly.
 
-When a bar's indicators are complete. The currents job writes one record per indicator family
-(``sma``, ``ema``, ``rsi``, ``macd``, ``bollinger``) and bar, each family of a symbol in bar
-order, and none while a family warms up (RSI before bar 15, MACD before 26, ...). So family f
-is settled for bar t once a record of f at t, or at a later bar, has arrived: its record at t
-is then here, or there is none (warming up: NaN, as in a batch run where the store has none).
-A bar is scored once every family is settled for it and the bars before it are scored. At the
-end of a bounded run (``flush``) the bars still waiting are scored with what has arrived.
+When a bar's indicators are complete. The currents job writes one record per bar
+(``streamlines.contracts.indicators``: metric ``indicators_<timeframe>``, values keyed
+``<family>.<field>``, every family in it), each symbol's records in bar order, at every bar of
+the series, its first included (values still warming up are null: RSI before bar 15, MACD
+before 26, ...). So a bar's indicators are settled once its record, or a record of a later bar,
+has arrived: its record is then here, or there is none (NaN, as in a batch run where the store
+has none). The rule is kept per family (``FAMILIES``: a bar is settled once each family has a
+record at or after it); the per-bar records make that one family, ``indicators``. A bar is
+scored once it is settled and the bars before it are scored. At the end of a bounded run
+(``flush``) the bars still waiting are scored with what has arrived.
 
 The narwhal job applies this rule, and keeps the look-back, in the JVM (``jobs/java``
 ``SettledBars``: its integration test checks it against this window) and computes the features
@@ -30,6 +33,7 @@ import pandas as pd
 
 from ml.features import INDICATOR_COLUMNS, feature_frame, max_lookback
 from ml.features_catalogue import FEATURES
+from streamlines.contracts.indicators import INDICATORS, field_key
 
 BAR_KIND = "bar"  # the ``kind`` of a bar row; an indicator row's kind is its family
 BAR_VALUES = ("open", "high", "low", "close", "volume")
@@ -37,11 +41,13 @@ BAR_VALUES = ("open", "high", "low", "close", "volume")
 # so that a newer model with other features scores without a restart.
 STREAM_FEATURES: tuple[str, ...] = tuple(f.name for f in FEATURES if f.source != "quotes")
 LOOKBACK = max_lookback(STREAM_FEATURES)
-FAMILY_COLUMNS: dict[str, tuple[str, ...]] = {
-    family: tuple(c for c, (f, _) in INDICATOR_COLUMNS.items() if f == family)
-    for family in sorted({family for family, _ in INDICATOR_COLUMNS.values()})
+# The key of each indicator input column (``ml.features.INDICATOR_COLUMNS``) in a per-bar
+# record's values, e.g. ``rsi_14`` -> ``rsi.rsi_14``.
+INDICATOR_KEYS: dict[str, str] = {
+    column: field_key(family, field) for column, (family, field) in INDICATOR_COLUMNS.items()
 }
-FAMILIES: tuple[str, ...] = tuple(FAMILY_COLUMNS)
+# The families a bar waits for: one, the per-bar record that carries them all.
+FAMILIES: tuple[str, ...] = (INDICATORS,)
 
 BarValues = tuple[float, ...]  # BAR_VALUES, in that order
 
@@ -70,8 +76,9 @@ class SymbolWindow:
         return True
 
     def add_indicators(self, family: str, t_ns: int, values: Mapping[str, float | None]) -> None:
-        """One currents record of ``family`` at ``t_ns``: its known ``values`` by input
-        column (``ml.features.INDICATOR_COLUMNS``)."""
+        """One currents record of ``family`` (``INDICATORS``: the per-bar record) at
+        ``t_ns``: its ``values`` by input column (``ml.features.INDICATOR_COLUMNS``; None or
+        NaN: still warming up)."""
         self.progress[family] = max(self.progress.get(family, t_ns), t_ns)
         if t_ns <= self.last_t:
             return  # its bar is scored already

@@ -7,6 +7,7 @@ from __future__ import annotations
 from influxdb_client import Point
 
 from streamlines.contracts.events import AnalyticsRecord, Fundamental, HistoryBar, Prediction
+from streamlines.contracts.indicators import expand
 from streamlines.contracts.influx import (
     BAR_FLOAT_FIELDS,
     MEASUREMENT_BARS,
@@ -40,13 +41,14 @@ def bar_line(bar: HistoryBar) -> str:
     return f"{series} {','.join(fields)} {bar.t_ns}"
 
 
-def record_point(payload: bytes | str, measurement: str) -> Point:
-    """The point of one record of an analytics topic stored as ``measurement``: a
-    ``Prediction`` for ``predictions``, an ``AnalyticsRecord`` otherwise. Raises
+def record_points(payload: bytes | str, measurement: str) -> list[Point]:
+    """The points of one record of an analytics topic stored as ``measurement``: a
+    ``Prediction`` for ``predictions``, an ``AnalyticsRecord`` otherwise (one point per family
+    for the currents job's per-bar record, ``streamlines.contracts.indicators``). Raises
     ``SchemaError`` (with the reason) for a record that does not fit."""
     if measurement == MEASUREMENT_PREDICTIONS:
-        return prediction_point(Prediction.from_wire(payload))
-    return analytics_point(AnalyticsRecord.from_wire(payload), measurement)
+        return [prediction_point(Prediction.from_wire(payload))]
+    return [analytics_point(r, measurement) for r in expand(AnalyticsRecord.from_wire(payload))]
 
 
 def analytics_point(record: AnalyticsRecord, measurement: str) -> Point:

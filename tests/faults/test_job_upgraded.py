@@ -33,7 +33,6 @@ left waiting for the watermark).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -52,7 +51,8 @@ import pytest
 from kafka import KafkaConsumer
 
 from connectors.sinks.kafka import ensure_topics
-from streamlines.contracts.events import Bar
+from streamlines.contracts.events import AnalyticsRecord, Bar
+from streamlines.contracts.indicators import expand
 from streamlines.contracts.time import NS_PER_DAY, NS_PER_MINUTE, NS_PER_SECOND
 from streamlines.datasets import load_bars
 from streamlines.errors import UserError
@@ -122,8 +122,9 @@ class OutputReader:
         )
 
     def poll(self) -> Output:
-        for record in self.consumer:
-            self.output.add(json.loads(record.value))
+        for record in self.consumer:  # as stored: currents' per-bar records by family
+            for stored in expand(AnalyticsRecord.from_wire(record.value)):
+                self.output.add(stored.model_dump())
         return self.output
 
     def until_quiet(self, *, at_least: int, quiet_s: float, timeout_s: float) -> Output:
@@ -335,7 +336,7 @@ def test_currents_resumes_from_its_savepoint_through_the_cli(stack, settings, un
     """The same with the commands: ``streamlines jobs list``, ``streamlines jobs stop NAME``
     (the cluster's default savepoint directory) and ``streamlines jobs submit currents
     --from-savepoint PATH``; the recursive indicators' state is Python keyed state (uid
-    currents-recursive-indicators), the SMAs' and Bollinger bands' SQL OVER windows."""
+    currents-per-bar), the SMAs' and Bollinger bands' SQL OVER windows."""
     first, second, close = goog_daily_bars()
     expected = currents_reference.expected_indicators(close, "1Day")
     expected_keys = sum(map(len, expected.values()))

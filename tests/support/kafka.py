@@ -4,12 +4,14 @@ jobs write to the analytics topics."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
+
+from streamlines.contracts.events import AnalyticsRecord
+from streamlines.contracts.indicators import expand
 
 
 class Record(Protocol):
@@ -55,14 +57,16 @@ def read_first(
 
 def analytics_by_metric(records: Iterable[ConsumerRecord]) -> AnalyticsRecords:
     """The ``values`` of analytics records (``{"symbol", "metric", "t_ns", "values"}``) by
-    metric and (symbol, t_ns); fails the test on a record not keyed by its symbol or on a
-    repeated (metric, symbol, t_ns)."""
+    metric and (symbol, t_ns), as they are stored (the currents job's per-bar record as the
+    records of its families: ``streamlines.contracts.indicators.expand``); fails the test on a
+    record not keyed by its symbol or on a repeated (metric, symbol, t_ns)."""
     by_metric: AnalyticsRecords = {}
     for record in records:
-        value = json.loads(record.value)
-        assert record.key == value["symbol"].encode()
-        metric = by_metric.setdefault(value["metric"], {})
-        key = (value["symbol"], value["t_ns"])
-        assert key not in metric, f"duplicate {value}"
-        metric[key] = value["values"]
+        wire = AnalyticsRecord.from_wire(record.value)
+        assert record.key == wire.symbol.encode()
+        for stored in expand(wire):
+            metric = by_metric.setdefault(stored.metric, {})
+            key = (stored.symbol, stored.t_ns)
+            assert key not in metric, f"duplicate {stored}"
+            metric[key] = stored.values
     return by_metric

@@ -1,6 +1,7 @@
 """Inputs of the narwhal job's tests, from real GOOG daily bars: the bars with the currents
 job's indicators (``tests/references/currents.py``, as ``ml.features`` takes them), the
-indicator records the currents job writes for them (``AnalyticsRecord``), a model trained on
+per-bar indicator records the currents job writes for them (``AnalyticsRecord``, one per bar
+with every family: ``streamlines.contracts.indicators``), a model trained on
 them (``ml.train.train_local``, saved in a ``LocalModelStore``), and the batch predictions
 (``ml.features.scoring_matrix`` + ``ml.artifacts.predict``) the stream must equal."""
 
@@ -15,19 +16,17 @@ import numpy as np
 import pandas as pd
 
 from jobs.narwhal.lookback import HISTORY_INDEX, TIMES, VALUE_COLUMNS, VALUES
-from jobs.narwhal.window import BAR_VALUES
+from jobs.narwhal.window import BAR_VALUES, INDICATOR_KEYS
 from ml.artifacts import LoadedModel, predict
 from ml.config import TrainingConfig, parse_config
 from ml.features import INDICATOR_COLUMNS, build_matrix, scoring_matrix
 from ml.models import LocalModelStore, ModelRecord
 from ml.train import train_local
 from streamlines.contracts.events import AnalyticsRecord
+from streamlines.contracts.indicators import FAMILIES, compact_values, indicators_metric
 from streamlines.datasets import load_bars
 from tests.references.currents import expected_indicators
 from tests.references.features import with_indicators
-
-# The indicator families the features read (the currents job writes crossovers too).
-FAMILIES = ("sma", "ema", "rsi", "macd", "bollinger")
 
 
 def goog_bars(count: int | None = None) -> pd.DataFrame:
@@ -38,42 +37,43 @@ def goog_bars(count: int | None = None) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class IndicatorRecord:
-    family: str
+    """A per-bar record of the currents job: every family's values at one bar."""
+
     t_ns: int
-    values: dict[str, float | None]  # the record's fields (None: still warming up)
+    values: dict[str, float | None]  # keyed <family>.<field> (None: still warming up)
 
 
 def indicator_records(bars: pd.DataFrame, timeframe: str = "1Day") -> list[IndicatorRecord]:
-    """What the currents job writes for these bars, family by family in time order."""
-    close = pd.Series(bars["close"].to_numpy(), index=_t_ns(bars))
-    frames = expected_indicators(close, timeframe)
-    records = []
-    for family in FAMILIES:
-        for t_ns, row in frames[f"{family}_{timeframe}"].iterrows():
-            values = {k: None if math.isnan(v) else float(v) for k, v in row.items()}
-            records.append(IndicatorRecord(family, int(t_ns), values))
-    return records
+    """What the currents job writes for these bars: one record per bar, every bar (its first
+    included), in time order."""
+    times = _t_ns(bars)
+    frames = expected_indicators(pd.Series(bars["close"].to_numpy(), index=times), timeframe)
+    # The reference gives a family's rows from its first known value on: the bars before, null.
+    rows = {f: frames[f"{f}_{timeframe}"].reindex(times).to_dict("records") for f in FAMILIES}
+    return [
+        IndicatorRecord(int(t_ns), compact_values((f, _known(rows[f][i])) for f in FAMILIES))
+        for i, t_ns in enumerate(times)
+    ]
+
+
+def _known(values: dict[str, float]) -> dict[str, float | None]:
+    return {k: None if math.isnan(v) else float(v) for k, v in values.items()}
 
 
 def record_columns(record: IndicatorRecord) -> dict[str, float | None]:
-    """The record flattened into the feature input columns it carries
-    (``ml.features.INDICATOR_COLUMNS``), as the narwhal job's SQL does; None where a value is
-    still warming up."""
-    return {
-        column: record.values.get(field)
-        for column, (family, field) in INDICATOR_COLUMNS.items()
-        if family == record.family
-    }
+    """The record flattened into the feature input columns (``ml.features.INDICATOR_COLUMNS``),
+    as the narwhal job's SQL does; None where a value is still warming up."""
+    return {column: record.values.get(key) for column, key in INDICATOR_KEYS.items()}
 
 
 def analytics_records(
     symbol: str, records: list[IndicatorRecord], timeframe: str = "1Day"
 ) -> list[AnalyticsRecord]:
+    metric = indicators_metric(timeframe)
     return [
-        AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric=f"{r.family}_{timeframe}",
-                        values=dict(r.values))
+        AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric=metric, values=dict(r.values))
         for r in records
-    ]  # fmt: skip
+    ]
 
 
 def bar_fields(symbol: str, row: Any, scale: float = 1.0) -> dict[str, Any]:
@@ -138,9 +138,7 @@ class LookbackRow:
 
 def lookback_rows(symbol: str, bars: pd.DataFrame, lookback: int) -> list[LookbackRow]:
     """What ``settled_bars`` gives for these bars once their indicator records are in."""
-    by_time: dict[int, dict[str, float | None]] = {}
-    for record in indicator_records(bars):
-        by_time.setdefault(record.t_ns, {}).update(record_columns(record))
+    by_time = {record.t_ns: record_columns(record) for record in indicator_records(bars)}
     times = list(_t_ns(bars))
     bar_values = bars[list(BAR_VALUES)].to_numpy("float64")
     per_bar = [

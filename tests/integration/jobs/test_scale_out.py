@@ -64,6 +64,7 @@ from tests.integration.jobs.currents.test_job import (
     minute_bars,
     minute_events,
     read_records,
+    wire_count,
 )
 from tests.integration.jobs.narwhal.test_job import bar_events, indicator_events
 from tests.integration.jobs.ripples.test_job import (
@@ -245,7 +246,9 @@ def currents_results(
         (s, "1Min"): pd.Series(g.close.to_numpy(), index=g.t_ns) for s, g in by_symbol.items()
     }
     vol_count = sum(map(len, volatility.values()))
-    got = read_records(read, topic, vol_count + expected_count(series))
+    got = read_records(
+        read, topic, vol_count + wire_count(series), vol_count + expected_count(series)
+    )
     check_indicators(got, series)
     rounds = got["volatility_24h"]
     assert len(rounds) == vol_count

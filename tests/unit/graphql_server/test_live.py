@@ -1,13 +1,16 @@
 """The core live hub and feed, on a record type other than the ripples' (Narwhal's predictions,
-keyed by model id); the ripples' hub is checked in tests/unit/graphql_server/ripples."""
+keyed by model id), and the currents feed's expansion of the per-bar records; the ripples' hub
+is checked in tests/unit/graphql_server/ripples."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
+from graphql_server.indicators.live import CurrentsHub
+from graphql_server.indicators.live import feed as currents_feed
 from graphql_server.live import KafkaFeed, LiveHub
-from streamlines.contracts.events import Prediction
+from streamlines.contracts.events import AnalyticsRecord, Prediction
 
 
 def prediction(symbol: str, model: str, t_ns: int, value: float = 0.5) -> Prediction:
@@ -110,3 +113,20 @@ def test_the_feed_parses_its_record_type_and_counts_what_does_not_fit() -> None:
     live = asyncio.run(scenario())
     assert live.latest[("GOOG", "m")].value == 0.75
     assert (live.counters.received, live.counters.rejected) == (1, 1)
+
+
+def test_the_currents_feed_keeps_a_per_bar_record_as_its_families_records() -> None:
+    async def scenario() -> CurrentsHub:
+        live = CurrentsHub()
+        feed = currents_feed(live, "127.0.0.1:1", "analytics.currents", 10)
+        feed._loop = asyncio.get_running_loop()
+        per_bar = AnalyticsRecord(symbol="GOOG", t_ns=9, metric="indicators_1Day",
+                                  values={"sma.sma_20": 2.0, "rsi.rsi_14": 40.0,
+                                          "macd.macd": None})  # fmt: skip
+        feed._hand_over([Raw(per_bar.to_wire())], live=True)
+        await asyncio.sleep(0.05)
+        return live
+
+    live = asyncio.run(scenario())
+    assert sorted(live.latest) == [("GOOG", "rsi_1Day"), ("GOOG", "sma_1Day")]
+    assert live.latest[("GOOG", "sma_1Day")].values == {"sma_20": 2.0}

@@ -19,6 +19,8 @@ from typing import Any
 from influxdb_client import InfluxDBClient
 
 from graphql_server.client import GraphQLClientError, query
+from streamlines.contracts.events import AnalyticsRecord
+from streamlines.contracts.indicators import expand
 from streamlines.contracts.influx import BUCKET_ANALYTICS, MEASUREMENT_CURRENTS, MEASUREMENT_RIPPLES
 from streamlines.contracts.topics import TOPIC_CURRENTS, TOPIC_RIPPLES
 from streamlines.demo.service import dashboard_url
@@ -84,6 +86,16 @@ from(bucket: b)
     }
 
 
+def as_stored(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Analytics records as they are stored: the currents job's per-bar records as the records
+    of their families."""
+    return [
+        stored.model_dump()
+        for record in records
+        for stored in expand(AnalyticsRecord.model_validate(record))
+    ]
+
+
 def check_sink(
     settings: Settings, influx: InfluxDBClient, topic: str, group: str, measurement: str,
     before: tuple[dict[int, int], dict[int, int]],
@@ -95,10 +107,10 @@ def check_sink(
     earlier run's it caught up on too) and how many were checked."""
     ends, sink_from = before
     now = end_offsets(settings.kafka_bootstrap, topic)
-    records = records_between(settings.kafka_bootstrap, topic, ends, now)
+    records = as_stored(records_between(settings.kafka_bootstrap, topic, ends, now))
     committed = committed_offsets(settings.kafka_bootstrap, group, topic)
-    written = records_between(settings.kafka_bootstrap, topic, ends, committed)
-    read = records_between(settings.kafka_bootstrap, topic, sink_from, now)
+    written = as_stored(records_between(settings.kafka_bootstrap, topic, ends, committed))
+    read = as_stored(records_between(settings.kafka_bootstrap, topic, sink_from, now))
     points = stored(influx, settings, measurement)
     start, stop = (int(t.timestamp() * 1e9) for t in replay_window(settings))
     ours = {(r["metric"], r["symbol"], int(r["t_ns"])) for r in read}

@@ -18,7 +18,6 @@ made up: a bar at 100 and then three at 101.37, so that later windows hold only 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from connectors.sinks.kafka import ensure_topics
 from jobs.registry import JOBS
 from streamlines.contracts.events import Bar, Event, HistoryBar
 from streamlines.contracts.influx import MEASUREMENT_CURRENTS
+from streamlines.contracts.metrics import CROSSOVER_PREFIX
 from streamlines.contracts.time import NS_PER_DAY, NS_PER_MINUTE
 from streamlines.datasets import load_bars
 from tests.references.currents import assert_close, expected_indicators, volatility
@@ -71,17 +71,36 @@ def run_on_cluster(settings, history: str, live: str, output: str) -> None:
     )  # fmt: skip
 
 
-def read_records(read_topic: Callable, topic: str, expected: int) -> AnalyticsRecords:
-    by_metric = analytics_by_metric(read_topic(topic, expected + 1, idle_ms=5_000))
-    assert sum(map(len, by_metric.values())) == expected
+def read_records(read_topic: Callable, topic: str, wire: int, stored: int) -> AnalyticsRecords:
+    """The output by stored metric; ``wire`` records on the topic, ``stored`` once expanded."""
+    messages = read_topic(topic, wire + 1, idle_ms=5_000)
+    assert len(messages) == wire
+    by_metric = analytics_by_metric(messages)
+    assert sum(map(len, by_metric.values())) == stored
     return by_metric
 
 
 def expected_count(series: dict[tuple[str, str], pd.Series]) -> int:
+    """The indicator records stored for these series: one per family and bar where the family
+    has a value, and one per crossover."""
     return sum(
         len(frame)
         for (_, timeframe), close in series.items()
         for frame in expected_indicators(close, timeframe).values()
+    )
+
+
+def wire_count(series: dict[tuple[str, str], pd.Series]) -> int:
+    """The records on the topic for these series: one per bar (every family in it) and one per
+    crossover."""
+    return sum(
+        len(close)
+        + sum(
+            len(frame)
+            for metric, frame in expected_indicators(close, timeframe).items()
+            if metric.startswith(CROSSOVER_PREFIX)
+        )
+        for (_, timeframe), close in series.items()
     )
 
 
@@ -135,7 +154,7 @@ def test_indicators_on_real_daily_bars_match_pandas(stack, settings, unique_name
 
     run_on_cluster(settings, *topics)
 
-    got = read_records(read_topic, topics[2], expected_count(series))
+    got = read_records(read_topic, topics[2], wire_count(series), expected_count(series))
     assert check_indicators(got, series) > 35_000
     assert set(got) == set(expected_indicators(series["GOOG", "1Day"], "1Day"))
 
@@ -203,7 +222,8 @@ def test_volatility_ranking_every_minute_matches_pandas(
     run_on_cluster(settings, *topics)
 
     vol_count = sum(map(len, expected.values()))
-    got = read_records(read_topic, topics[2], vol_count + expected_count(series))
+    stored = vol_count + expected_count(series)
+    got = read_records(read_topic, topics[2], vol_count + wire_count(series), stored)
     check_indicators(got, series)
     rounds = got.pop("volatility_24h")
     assert len(rounds) == vol_count
@@ -237,7 +257,8 @@ def test_volatility_ranking_every_minute_matches_pandas(
         measurement=MEASUREMENT_CURRENTS,
     )  # fmt: skip
     assert counters.dead_lettered == 0
-    assert counters.written == counters.read
+    assert counters.read == vol_count + wire_count(series)
+    assert counters.written == stored  # the per-bar records as their families' points
     start, stop = (
         pd.Timestamp(t, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for t in (as_of, as_of + 10**9)
     )
@@ -274,7 +295,7 @@ def test_local_mini_cluster_run_without_a_history_topic(stack, settings, unique_
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"history topic {unique_name}-none does not exist" in result.stderr
     series = {("GOOG", "1Day"): pd.Series(goog.close.to_numpy(), index=goog.index.asi8)}
-    got = read_records(read_topic, output_topic, expected_count(series))
+    got = read_records(read_topic, output_topic, wire_count(series), expected_count(series))
     check_indicators(got, series)
 
 
@@ -301,7 +322,7 @@ def test_streaming_run_goes_on_from_history_to_live_bars(stack, settings, unique
         series = {
             ("GOOG", "1Day"): pd.Series(goog.close.to_numpy()[:-1], index=goog.index.asi8[:-1])
         }
-        expected = expected_count(series)
+        expected = wire_count(series)
         consumer = KafkaConsumer(
             topics[2],
             bootstrap_servers=settings.kafka_bootstrap,
@@ -316,8 +337,4 @@ def test_streaming_run_goes_on_from_history_to_live_bars(stack, settings, unique
                     break
         finally:
             consumer.close()
-        got: AnalyticsRecords = {}
-        for record in records:
-            value = json.loads(record.value)
-            got.setdefault(value["metric"], {})[value["symbol"], value["t_ns"]] = value["values"]
-        assert check_indicators(got, series) == expected
+        assert check_indicators(analytics_by_metric(records), series) == expected_count(series)

@@ -1,15 +1,18 @@
 """SettledBars (jobs/java), the process table function that joins each symbol's bars with their
 indicator records and lets a bar go, with the bars before it, once every family is settled for
-it, applies the rule of the Python window (``jobs.narwhal.window.SymbolWindow``): the features
-computed from what it emits (``jobs.narwhal.lookback``, as the job does) equal, bit for bit,
-those of the window fed the same records in the same order.
+it (the narwhal job's one family: the per-bar record), applies the rule of the Python window
+(``jobs.narwhal.window.SymbolWindow``): the features computed from what it emits
+(``jobs.narwhal.lookback``, as the job does) equal, bit for bit, those of the window fed the
+same records in the same order.
 
 The function runs on a local mini-cluster over one Kafka topic, through the narwhal job's own
 view (``jobs.narwhal.sql.stream_input_view``). Real data: GOOG and S&P 500 daily bars and the
-currents job's indicator records for them (tests/references), sent as currents writes them for
-one symbol and in a random interleaving for the other, the two symbols mixed; with records
-repeated after their bar has gone (other values: must not be used), records of times that have
-no bar, and the last bars' MACD records never sent (they go at the end of input with what came).
+currents job's per-bar indicator records for them (tests/references), sent as currents writes
+them for one symbol (bar t, then the record of bar t - 1) and in a random interleaving for the
+other, the two symbols mixed; with records repeated after their bar has gone (other values: must
+not be used), a record of a time that has no bar, records of a few bars never sent (a later
+bar's record settles them, with no indicators) and the last bars' records never sent (they go
+at the end of input with what came: none).
 """
 
 from __future__ import annotations
@@ -32,12 +35,13 @@ from jobs.narwhal.sql import stream_input_view
 from jobs.narwhal.window import (
     BAR_KIND,
     BAR_VALUES,
-    FAMILY_COLUMNS,
+    FAMILIES,
     LOOKBACK,
     STREAM_FEATURES,
     SymbolWindow,
 )
 from ml.features import HISTORY_COLUMNS
+from streamlines.contracts.indicators import INDICATORS
 from streamlines.datasets import load_bars
 from tests.references.features import with_indicators
 from tests.support.flink_sql import collect_sql
@@ -81,32 +85,26 @@ def bar_rows(symbol: str, bars: pd.DataFrame) -> list[JoinRow]:
 
 
 def record_row(symbol: str, record: IndicatorRecord) -> JoinRow:
+    """The job's indicator row of a per-bar record (sql.VIEW_INDICATOR_ROWS)."""
     values = {c: v for c, v in record_columns(record).items() if v is not None}
-    return JoinRow(symbol, record.t_ns, record.family, values)
+    return JoinRow(symbol, record.t_ns, INDICATORS, values)
 
 
-def family_rows(symbol: str, bars: pd.DataFrame) -> dict[str, list[JoinRow]]:
-    out: dict[str, list[JoinRow]] = {family: [] for family in FAMILY_COLUMNS}
-    for record in indicator_records(bars):
-        out[record.family].append(record_row(symbol, record))
-    return out
+def record_rows(symbol: str, bars: pd.DataFrame) -> list[JoinRow]:
+    return [record_row(symbol, record) for record in indicator_records(bars)]
 
 
-def as_currents_writes(bars: list[JoinRow], families: dict[str, list[JoinRow]]) -> list[JoinRow]:
-    """Bar t, then the records of bar t - 1, families shuffled each time."""
-    by_time: dict[int, list[JoinRow]] = {}
-    for rows in families.values():
-        for row in rows:
-            by_time.setdefault(row.t_ns, []).append(row)
-    rng = random.Random(11)
+def as_currents_writes(bars: list[JoinRow], records: list[JoinRow]) -> list[JoinRow]:
+    """Bar t, then the record of bar t - 1."""
+    by_time = {row.t_ns: row for row in records}
     out: list[JoinRow] = []
     previous = -1
     for bar in bars:
-        records = by_time.pop(previous, [])
-        rng.shuffle(records)
-        out += [bar, *records]
+        out.append(bar)
+        if previous in by_time:
+            out.append(by_time.pop(previous))
         previous = bar.t_ns
-    return out + [row for rows in by_time.values() for row in rows]
+    return out + list(by_time.values())
 
 
 def merged(sequences: list[list[JoinRow]], rng: random.Random) -> Iterator[JoinRow]:
@@ -122,10 +120,12 @@ def sent_rows() -> list[JoinRow]:
     rng = random.Random(20261205)
     goog = with_indicators(load_bars("GOOG").iloc[:400])
     spx = with_indicators(load_bars("SP500").iloc[:400])
-    goog_stream = as_currents_writes(bar_rows("GOOG", goog), family_rows("GOOG", goog))
-    spx_families = family_rows("SP500", spx)
-    spx_families["macd"] = spx_families["macd"][:-5]  # the last five bars never settle
-    spx_stream = list(merged([bar_rows("SP500", spx), *spx_families.values()], rng))
+    assert FAMILIES == (INDICATORS,)
+    goog_stream = as_currents_writes(bar_rows("GOOG", goog), record_rows("GOOG", goog))
+    spx_records = record_rows("SP500", spx)
+    # Bars 200-204 settle with bar 205's record, the last five only at the end of input.
+    spx_records = spx_records[:200] + spx_records[205:-5]
+    spx_stream = list(merged([bar_rows("SP500", spx), spx_records], rng))
     # Records that must change nothing: repeats of early bars' records with other values (their
     # bars have gone by then), and a record of a time between two bars (no bar comes for it).
     late = [
@@ -134,7 +134,7 @@ def sent_rows() -> list[JoinRow]:
         if r.kind != BAR_KIND and r.values
     ]
     orphan_t = (goog_stream[0].t_ns + goog_stream[2].t_ns) // 2
-    orphan = JoinRow("GOOG", orphan_t, "rsi", {"rsi_14": 50.0})
+    orphan = JoinRow("GOOG", orphan_t, INDICATORS, {"rsi_14": 50.0})
     return [orphan, *merged([goog_stream, spx_stream], rng), *late]
 
 
@@ -205,7 +205,9 @@ def test_the_function_settles_bars_as_the_python_window_does(settings):
         for row in emitted
         if row[0] == "SP500"
     }
-    last_times = sorted(newest)[-5:]
-    macd, rsi = VALUE_COLUMNS.index("macd_histogram"), VALUE_COLUMNS.index("rsi_14")
-    assert all(np.isnan(newest[t][macd]) for t in last_times), "flushed bars got a MACD"
-    assert all(np.isfinite(newest[t][rsi]) for t in last_times)
+    spx_times = sorted(newest)
+    indicators = [VALUE_COLUMNS.index(c) for c in ("macd_histogram", "rsi_14", "sma_20")]
+    for t in spx_times[200:205] + spx_times[-5:]:  # their records never came
+        assert np.isnan(newest[t][indicators]).all(), "a bar without a record got indicators"
+    for t in spx_times[195:200] + spx_times[205:-5]:
+        assert np.isfinite(newest[t][indicators]).all()

@@ -4,11 +4,12 @@ prediction (``ml.features.scoring_matrix`` + ``ml.artifacts.predict``) of the sa
 Real data: a model trained in the test on real GOOG daily features (``ml.train.train_local``),
 the GOOG daily bars 2004-2013 and the first 600 S&P 500 daily bars, and their indicator records
 as the currents job writes them (``tests/references/currents.py``, as ``AnalyticsRecord``
-JSON): family after family, as currents' separate pipelines write them, with crossovers and a
-minute series beside them that the job must leave out. GOOG's history is sent as if a 2:1 split
-had happened since (the adjusted prices are the real ones, the raw ones double, so the job is
-right only with the adjusted values), its first 30 bars twice (a re-gather), and its last 40
-bars on the live topic instead (one on both).
+JSON): one record per bar, every bar, with every family's values keyed ``<family>.<field>``
+(null while warming up), each symbol's in bar order, with crossovers, volatility and a minute
+series (other values at the same times) beside them that the job must leave out. GOOG's
+history is sent as if a 2:1 split had happened since (the adjusted prices are the real ones,
+the raw ones double, so the job is right only with the adjusted values), its first 30 bars
+twice (a re-gather), and its last 40 bars on the live topic instead (one on both).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from connectors.sinks.kafka import ensure_topics
 from jobs.registry import JOBS
 from ml.models import LocalModelStore
 from streamlines.contracts.events import AnalyticsRecord, Bar, Event, HistoryBar, Prediction
+from streamlines.contracts.metrics import METRIC_VOLATILITY
 from streamlines.datasets import load_bars
 from tests.references.features import with_indicators
 from tests.support.flink import run_job
 from tests.support.kafka import produce
 from tests.support.narwhal import (
+    IndicatorRecord,
     analytics_records,
     bar_fields,
     batch_predictions,
@@ -61,14 +64,20 @@ def indicator_events(frames: dict[str, pd.DataFrame]) -> list[Event]:
     events: list[Event] = []
     for symbol, bars in frames.items():
         events += analytics_records(symbol, indicator_records(bars))
-        # Records the job must leave out: another timeframe, and a family it does not read.
-        minute = indicator_records(bars.iloc[:60], "1Min")
+        # Records the job must leave out: another timeframe (at the same times, other values),
+        # and the metrics it does not read.
+        minute = [
+            IndicatorRecord(r.t_ns, {k: None if v is None else 2 * v for k, v in r.values.items()})
+            for r in indicator_records(bars.iloc[:60], "1Min")
+        ]
         events += analytics_records(symbol, minute, "1Min")
-        events += [
-            AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric="cross_sma50_sma200_1Day",
-                            values={"signal": 1.0, "cross": 0.0})
-            for r in indicator_records(bars)[:5]
-        ]  # fmt: skip
+        for r in indicator_records(bars)[:5]:
+            events += [
+                AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric="cross_sma50_sma200_1Day",
+                                values={"signal": 1.0, "cross": 0.0}),
+                AnalyticsRecord(symbol=symbol, t_ns=r.t_ns, metric=METRIC_VOLATILITY,
+                                values={"std": 1.0, "mean": 100.0, "count": 2.0, "rel_std": 0.01}),
+            ]  # fmt: skip
     return events
 
 

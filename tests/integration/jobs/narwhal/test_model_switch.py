@@ -3,9 +3,10 @@ latest:<config name>`` goes over to a newer model of that name without a restart
 with it when a still newer one is of another timeframe.
 
 Real data: the first GOOG daily bars, sent on the live topic part after part while the job
-runs, with the indicator records the currents job writes for them (``tests/support/narwhal.py``)
-and, as currents does, each part's records only once the next bar has come: the bar after a
-part is sent with it, so its watermark releases the part's last bar. Models trained in the test
+runs, with the per-bar indicator records the currents job writes for them
+(``tests/support/narwhal.py``) and, as currents does, each part's records only once the next
+bar has come: the bar after a part is sent with it, so its watermark releases the part's last
+bar. Models trained in the test
 on real GOOG features (``ml.train.train_local``), all of one config name, saved to a store the
 test creates (the cluster's TaskManager reads it at the same path: the local stack is one
 machine):
@@ -60,7 +61,7 @@ Predictions = dict[int, Prediction]  # by t_ns: one symbol
 def part_events(bars: pd.DataFrame, start: int, end: int) -> tuple[list[Event], list[Event]]:
     """(live bars, indicator records) of the part [start, end): its bars not sent yet and the
     one after it (whose watermark releases the part's last bar), and the part's indicator
-    records, family after family."""
+    records, one per bar."""
     sent = start + 1 if start else 0  # the part's first bar came with the part before
     live: list[Event] = [
         Bar(**bar_fields("GOOG", row)) for row in bars.iloc[sent : end + 1].itertuples()

@@ -11,7 +11,6 @@ the last (the watermark has not passed it).
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.request
 from collections.abc import Sequence
@@ -23,7 +22,8 @@ from connectors.replay.aggregate import Bars
 from connectors.replay.timeframe import AlpacaTimeframe
 from connectors.replay.universe import build_universe
 from connectors.sinks.kafka import ensure_topics
-from streamlines.contracts.events import Bar, HistoryBar
+from streamlines.contracts.events import AnalyticsRecord, Bar, HistoryBar
+from streamlines.contracts.indicators import expand
 from streamlines.datasets import load_bars
 from streamlines.demo.history import HistoryRuns
 from streamlines.demo.jobs import demo_jobs, submit
@@ -84,9 +84,9 @@ def read_until(
     )  # fmt: skip
     try:
         for record in consumer:
-            value = json.loads(record.value)
-            got.setdefault(value["metric"], {})[value["symbol"], value["t_ns"]] = value["values"]
-            want.discard((value["metric"], value["t_ns"]))
+            for stored in expand(AnalyticsRecord.from_wire(record.value)):
+                got.setdefault(stored.metric, {})[stored.symbol, stored.t_ns] = stored.values
+                want.discard((stored.metric, stored.t_ns))
             if not want:
                 break
     finally:

@@ -6,7 +6,7 @@ import jobs.common.sources
 import jobs.currents.job
 from jobs.currents.job import run
 from jobs.currents.options import parse_args
-from jobs.currents.sql import PYTHON_INPUT_QUERY, statements
+from jobs.currents.sql import python_input_query, statements
 
 
 def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):
@@ -18,6 +18,7 @@ def test_print_sql_prints_every_statement_and_runs_nothing(monkeypatch, capsys):
     run(opts)
     printed = capsys.readouterr().out
     ddl, inserts = statements(opts)
-    assert sum("sma_cross" in s for s in ddl) == 2
-    for statement in [*ddl, PYTHON_INPUT_QUERY, *inserts]:
+    python_input = python_input_query(opts.all_sma_periods())
+    assert "sma_5, sma_10, sma_20, sma_30, sma_50, sma_200, middle, std" in python_input
+    for statement in [*ddl, python_input, *inserts]:
         assert f"{statement};\n" in printed

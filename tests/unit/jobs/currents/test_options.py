@@ -63,10 +63,11 @@ def test_bad_options_are_refused(argv):
         parse_args(["--bootstrap", "k:1", *argv])
 
 
-def test_recursive_config_gets_the_ema_pairs_and_sql_the_sma_pairs():
+def test_bar_config_gets_both_kinds_of_pairs_and_sql_every_sma_they_need():
     opts = parse_args(["--bootstrap", "k:1", "--sma", "20", "--crossovers", "sma:5:30,ema:3:8"])
-    config = opts.recursive_config()
-    assert config.ema_crossovers == ((3, 8),)
-    assert config.all_ema_periods() == [3, 8, 12, 20, 26, 50, 200]
-    assert opts.sma_crossovers() == [CrossoverSpec("sma", 5, 30)]
+    config = opts.bar_config()
+    assert config.sma_periods == (20,)
+    assert config.recursive.ema_crossovers == ((3, 8),)
+    assert config.recursive.sma_crossovers == ((5, 30),)
+    assert config.recursive.all_ema_periods() == [3, 8, 12, 20, 26, 50, 200]
     assert opts.all_sma_periods() == [5, 20, 30]

@@ -10,7 +10,7 @@ from jobs.currents.sql import (
     bars_all_view,
     bollinger_view,
     kafka_source_options,
-    sma_insert,
+    python_input_query,
     source_ddl,
     statements,
 )
@@ -53,28 +53,28 @@ def test_history_price_is_the_adjusted_close_when_there_is_one():
     assert "UNION ALL" in view
 
 
-def test_sma_view_has_one_window_per_period_and_writes_only_the_asked_ones():
+def test_sma_view_has_one_window_per_period_and_the_python_input_every_sma():
     opts = parse_args(["--bootstrap", "k:1", "--sma", "20", "--crossovers", "sma:5:30"])
     ddl, inserts = statements(opts)
     view = next(s for s in ddl if "VIEW bars_sma" in s)
     frames = re.findall(r"ROWS BETWEEN (\d+) PRECEDING", view)
     assert sorted(map(int, frames)) == [4, 19, 29]
-    assert "'sma_20', sma_20" in sma_insert(opts.sma_periods)
-    assert "'sma_5'" not in sma_insert(opts.sma_periods)
-    assert any("cross_sma5_sma30_" in s for s in inserts)
+    assert "price, sma_5, sma_20, sma_30, middle, std FROM" in python_input_query(
+        opts.all_sma_periods()
+    )
+    # The per-bar records and the crossovers are written by the Python function: SQL inserts
+    # only the volatility rounds.
+    assert inserts == [VOLATILITY_INSERT]
 
 
-def test_bollinger_view_is_two_pass_over_the_window():
-    view = bollinger_view(20)
+def test_bollinger_view_is_two_pass_over_the_window_and_carries_the_smas():
+    view = bollinger_view(20, [20, 50])
     assert view.count("LAG(price,") == 19
     assert "LAG(price, 19)" in view
     assert "STDDEV" not in view
     assert "/ 20) AS std" in view
-
-
-def test_no_crossover_views_without_sma_pairs():
-    ddl, inserts = statements(parse_args(["--bootstrap", "k:1", "--crossovers", "ema:12:26"]))
-    assert not any("sma_cross" in s for s in ddl + inserts)
+    assert "FROM bars_sma" in view
+    assert "x0 AS price, sma_20, sma_50, x0 + m AS middle" in view
 
 
 def test_volatility_rounds_are_minute_hops_over_24_hours_of_minute_bars():

@@ -32,7 +32,7 @@ def test_print_sql_prints_every_statement_and_runs_nothing(capsys, tmp_path):
     printed = capsys.readouterr().out
     for statement in [*statements(opts, BarTimeframe.MINUTE_1), VIEW_SCORED, SINK_INSERT]:
         assert f"{statement};\n" in printed
-    assert "'rsi_1Min'" in printed
+    assert "'indicators_1Min'" in printed
 
 
 @pytest.mark.usefixtures("no_kafka")

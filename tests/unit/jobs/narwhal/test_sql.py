@@ -45,7 +45,10 @@ def test_history_watermark_is_held_and_the_others_have_the_out_of_orderness():
     assert all(f"adj_{c} DOUBLE" in history for c in BAR_VALUES)
     assert "WATERMARK FOR ts AS ts - INTERVAL '7' SECOND" in live
     assert "WATERMARK FOR ts AS ts - INTERVAL '7' SECOND" in indicators
-    assert "`values` ROW<`rsi_14` DOUBLE, `histogram` DOUBLE, `upper` DOUBLE," in indicators
+    assert (
+        "`values` ROW<`rsi.rsi_14` DOUBLE, `macd.histogram` DOUBLE, `bollinger.upper` DOUBLE,"
+        in indicators
+    )
     assert len(source_ddl(Options(bootstrap="k:1", history_topic=None))) == 2
 
 
@@ -62,17 +65,15 @@ def test_bars_are_the_adjusted_values_where_there_are_some_of_the_timeframe_only
         bars_all_view(Options(bootstrap="k:1", history_topic=None, live_topic=None), DAY)
 
 
-def test_each_indicator_input_column_comes_from_its_metric_and_field():
+def test_each_indicator_input_column_comes_from_its_key_in_the_per_bar_record():
     view = indicator_rows_view(DAY)
     for column, (family, field) in INDICATOR_COLUMNS.items():
-        assert f"CASE WHEN metric = '{family}_1Day' THEN `values`.`{field}` END AS {column}" in view
-        assert f"WHEN '{family}_1Day' THEN '{family}'" in view
-    metrics = re.search(r"metric IN \(([^)]*)\)", view)
-    assert metrics is not None
-    assert sorted(metrics.group(1).split(", ")) == [
-        "'bollinger_1Day'", "'ema_1Day'", "'macd_1Day'", "'rsi_1Day'", "'sma_1Day'",
-    ]  # fmt: skip
-    assert "_1Min" not in view
+        assert f"`values`.`{family}.{field}` AS {column}," in view
+    assert "WHERE metric = 'indicators_1Day' AND" in view
+    assert "'indicators' AS kind" in view
+    assert "CASE" not in view
+    assert "1Min" not in view
+    assert "WHERE metric = 'indicators_1Min' AND" in indicator_rows_view(BarTimeframe.MINUTE_1)
 
 
 def test_bars_and_indicator_rows_are_one_table_with_the_same_columns():
@@ -109,10 +110,10 @@ def test_statements_in_order():
     ]  # fmt: skip
 
 
-def test_settled_bars_joins_the_families_and_gives_each_bar_its_look_back():
+def test_settled_bars_waits_for_the_per_bar_records_and_gives_each_bar_its_look_back():
     view = stream_input_view()
     assert "TABLE bar_and_indicator_rows PARTITION BY symbol" in view
-    assert "families => 'bollinger,ema,macd,rsi,sma'" in view
+    assert "families => 'indicators'" in view
     assert f"lookback => {LOOKBACK}" in view
     assert "history => 'close,volume'" in view
     assert "SELECT symbol, t_ns, times, `values`" in view

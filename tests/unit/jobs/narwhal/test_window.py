@@ -1,5 +1,5 @@
 """jobs.narwhal.window: the keyed window scorer's state, fed real GOOG daily bars and the
-currents job's indicator records for them in several interleavings; its features must equal
+currents job's per-bar indicator records for them in several interleavings; its features must equal
 the batch ones bit for bit (``ml.features.scoring_matrix``) and its scores the batch scores
 (``ml.artifacts.predict`` on the batch matrix), with a model trained on GOOG."""
 
@@ -19,6 +19,7 @@ from jobs.narwhal.scorer import Scorer, ScorerConfig
 from jobs.narwhal.window import BAR_VALUES, FAMILIES, LOOKBACK, STREAM_FEATURES, SymbolWindow
 from ml.features import scoring_matrix
 from ml.models import LocalModelStore, ModelRecord
+from streamlines.contracts.indicators import INDICATORS
 from streamlines.contracts.timeframes import BarTimeframe
 from tests.support.narwhal import (
     IndicatorRecord,
@@ -47,11 +48,8 @@ def bar_items(events: list[Event]) -> list[BarItem]:
     return [item for _, item in events if isinstance(item, BarItem)]
 
 
-def family_events(bars: pd.DataFrame) -> dict[str, list[Event]]:
-    by_family: dict[str, list[Event]] = {f: [] for f in FAMILIES}
-    for record in indicator_records(bars):
-        by_family[record.family].append(("indicators", record))
-    return by_family
+def indicator_events(bars: pd.DataFrame) -> list[Event]:
+    return [("indicators", record) for record in indicator_records(bars)]
 
 
 def feed(window: SymbolWindow, events: list[Event], batch: int = 1) -> pd.DataFrame:
@@ -61,7 +59,7 @@ def feed(window: SymbolWindow, events: list[Event], batch: int = 1) -> pd.DataFr
         if isinstance(item, BarItem):
             window.add_bar(item.t_ns, item.values)
         else:
-            window.add_indicators(item.family, item.t_ns, record_columns(item))
+            window.add_indicators(INDICATORS, item.t_ns, record_columns(item))
         count = window.settled_count()
         if count >= batch:
             out.append(window.take(count))
@@ -82,35 +80,23 @@ def merged(sequences: list[list[Event]], seed: int) -> Iterator[Event]:
         positions[i] += 1
 
 
-def as_currents_writes(bars: list[Event], families: dict[str, list[Event]]) -> list[Event]:
-    """Live order: bar t, then the records of bar t - 1 (currents writes a bar's indicators
-    once the next bar has come), families in a shuffled order each time."""
-    by_time: dict[int, list[Event]] = {}
-    for events in families.values():
-        for event in events:
-            assert isinstance(event[1], IndicatorRecord)
-            by_time.setdefault(event[1].t_ns, []).append(event)
-    rng = random.Random(7)
+def as_currents_writes(bars: list[Event], records: list[Event]) -> list[Event]:
+    """Live order: bar t, then the record of bar t - 1 (currents writes a bar's indicators
+    once the next bar has come)."""
+    by_time = {event[1].t_ns: event for event in records}
     out: list[Event] = []
     previous = -1
     for event in bars:
         out.append(event)
-        records = by_time.get(previous, [])
-        rng.shuffle(records)
-        out += records
+        if previous in by_time:
+            out.append(by_time[previous])
         previous = event[1].t_ns
-    return out + by_time.get(previous, [])
+    return [*out, by_time[previous]]
 
 
 def orderings(bars: pd.DataFrame) -> dict[str, list[Event]]:
-    b, f = bar_events(bars), family_events(bars)
-    every_family = [e for events in f.values() for e in events]
-    streams = [
-        b + every_family,
-        every_family + b,
-        as_currents_writes(b, f),
-        list(merged([b, *f.values()], seed=3)),
-    ]
+    b, r = bar_events(bars), indicator_events(bars)
+    streams = [b + r, r + b, as_currents_writes(b, r), list(merged([b, r], seed=3))]
     return dict(zip(ORDERS, streams, strict=True))
 
 
@@ -162,26 +148,30 @@ def test_batches_of_bars_give_the_same_features(goog: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(one, many)
 
 
-def test_a_bar_waits_until_every_family_is_settled(goog: pd.DataFrame) -> None:
+def test_a_bar_waits_for_its_record_or_a_later_one(goog: pd.DataFrame) -> None:
+    assert FAMILIES == (INDICATORS,)  # one record per bar carries every family
     bars = goog.iloc[:260]
     window = SymbolWindow()
     items = bar_items(bar_events(bars))
-    records = [r for r in indicator_records(bars) if r.t_ns == items[250].t_ns]
-    assert sorted(r.family for r in records) == sorted(FAMILIES)
-    for item in items[:251]:
+    records = {r.t_ns: r for r in indicator_records(bars)}
+    assert list(records) == [item.t_ns for item in items]  # every bar has one, its first too
+    assert all(v is None for v in records[items[0].t_ns].values.values())
+    for item in items[:252]:
         window.add_bar(item.t_ns, item.values)
     assert window.settled_count() == 0
-    # Records of bar 250 only: it settles the bars before it too (no record there: NaN).
-    for record in records[:-1]:
-        window.add_indicators(record.family, record.t_ns, record_columns(record))
-        assert len(window.ready()) == 0
-    window.add_indicators(records[-1].family, records[-1].t_ns, record_columns(records[-1]))
+    # Bar 250's record only: it settles the bars before it too (their records never came: NaN),
+    # not bar 251.
+    record = records[items[250].t_ns]
+    window.add_indicators(INDICATORS, record.t_ns, record_columns(record))
     ready = window.ready()
     assert len(ready) == 251
-    assert ready.loc[:249, "rsi_14"].isna().all()  # their records never came
+    assert ready.loc[:249, "rsi_14"].isna().all()
     assert np.isfinite(ready.loc[250, ["rsi_14", "macd_hist", "bb_pct_b", "dist_sma_200"]]).all()
     assert len(window.recent) == LOOKBACK
     assert not window.indicators
+    record = records[items[251].t_ns]
+    window.add_indicators(INDICATORS, record.t_ns, record_columns(record))
+    assert window.ready()["t_ns"].tolist() == [items[251].t_ns]
 
 
 def test_repeats_and_late_records_are_ignored(goog: pd.DataFrame) -> None:
@@ -196,6 +186,6 @@ def test_repeats_and_late_records_are_ignored(goog: pd.DataFrame) -> None:
     assert len(flushed) == 30
     assert flushed["rsi_14"].isna().all()
     assert flushed["ret_20"].isna().tolist() == [True] * 20 + [False] * 10
-    window.add_indicators("rsi", first_t, {"rsi_14": 50.0})  # its bar is scored already
+    window.add_indicators(INDICATORS, first_t, {"rsi_14": 50.0})  # its bar is scored already
     assert not window.indicators
     assert not window.add_bar(items[-1].t_ns, first_values)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamlines.contracts.events import AnalyticsRecord, Fundamental, HistoryBar
+import pytest
+
+from streamlines.contracts.events import AnalyticsRecord, Fundamental, HistoryBar, SchemaError
 from streamlines.contracts.influx import (
     BUCKET_MARKET,
     MEASUREMENT_BUCKETS,
     MEASUREMENT_FUNDAMENTALS,
 )
-from streamlines.contracts.points import analytics_point, bar_line, fundamental_point
+from streamlines.contracts.points import (
+    analytics_point,
+    bar_line,
+    fundamental_point,
+    record_points,
+)
 
 
 def _bar(**changes: Any) -> HistoryBar:
@@ -58,6 +65,20 @@ def test_a_record_becomes_one_point_at_its_own_time():
     assert line == (
         "ripples,metric=bar_1m,symbol=GOOG close=666.5,count=12i,open=665.03 1325601060000000000"
     )
+
+
+def test_a_per_bar_currents_record_becomes_a_point_per_family_with_a_known_value():
+    payload = (
+        b'{"symbol":"GOOG","metric":"indicators_1Day","t_ns":1325601060000000000,'
+        b'"values":{"sma.sma_20":2.5,"sma.sma_50":null,"rsi.rsi_14":null,"macd.macd":0.25}}'
+    )
+    lines = [p.to_line_protocol() for p in record_points(payload, "currents")]
+    assert lines == [
+        "currents,metric=sma_1Day,symbol=GOOG sma_20=2.5 1325601060000000000",
+        "currents,metric=macd_1Day,symbol=GOOG macd=0.25 1325601060000000000",
+    ]
+    with pytest.raises(SchemaError, match="values: 'sma_20' in an indicators record"):
+        record_points(payload.replace(b"sma.sma_20", b"sma_20"), "currents")
 
 
 def _fundamental(**changes: Any) -> Fundamental:

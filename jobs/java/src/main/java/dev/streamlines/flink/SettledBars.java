@@ -29,9 +29,10 @@ import java.util.Objects;
  * plain-Python consumer of its benchmark still uses), so that the job's Python function is a
  * stateless, vectorised one that gets one record per bar.
  *
- * <p>The rule: the currents job writes one record per family and bar, each family of a symbol in
- * bar order, and none while a family warms up. So family f is settled for bar t once a record of
- * f at t or at a later bar has arrived. A bar leaves, with the values its families' records at
+ * <p>The rule: each family's records of a symbol come in bar order, and a family may have none
+ * for a bar (while it warms up). So family f is settled for bar t once a record of f at t or at a
+ * later bar has arrived. The narwhal job has one family: the currents job's per-bar record, one
+ * at every bar with all the indicators in it. A bar leaves, with the values its families' records at
  * its time carried, once every family is settled for it and the bars before it have left. A
  * record for a bar that has left is not used; at the end of a bounded input (the watermark that
  * ends event time) the bars still waiting leave with what has arrived.
