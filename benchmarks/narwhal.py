@@ -477,14 +477,32 @@ def _bar_messages(symbol: str, bars: pd.DataFrame) -> Iterator[tuple[bytes, byte
         yield key, Bar(symbol=symbol, t_ns=t_ns, timeframe=TIMEFRAME, **fields).to_wire()
 
 
+def _other_values(close: pd.Series) -> pd.DataFrame:
+    """The values a per-bar record carries that no feature reads (the currents job writes them
+    too), by (family, field), so that the topic's records are as large as the job's."""
+    line = close.ewm(span=12, adjust=False).mean() - close.ewm(span=26, adjust=False).mean()
+    n = np.arange(1, len(close) + 1)
+    return pd.DataFrame(
+        {
+            ("ema", "ema_200"): close.ewm(span=200, adjust=False, min_periods=200).mean(),
+            ("macd", "macd"): line.where(n >= 26),
+            ("macd", "signal"): line.ewm(span=9, adjust=False).mean().where(n >= 34),
+            ("bollinger", "middle"): close.rolling(20).mean(),
+            ("bollinger", "std"): close.rolling(20).std(ddof=0),
+        }
+    )
+
+
 def _indicator_messages(symbol: str, bars: pd.DataFrame) -> Iterator[tuple[bytes, bytes]]:
     """One record per bar, every bar (the first included), as currents writes them: the
-    values of every family, keyed ``<family>.<field>`` (the fields the features read), null
-    while warming up."""
+    values of every family (those the features read and the others), keyed
+    ``<family>.<field>``, null while warming up."""
     key = symbol.encode()
     times = bars["time"].array.asi8.tolist()
-    families = list(INDICATOR_COLUMNS.values())  # (family, field) of each column
-    rows = bars[list(INDICATOR_COLUMNS)].itertuples(index=False, name=None)
+    others = _other_values(bars["close"])
+    families = [*INDICATOR_COLUMNS.values(), *others.columns]  # (family, field) of each column
+    values = pd.concat([bars[list(INDICATOR_COLUMNS)], others], axis=1)
+    rows = values.itertuples(index=False, name=None)
     for t_ns, row in zip(times, rows, strict=True):
         values = compact_values(
             (family, {field: None if np.isnan(v) else float(v)})
