@@ -6,6 +6,7 @@ any other ``python -m`` server)."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -19,10 +20,41 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+# Where free_port looks: below the kernel's ephemeral range. A port of that range that is free
+# when probed can become the source port of any outgoing connection before the server binds it
+# (seen in the tests: a private Flink's REST endpoint failing to bind while Kafka clients retried
+# connections), which a port below it cannot.
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 15_000
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A port free on 127.0.0.1 now, below the ephemeral range where the kernel says what it is
+    (else any free port), and not handed out before by this process."""
+    top = _ephemeral_start()
+    candidates = list(range(LOWEST_PORT, top))
+    random.shuffle(candidates)
+    for port in [*candidates[:200], 0]:
+        if port in _handed_out:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            found = int(probe.getsockname()[1])
+        if found not in _handed_out:
+            _handed_out.add(found)
+            return found
+    raise OSError("no free port on 127.0.0.1")
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return LOWEST_PORT  # unknown: no candidates below it, any free port
 
 
 @contextmanager
