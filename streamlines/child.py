@@ -32,10 +32,8 @@ _handed_out: set[int] = set()
 def free_port() -> int:
     """A port free on 127.0.0.1 now, below the ephemeral range where the kernel says what it is
     (else any free port), and not handed out before by this process."""
-    top = _ephemeral_start()
-    candidates = list(range(LOWEST_PORT, top))
-    random.shuffle(candidates)
-    for port in [*candidates[:200], 0]:
+    below = range(LOWEST_PORT, _ephemeral_start())
+    for port in [*random.sample(below, min(200, len(below))), 0]:
         if port in _handed_out:
             continue
         with socket.socket() as probe:
