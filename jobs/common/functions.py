@@ -27,3 +27,10 @@ TRADE_ANALYTICS_DDL = (
     "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS trade_analytics"
     " AS 'dev.streamlines.flink.TradeAnalytics' LANGUAGE JAVA"
 )
+
+# A prediction's JSON bytes for a raw-format sink (PredictionJson.java): ``prediction_json(symbol,
+# t_ns, model_id, timeframe, horizon, value)``.
+PREDICTION_JSON_DDL = (
+    "CREATE TEMPORARY SYSTEM FUNCTION IF NOT EXISTS prediction_json"
+    " AS 'dev.streamlines.flink.PredictionJson' LANGUAGE JAVA"
+)

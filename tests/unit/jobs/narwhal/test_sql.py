@@ -91,13 +91,18 @@ def test_bars_and_indicator_rows_are_one_table_with_the_same_columns():
         assert len(select.split(",")) == width
 
 
-def test_the_sink_writes_prediction_records_keyed_by_symbol():
+def test_the_sink_writes_each_prediction_record_as_the_java_function_encoded_it():
     ddl = sink_ddl(Options(bootstrap="k:1", output_topic="out"))
     fields = re.findall(r"^\s+`?(\w+)`? \w+,?$", ddl.split(") WITH")[0], re.MULTILINE)
-    assert fields == list(Prediction.model_fields)
+    assert fields == ["symbol", "record"]
     assert "'key.fields' = 'symbol'" in ddl
+    assert "'value.format' = 'raw'" in ddl
+    assert "'value.fields-include' = 'EXCEPT_KEY'" in ddl
     assert "'topic' = 'out'" in ddl
     assert "'sink.delivery-guarantee' = 'at-least-once'" in ddl
+    arguments = re.search(r"prediction_json\(([^)]*)\)", SINK_INSERT)
+    assert arguments is not None
+    assert [a.strip(" `") for a in arguments.group(1).split(",")] == list(Prediction.model_fields)
     assert "FROM scored" in SINK_INSERT
 
 
@@ -107,6 +112,7 @@ def test_statements_in_order():
     assert [m.group(1) if m else None for m in names] == [
         "bars_history", "bars_live", "indicators", "predictions", "bars_all", "ordered_bars",
         "bars", "indicator_rows", "bar_and_indicator_rows", "settled_bars", "stream_input",
+        "prediction_json",
     ]  # fmt: skip
 
 
