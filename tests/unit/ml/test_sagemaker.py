@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from ml.sagemaker import (
 )
 from ml.train import TrainedModel, train_local
 from streamlines.aws import aws_session
+from streamlines.child import free_port
 from streamlines.errors import UserError
 from streamlines.settings import Settings
 from tests.support.ml_matrix import FEATURES, matrix
@@ -243,14 +243,8 @@ def test_channel_csv_is_label_first_without_header(goog: pd.DataFrame) -> None:
 # --- errors --------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_an_emulator_that_is_down_says_how_to_start_it(goog: pd.DataFrame) -> None:
-    settings = Settings(aws_endpoint=f"http://127.0.0.1:{_free_port()}")
+    settings = Settings(aws_endpoint=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(UserError, match="cannot reach the AWS emulator") as caught:
         train_sagemaker(goog, config(), settings)
     assert "streamlines stack up aws" in str(caught.value.hint)
