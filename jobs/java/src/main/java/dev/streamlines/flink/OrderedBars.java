@@ -10,6 +10,7 @@ import org.apache.flink.table.api.dataview.ListView;
 import org.apache.flink.table.api.dataview.MapView;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
+import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.types.Row;
 
 import java.util.Arrays;
@@ -57,7 +58,11 @@ public class OrderedBars extends ProcessTableFunction<Row> {
         public int overdue;
     }
 
+    /** The input columns a bar keeps, by name; read by position (a name is a hash lookup). */
+    private static final String[] COLUMNS = {"t_ns", "open", "high", "low", "close", "volume"};
+
     private transient Counter lateDropped;
+    private transient int[] positions;
 
     @Override
     public void open(FunctionContext context) {
@@ -73,7 +78,8 @@ public class OrderedBars extends ProcessTableFunction<Row> {
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
             throws Exception {
         TimeContext<Long> time = ctx.timeContext(Long.class);
-        long tNs = input.getFieldAs("t_ns");
+        int[] at = positions == null ? positions(ctx) : positions;
+        long tNs = input.getFieldAs(at[0]);
         long ms = Math.floorDiv(tNs, 1_000_000L);
         if (progress.lastMs != null && ms <= progress.lastMs) {
             lateDropped.inc();
@@ -86,11 +92,11 @@ public class OrderedBars extends ProcessTableFunction<Row> {
                 ms,
                 Row.of(
                         tNs,
-                        input.getFieldAs("open"),
-                        input.getFieldAs("high"),
-                        input.getFieldAs("low"),
-                        input.getFieldAs("close"),
-                        input.getFieldAs("volume")));
+                        input.getField(at[1]),
+                        input.getField(at[2]),
+                        input.getField(at[3]),
+                        input.getField(at[4]),
+                        input.getField(at[5])));
         Long watermark = time.currentWatermark();
         if (watermark == null || ms > watermark) {
             time.registerOnTime(ms);
@@ -99,6 +105,23 @@ public class OrderedBars extends ProcessTableFunction<Row> {
             progress.overdue++;
             time.registerOnTime(watermark + 1);
         }
+    }
+
+    private int[] positions(Context ctx) {
+        RowType row = (RowType) ctx.tableSemanticsFor("input").dataType().getLogicalType();
+        int[] at = new int[COLUMNS.length];
+        for (int i = 0; i < COLUMNS.length; i++) {
+            at[i] = row.getFieldIndex(COLUMNS[i]);
+            if (at[i] < 0) {
+                throw new IllegalArgumentException(
+                        "ordered_bars: the input has no column '"
+                                + COLUMNS[i]
+                                + "' "
+                                + row.getFieldNames());
+            }
+        }
+        positions = at;
+        return at;
     }
 
     public void onTimer(

@@ -107,6 +107,8 @@ public class SettledBars extends ProcessTableFunction<Row> {
     private transient String historyArg;
     private transient Map<String, Integer> familyIndex;
     private transient int[] valueFields;
+    private transient int tNsField;
+    private transient int kindField;
     // Positions in a bar's values of the history columns, in the order the look-back sends them.
     private transient int[] historyValues;
     private transient double[] scratch;
@@ -139,8 +141,8 @@ public class SettledBars extends ProcessTableFunction<Row> {
             ctx.timeContext(Long.class).registerOnTime(END_OF_INPUT);
             state.endArmed = true;
         }
-        long t = input.getFieldAs("t_ns");
-        String kind = input.getFieldAs("kind");
+        long t = input.getFieldAs(tNsField);
+        String kind = input.getFieldAs(kindField);
         if (BAR_KIND.equals(kind)) {
             addBar(state, waitingBars, t, input);
         } else {
@@ -338,12 +340,23 @@ public class SettledBars extends ProcessTableFunction<Row> {
                             + " DOUBLE columns, the input has "
                             + fields.size());
         }
+        tNsField = column(row, "t_ns");
+        kindField = column(row, "kind");
         familyIndex = index;
         valueFields = fields.stream().mapToInt(Integer::intValue).toArray();
         scratch = new double[fields.size()];
         historyValues = historyIndex.stream().mapToInt(Integer::intValue).toArray();
         familiesArg = families;
         historyArg = history;
+    }
+
+    private static int column(RowType row, String name) {
+        int at = row.getFieldIndex(name);
+        if (at < 0) {
+            throw new IllegalArgumentException(
+                    "settled_bars: the input has no column '" + name + "' " + row.getFieldNames());
+        }
+        return at;
     }
 
     /**
