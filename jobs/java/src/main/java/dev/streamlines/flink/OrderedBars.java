@@ -10,7 +10,6 @@ import org.apache.flink.table.api.dataview.ListView;
 import org.apache.flink.table.api.dataview.MapView;
 import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ProcessTableFunction;
-import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.types.Row;
 
 import java.util.Arrays;
@@ -58,7 +57,7 @@ public class OrderedBars extends ProcessTableFunction<Row> {
         public int overdue;
     }
 
-    /** The input columns a bar keeps, by name; read by position (a name is a hash lookup). */
+    /** The input columns a bar keeps (read by position, {@link InputColumns}). */
     private static final String[] COLUMNS = {"t_ns", "open", "high", "low", "close", "volume"};
 
     private transient Counter lateDropped;
@@ -78,7 +77,10 @@ public class OrderedBars extends ProcessTableFunction<Row> {
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
             throws Exception {
         TimeContext<Long> time = ctx.timeContext(Long.class);
-        int[] at = positions == null ? positions(ctx) : positions;
+        if (positions == null) {
+            positions = InputColumns.positions(ctx, "ordered_bars", COLUMNS);
+        }
+        int[] at = positions;
         long tNs = input.getFieldAs(at[0]);
         long ms = Math.floorDiv(tNs, 1_000_000L);
         if (progress.lastMs != null && ms <= progress.lastMs) {
@@ -105,23 +107,6 @@ public class OrderedBars extends ProcessTableFunction<Row> {
             progress.overdue++;
             time.registerOnTime(watermark + 1);
         }
-    }
-
-    private int[] positions(Context ctx) {
-        RowType row = (RowType) ctx.tableSemanticsFor("input").dataType().getLogicalType();
-        int[] at = new int[COLUMNS.length];
-        for (int i = 0; i < COLUMNS.length; i++) {
-            at[i] = row.getFieldIndex(COLUMNS[i]);
-            if (at[i] < 0) {
-                throw new IllegalArgumentException(
-                        "ordered_bars: the input has no column '"
-                                + COLUMNS[i]
-                                + "' "
-                                + row.getFieldNames());
-            }
-        }
-        positions = at;
-        return at;
     }
 
     public void onTimer(

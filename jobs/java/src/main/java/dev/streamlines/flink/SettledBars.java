@@ -340,23 +340,15 @@ public class SettledBars extends ProcessTableFunction<Row> {
                             + " DOUBLE columns, the input has "
                             + fields.size());
         }
-        tNsField = column(row, "t_ns");
-        kindField = column(row, "kind");
+        int[] at = InputColumns.positions(ctx, "settled_bars", "t_ns", "kind");
+        tNsField = at[0];
+        kindField = at[1];
         familyIndex = index;
         valueFields = fields.stream().mapToInt(Integer::intValue).toArray();
         scratch = new double[fields.size()];
         historyValues = historyIndex.stream().mapToInt(Integer::intValue).toArray();
         familiesArg = families;
         historyArg = history;
-    }
-
-    private static int column(RowType row, String name) {
-        int at = row.getFieldIndex(name);
-        if (at < 0) {
-            throw new IllegalArgumentException(
-                    "settled_bars: the input has no column '" + name + "' " + row.getFieldNames());
-        }
-        return at;
     }
 
     /**

@@ -200,8 +200,21 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         public Bucket() {}
     }
 
+    // The input columns, read by position (InputColumns); the constants below index them.
+    private static final String[] COLUMNS = {
+        "t_ns", "symbol", "is_quote", "bid_price", "ask_price", "price", "size"
+    };
+    private static final int T_NS = 0;
+    private static final int SYMBOL = 1;
+    private static final int IS_QUOTE = 2;
+    private static final int BID = 3;
+    private static final int ASK = 4;
+    private static final int PRICE = 5;
+    private static final int SIZE = 6;
+
     private transient Counter lateDropped;
     private transient AnalyticsRecordJson json;
+    private transient int[] at;
 
     @Override
     public void open(FunctionContext context) {
@@ -218,7 +231,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> quotes,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
             throws Exception {
-        long tNs = input.getFieldAs("t_ns");
+        if (at == null) {
+            at = InputColumns.positions(ctx, "trade_analytics", COLUMNS);
+        }
+        long tNs = input.getFieldAs(at[T_NS]);
         long ms = Math.floorDiv(tNs, NS_PER_MS);
         TimeContext<Long> time = ctx.timeContext(Long.class);
         Long watermark = time.currentWatermark();
@@ -227,15 +243,15 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             return;
         }
         if (state.symbol == null) {
-            state.symbol = input.getFieldAs("symbol");
+            state.symbol = input.getFieldAs(at[SYMBOL]);
         }
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
         Bucket bucket = pending.get(ms);
-        if (Boolean.TRUE.equals(input.getFieldAs("is_quote"))) {
-            double bid = orNaN(input.getFieldAs("bid_price"));
-            double ask = orNaN(input.getFieldAs("ask_price"));
+        if (Boolean.TRUE.equals(input.getFieldAs(at[IS_QUOTE]))) {
+            double bid = orNaN(input.getFieldAs(at[BID]));
+            double ask = orNaN(input.getFieldAs(at[ASK]));
             if (bucket == null && WaitingQuotes.add(state, quotes, ms, bid, ask)) {
                 return;
             }
@@ -250,8 +266,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             bucket.price = Arrays.copyOf(bucket.price, n + 1);
             bucket.size = Arrays.copyOf(bucket.size, n + 1);
             bucket.tradeNs[n] = tNs;
-            bucket.price[n] = input.<Double>getFieldAs("price");
-            bucket.size[n] = input.<Double>getFieldAs("size");
+            bucket.price[n] = input.<Double>getFieldAs(at[PRICE]);
+            bucket.size[n] = input.<Double>getFieldAs(at[SIZE]);
         }
         pending.put(ms, bucket);
     }
