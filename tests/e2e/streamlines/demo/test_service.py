@@ -31,6 +31,7 @@ from tests.support.topic_offsets import committed_offsets, end_offsets, records_
 # The demo's sinks' consumer groups (streamlines.demo.service.demo_processes).
 RIPPLES_GROUP, CURRENTS_GROUP = "analytics-to-influx", "analytics-to-influx-currents"
 Key = tuple[str, str, int]  # metric, symbol, t_ns
+MAX_LATE = 5  # rows the jobs may drop as late in a run (see the test)
 BARS = """query($start: DateTime!, $end: DateTime!) {
   bars(symbol: "GOOG", timeframe: MINUTE_1, start: $start, end: $end) { tNs vwap } }"""
 
@@ -155,13 +156,17 @@ def test_demo_runs_the_pipeline_into_influxdb_and_graphql(stack, settings, influ
     assert "currents out:" in err
     assert "cancelled ripples job" in err  # it stops what it started
     assert "cancelled currents job" in err
-    # Stocks and crypto on one replay timeline, and no records of an earlier run read: the job
-    # dropped no trade as late (it did both before: crypto replayed the night before the
-    # stock session; an earlier run's last records put the watermark ahead of this run's).
+    # Stocks and crypto on one replay timeline, and no records of an earlier run read: the jobs
+    # dropped (almost) no trade as late. Both bugs this guards against dropped whole streams
+    # (crypto replayed the night before the stock session; an earlier run's last records put the
+    # watermark ahead of this run's). A handful can be late on a saturated machine: the 2 s
+    # bound is ~33 ms of wall-clock time at the demo's pace, and ingest's trade and quote
+    # streams can drift apart by more (a CI run dropped 1 of 5,206 trades).
     # Any whitespace between the words: the test does not depend on how the line is laid out.
     late = re.findall(r"dropped\s+as\s+late:\s+([0-9,?…]+)", err)
     assert late, err[-2000:]
-    assert late[-1] == "0", err[-2000:]
+    assert late[-1].replace(",", "").isdigit(), err[-2000:]
+    assert int(late[-1].replace(",", "")) <= MAX_LATE, err[-2000:]
 
     # What this run's ripples job wrote, and what its sink put in InfluxDB.
     ripples, read, checked = check_sink(settings, influx, TOPIC_RIPPLES, RIPPLES_GROUP,
