@@ -11,11 +11,7 @@ to read a job's statements whole, ``python -m jobs.narwhal --print-sql [options]
 from __future__ import annotations
 
 from jobs.common.functions import ORDERED_BARS_DDL, PREDICTION_JSON_DDL, SETTLED_BARS_DDL
-from jobs.common.kafka import (
-    client_properties,
-    sql_string,
-    with_options,
-)
+from jobs.common.kafka import analytics_sink_ddl, sql_string, with_options
 from jobs.common.sources import json_source_options
 from jobs.narwhal.options import Options
 from jobs.narwhal.udf import RESULT_FIELDS, UDF_NAME
@@ -142,15 +138,9 @@ SELECT symbol, t_ns, {", ".join(f"p.`{f}`" for f in RESULT_FIELDS)}
 FROM (SELECT symbol, t_ns, {UDF_NAME}(symbol, t_ns, times, `values`) AS p FROM stream_input)"""
 
 # contracts.events.Prediction, JSON keyed by symbol: each record's bytes written by a Java
-# function (jobs/java, PredictionJson), the raw value format putting them in the topic as they
-# are. Flink's JSON format, writing the same records, was a quarter of the CPU of the task that
-# settles, scores and writes the bars.
-SINK_DDL = """CREATE TABLE predictions (
-  symbol STRING,
-  record BYTES
-) WITH (
-{with_options}
-)"""
+# function (jobs/java, PredictionJson) into the topic's encoded table (raw value format). Flink's
+# JSON format, writing the same records, was a quarter of the CPU of the task that settles,
+# scores and writes the bars.
 SINK_INSERT = f"""INSERT INTO {SINK_TABLE}
 SELECT symbol, prediction_json(symbol, t_ns, model_id, timeframe, horizon, `value`)
 FROM scored"""
@@ -186,18 +176,10 @@ def source_ddl(opts: Options) -> list[str]:
 
 
 def sink_ddl(opts: Options) -> str:
-    options = {
-        "connector": "kafka",
-        "topic": opts.output_topic,
-        "properties.bootstrap.servers": opts.bootstrap,
-        "key.format": "raw",
-        "key.fields": "symbol",
-        "value.format": "raw",
-        "value.fields-include": "EXCEPT_KEY",
-        "sink.delivery-guarantee": "at-least-once",
-        **client_properties(opts.kafka_properties),
-    }
-    return SINK_DDL.format(with_options=with_options(options))
+    return analytics_sink_ddl(
+        SINK_TABLE, opts.bootstrap, opts.output_topic, properties=opts.kafka_properties,
+        encoded=True,
+    )  # fmt: skip
 
 
 def bars_all_view(opts: Options, timeframe: BarTimeframe) -> str:

@@ -81,8 +81,7 @@ final class JsonBytes {
     }
 
     JsonBytes nul() {
-        ascii("null");
-        return this;
+        return ascii("null");
     }
 
     /** A number, or null. */

@@ -1,6 +1,7 @@
 package dev.streamlines.flink;
 
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ScalarFunction;
 
 /**
@@ -18,11 +19,13 @@ public class PredictionJson extends ScalarFunction {
 
     private transient JsonBytes json;
 
+    @Override
+    public void open(FunctionContext context) {
+        json = new JsonBytes();
+    }
+
     public @DataTypeHint("BYTES") byte[] eval(
             String symbol, Long tNs, String modelId, String timeframe, Long horizon, Double value) {
-        if (json == null) {
-            json = new JsonBytes();
-        }
         json.begin().name("symbol").string(symbol).name("t_ns").number(tNs);
         json.name("model_id").string(modelId).name("timeframe").string(timeframe);
         json.name("horizon").number(horizon).name("value").number(value);
