@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from connectors.sinks.kafka import ensure_topics
 from jobs.common.functions import ORDERED_BARS_DDL
@@ -79,6 +80,7 @@ def per_symbol(rows: list[list[Any]]) -> dict[str, list[list[Any]]]:
     return out
 
 
+@pytest.mark.usefixtures("stack")  # its topics are on the stack's Kafka
 def test_the_function_gives_what_the_over_window_gives(settings):
     rng = random.Random(20261205)
     goog = shuffled(real_bars("GOOG", "GOOG", 600), rng)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from connectors.sinks.kafka import ensure_topics
 from jobs.common.functions import SETTLED_BARS_DDL
@@ -167,6 +168,7 @@ def function_features(emitted: list[list[Any]]) -> dict[str, pd.DataFrame]:
     }
 
 
+@pytest.mark.usefixtures("stack")  # its topics are on the stack's Kafka
 def test_the_function_settles_bars_as_the_python_window_does(settings):
     rows = sent_rows()
     topic = f"test-settled-bars-{uuid.uuid4().hex[:8]}"

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from connectors.replay.synth import BarSpec, bar_rng, generate_quotes, generate_trades
 from connectors.sinks.kafka import ensure_topics
@@ -128,6 +129,7 @@ def run_function(settings, trades: pd.DataFrame, quotes: pd.DataFrame) -> list[l
     return collect_sql([*source_ddl(opts), TRADE_ANALYTICS_DDL, VIEW_MARKET_EVENTS], QUERY)
 
 
+@pytest.mark.usefixtures("stack")  # its topics are on the stack's Kafka
 def test_the_function_gives_the_pandas_references(settings):
     trades, quotes = generated()
     rng = np.random.default_rng(20261205)
