@@ -31,6 +31,11 @@ import java.util.Arrays;
  * takes no {@code on_time} argument, with which Flink would drop such rows without a count). A
  * row's millisecond is read from {@code t_ns}, as the job's {@code ts} is.
  *
+ * <p>State: map views only ({@link Progress}, {@link Rolling} and the open bars as {@code
+ * double[]} entries of one, the buckets, the rolling window, the waiting quotes, the symbol).
+ * Flink passes a map view as is and reads an entry when the function asks for it; a value state
+ * it converts and hashes on every call.
+ *
  * <p>The records, in the shapes of {@code streamlines.contracts.metrics}:
  *
  * <ul>
@@ -67,35 +72,97 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     static final double NONE = Double.NaN; // a null value in a record
 
     /**
-     * Per symbol. The trades in the rolling window are {@code window[head, tail)}, each {@code
-     * {ms, price, log return or NaN}}; {@code headMs} the first one's millisecond. The sums are
-     * those of the window's trades.
+     * Per symbol, what every call reads: the symbol's timer, its waiting quotes ({@link
+     * WaitingQuotes}) and its latest quote. Kept as a {@code double[]} in the {@code values}
+     * map view, not as a POJO value state: Flink converts such a state field by field, boxed,
+     * and hashes it on every call to see whether it changed (a quarter of the operator's CPU
+     * with all the running values in it). A long is exact in a double up to 2^53: epoch
+     * milliseconds and the rings' counters.
      */
-    public static class Progress {
-        public String symbol;
-        public boolean timerSet; // the symbol's timer, at timerMs
-        public long timerMs;
-        public double anchor;
-        public double previousPrice;
-        public long head;
-        public long tail;
-        public long headMs;
-        public double count;
-        public double priceSum;
-        public double devSum;
-        public double devSquares;
-        public double retCount;
-        public double retSum;
-        public double retSquares;
-        public boolean quoted;
-        public double bid;
-        public double ask;
-        public long quotesHead; // WaitingQuotes: quotes[quotesHead, quotesTail)
-        public long quotesTail;
-        public long quotesHeadMs;
-        public long quotesTailMs;
-        public double[] second; // an OpenBar
-        public double[] minute;
+    static final class Progress {
+        static final Integer KEY = 0;
+        boolean timerSet; // the symbol's timer, at timerMs
+        long timerMs;
+        long quotesHead; // WaitingQuotes: quotes[quotesHead, quotesTail)
+        long quotesTail;
+        long quotesHeadMs;
+        long quotesTailMs;
+        boolean quoted;
+        double bid;
+        double ask;
+
+        static Progress read(MapView<Integer, double[]> values) throws Exception {
+            double[] v = values.get(KEY);
+            Progress p = new Progress();
+            if (v != null) {
+                p.timerSet = v[0] != 0;
+                p.timerMs = (long) v[1];
+                p.quotesHead = (long) v[2];
+                p.quotesTail = (long) v[3];
+                p.quotesHeadMs = (long) v[4];
+                p.quotesTailMs = (long) v[5];
+                p.quoted = v[6] != 0;
+                p.bid = v[7];
+                p.ask = v[8];
+            }
+            return p;
+        }
+
+        void write(MapView<Integer, double[]> values) throws Exception {
+            values.put(KEY, new double[] {
+                timerSet ? 1 : 0, timerMs, quotesHead, quotesTail, quotesHeadMs, quotesTailMs,
+                quoted ? 1 : 0, bid, ask
+            });
+        }
+    }
+
+    /**
+     * Per symbol, what only the timer reads (the {@code values} entry next to {@link Progress}):
+     * the trades in the rolling window are {@code window[head, tail)}, each {@code {ms, price,
+     * log return or NaN}}; {@code headMs} the first one's millisecond. The sums are those of the
+     * window's trades.
+     */
+    static final class Rolling {
+        static final Integer KEY = 1;
+        double anchor;
+        double previousPrice;
+        long head;
+        long tail;
+        long headMs;
+        double count;
+        double priceSum;
+        double devSum;
+        double devSquares;
+        double retCount;
+        double retSum;
+        double retSquares;
+
+        static Rolling read(MapView<Integer, double[]> values) throws Exception {
+            double[] v = values.get(KEY);
+            Rolling r = new Rolling();
+            if (v != null) {
+                r.anchor = v[0];
+                r.previousPrice = v[1];
+                r.head = (long) v[2];
+                r.tail = (long) v[3];
+                r.headMs = (long) v[4];
+                r.count = v[5];
+                r.priceSum = v[6];
+                r.devSum = v[7];
+                r.devSquares = v[8];
+                r.retCount = v[9];
+                r.retSum = v[10];
+                r.retSquares = v[11];
+            }
+            return r;
+        }
+
+        void write(MapView<Integer, double[]> values) throws Exception {
+            values.put(KEY, new double[] {
+                anchor, previousPrice, head, tail, headMs, count, priceSum, devSum, devSquares,
+                retCount, retSum, retSquares
+            });
+        }
     }
 
     /**
@@ -212,6 +279,11 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     private static final int PRICE = 5;
     private static final int SIZE = 6;
 
+    // The open bars' entries in the values map view, beside Progress and Rolling.
+    static final Integer SECOND_BAR = 2;
+    static final Integer MINUTE_BAR = 3;
+    static final Integer SYMBOL_KEY = 0;
+
     private transient Counter lateDropped;
     private transient AnalyticsRecordJson json;
     private transient int[] at;
@@ -224,9 +296,12 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
 
     public void eval(
             Context ctx,
-            @StateHint(ttl = OrderedBars.NO_TTL) Progress state,
+            // The symbol, for the timer's records (a timer has no input row).
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Integer, String> symbol,
+            // No type hint on the double[] views: one would bridge the arrays to Double[] (a
+            // failed checkpoint).
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Integer, double[]> values,
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bucket> pending,
-            // No type hint: one would bridge the arrays to Double[] (a failed checkpoint).
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> window,
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> quotes,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
@@ -242,9 +317,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             lateDropped.inc();
             return;
         }
-        if (state.symbol == null) {
-            state.symbol = input.getFieldAs(at[SYMBOL]);
+        if (symbol.get(SYMBOL_KEY) == null) {
+            symbol.put(SYMBOL_KEY, input.getFieldAs(at[SYMBOL]));
         }
+        Progress state = Progress.read(values);
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
@@ -253,6 +329,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             double bid = orNaN(input.getFieldAs(at[BID]));
             double ask = orNaN(input.getFieldAs(at[ASK]));
             if (bucket == null && WaitingQuotes.add(state, quotes, ms, bid, ask)) {
+                state.write(values);
                 return;
             }
             bucket = bucketOf(time, state, bucket, ms);
@@ -270,6 +347,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             bucket.size[n] = input.<Double>getFieldAs(at[SIZE]);
         }
         pending.put(ms, bucket);
+        state.write(values);
     }
 
     /** The millisecond's bucket: {@code waiting}, or a new one with the symbol's timer armed. */
@@ -293,7 +371,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
      */
     public void onTimer(
             OnTimerContext ctx,
-            Progress state,
+            MapView<Integer, String> symbol,
+            MapView<Integer, double[]> values,
             MapView<Long, Bucket> pending,
             MapView<Long, double[]> window,
             MapView<Long, double[]> quotes)
@@ -315,28 +394,61 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             }
         }
         Arrays.sort(due, 0, dueCount);
+        Symbol s = new Symbol(symbol.get(SYMBOL_KEY), Progress.read(values), Rolling.read(values));
+        s.second = values.get(SECOND_BAR);
+        s.minute = values.get(MINUTE_BAR);
         for (int i = 0; i < dueCount; i++) {
             long ms = due[i];
             Bucket bucket = pending.get(ms);
             pending.remove(ms);
-            WaitingQuotes.takeUpTo(state, quotes, ms);
+            WaitingQuotes.takeUpTo(s.progress, quotes, ms);
             if (bucket.quoted) {
-                state.quoted = true;
-                state.bid = bucket.bid;
-                state.ask = bucket.ask;
+                s.progress.quoted = true;
+                s.progress.bid = bucket.bid;
+                s.progress.ask = bucket.ask;
             }
             if (bucket.tradeNs.length > 0) {
-                trades(state, window, ms, bucket);
+                trades(s, window, ms, bucket);
             }
         }
-        state.second = closeIfEnded(state.symbol, state.second, SECOND_MS, watermark, BAR_1S);
-        state.minute = closeIfEnded(state.symbol, state.minute, MINUTE_MS, watermark, BAR_1M);
-        next = Math.min(next, lastMs(state.second, SECOND_MS));
-        next = Math.min(next, lastMs(state.minute, MINUTE_MS));
-        if (state.timerSet && state.timerMs <= watermark) {
-            state.timerSet = false; // it fires in this watermark's round
+        s.second = closeIfEnded(s.name, s.second, SECOND_MS, watermark, BAR_1S);
+        s.minute = closeIfEnded(s.name, s.minute, MINUTE_MS, watermark, BAR_1M);
+        next = Math.min(next, lastMs(s.second, SECOND_MS));
+        next = Math.min(next, lastMs(s.minute, MINUTE_MS));
+        if (s.progress.timerSet && s.progress.timerMs <= watermark) {
+            s.progress.timerSet = false; // it fires in this watermark's round
         }
-        arm(time, state, next);
+        arm(time, s.progress, next);
+        s.progress.write(values);
+        if (dueCount > 0) {
+            s.rolling.write(values);
+        }
+        putOrRemove(values, SECOND_BAR, s.second);
+        putOrRemove(values, MINUTE_BAR, s.minute);
+    }
+
+    /** What a timer works on: the symbol's name, its state and its open bars. */
+    private static final class Symbol {
+        final String name;
+        final Progress progress;
+        final Rolling rolling;
+        double[] second; // an OpenBar
+        double[] minute;
+
+        Symbol(String name, Progress progress, Rolling rolling) {
+            this.name = name;
+            this.progress = progress;
+            this.rolling = rolling;
+        }
+    }
+
+    private static void putOrRemove(MapView<Integer, double[]> values, Integer key, double[] bar)
+            throws Exception {
+        if (bar != null) {
+            values.put(key, bar);
+        } else {
+            values.remove(key);
+        }
     }
 
     /**
@@ -360,12 +472,9 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         return bar != null && lastMs(bar, widthMs) <= ms;
     }
 
-    private void trades(
-            Progress state,
-            MapView<Long, double[]> window,
-            long ms,
-            Bucket bucket)
+    private void trades(Symbol s, MapView<Long, double[]> window, long ms, Bucket bucket)
             throws Exception {
+        Rolling state = s.rolling;
         double[] head = null; // the window's first entry, once read
         while (state.head < state.tail && state.headMs < ms - ROLLING_MS) {
             leave(state, head != null ? head : window.get(state.head));
@@ -389,13 +498,12 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             }
             window.put(state.tail++, new double[] {ms, price, ret});
             double size = bucket.size[i];
-            String symbol = state.symbol;
-            state.second = addToBar(symbol, state.second, SECOND_MS, ms, price, size, BAR_1S);
-            state.minute = addToBar(symbol, state.minute, MINUTE_MS, ms, price, size, BAR_1M);
+            s.second = addToBar(s.name, s.second, SECOND_MS, ms, price, size, BAR_1S);
+            s.minute = addToBar(s.name, s.minute, MINUTE_MS, ms, price, size, BAR_1M);
         }
         for (long tNs : bucket.tradeNs) {
-            collect(Row.of((Object) rolling(state, tNs)));
-            collect(Row.of((Object) spread(state, tNs)));
+            collect(Row.of((Object) rolling(s.name, state, tNs)));
+            collect(Row.of((Object) spread(s.name, s.progress, tNs)));
         }
     }
 
@@ -404,7 +512,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
      * measures the deviation from its first price: after a pause the price can be far from the
      * old anchor, and the sum-of-squares formula loses the digits of (price - anchor)^2 / std^2.
      */
-    private static void restart(Progress state, double anchor) {
+    private static void restart(Rolling state, double anchor) {
         state.anchor = anchor;
         state.count = 0;
         state.priceSum = 0;
@@ -416,7 +524,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     }
 
     // The sums as SQL's SUM(w * x) over entry (w = 1) and exit (w = -1) rows kept them.
-    private static void enter(Progress state, double price, double ret) {
+    private static void enter(Rolling state, double price, double ret) {
         double dev = price - state.anchor;
         state.count += 1;
         state.priceSum += price;
@@ -429,7 +537,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         }
     }
 
-    private static void leave(Progress state, double[] entry) {
+    private static void leave(Rolling state, double[] entry) {
         double price = entry[1];
         double ret = entry[2];
         double dev = price - state.anchor;
@@ -444,10 +552,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         }
     }
 
-    private byte[] rolling(Progress state, long tNs) {
+    private byte[] rolling(String symbol, Rolling state, long tNs) {
         double n = state.count;
         double retN = state.retCount;
-        return json.begin(state.symbol, ROLLING, tNs)
+        return json.begin(symbol, ROLLING, tNs)
                 .value("price_mean", state.priceSum / n)
                 .value("price_std", n > 1 ? deviation(state.devSquares, state.devSum, n) : NONE)
                 .value("price_count", n)
@@ -462,10 +570,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         return Math.sqrt(Math.max((squares - sum * sum / n) / (n - 1), 0.0));
     }
 
-    private byte[] spread(Progress state, long tNs) {
+    private byte[] spread(String symbol, Progress state, long tNs) {
         double bid = state.quoted ? state.bid : NONE;
         double ask = state.quoted ? state.ask : NONE;
-        return json.begin(state.symbol, SPREAD, tNs)
+        return json.begin(symbol, SPREAD, tNs)
                 .value("bid", bid)
                 .value("ask", ask)
                 .value("spread", ask - bid)
