@@ -26,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--trades", type=int, default=300_000, help="trades to pre-fill")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each system")
     parser.add_argument(
+        "--warmup-runs", type=int, default=2,
+        help="rounds of every system before the timed ones, not counted (warms the JVM's JIT)",
+    )  # fmt: skip
+    parser.add_argument(
         "--trades-per-minute", type=int, default=DEFAULT_TRADES_PER_MINUTE,
         help="trades per symbol and minute of event time",
     )  # fmt: skip
@@ -47,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         check_trades=args.check_trades,
         quiet_wait=args.quiet_wait,
         systems=systems,
+        warmup_runs=args.warmup_runs,
     )
     console = make_console()
     result = run_benchmark(Settings(), plan, console)

@@ -5,9 +5,14 @@
    each one's records must equal ripples' (``compare.differences``: same keys, values within
    1e-9), the Python baseline's on the metrics it does (no spread), the pass-through must have
    copied every trade and quote. Anything else stops the benchmark before it times anything.
-2. **Time**: pre-fill ``--trades`` trades (and a quote each) once; ``--runs`` rounds, each
-   running every system once (rounds rather than system after system, so a slow drift of the
-   machine spreads over all of them), each after waiting for a quiet machine.
+2. **Time**: pre-fill ``--trades`` trades (and a quote each) once; ``--warmup-runs`` rounds
+   that are not counted, then ``--runs`` rounds, each running every system once (rounds rather
+   than system after system, so a slow drift of the machine spreads over all of them), each
+   after waiting for a quiet machine. The warm-up is for the JVM: every Flink job runs in the
+   same TaskManager, whose shared code (Flink's runtime, the Kafka client, the jobs' functions)
+   the JIT compiler keeps optimizing over the first jobs; a new job on a fresh cluster costs
+   ~1.7x the CPU of one on a cluster that has run a few (a Python peer starts a new process
+   each run, with nothing to warm but the OS's caches).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Plan:
     check_trades: int
     quiet_wait: float
     systems: tuple[str, ...] = tuple(SYSTEMS)
+    warmup_runs: int = 0
 
 
 def check_one(settings: Settings, system: str, small: Workload, expected: list[dict]) -> str:
@@ -94,15 +100,22 @@ def expected_count(system: str, ripples_records: int, workload: Workload) -> int
 def time_all(settings: Settings, plan: Plan, console: Console) -> dict[str, list[Measurement]]:
     results: dict[str, list[Measurement]] = {system: [] for system in plan.systems}
     with prefilled(settings, plan.trades, plan.trades_per_minute, console) as workload:
-        for run in range(1, plan.runs + 1):
+        for run in range(1 - plan.warmup_runs, plan.runs + 1):
             for system in plan.systems:
                 name = unique_prefix("peers")
                 wait_for_quiet(console, plan.quiet_wait)
+                label = f"run {run}/{plan.runs}" if run > 0 else "warm-up"
                 try:
-                    with console.status(f"run {run}/{plan.runs}: {system}"):
+                    with console.status(f"{label}: {system}"):
                         measured = SYSTEMS[system](settings, workload, name)
                 finally:
                     clean_up(settings, name)
+                if run < 1:
+                    console.print(
+                        f"warm-up: {system}: {measured.seconds:.1f} s, "
+                        f"{measured.cpu_seconds:.1f} CPU-s (not counted)"
+                    )
+                    continue
                 results[system].append(measured)
                 if measured.overlapping:
                     console.print(

@@ -21,18 +21,19 @@ import java.util.Arrays;
  * exit rows, a deduplication and a temporal join) and three keyed exchanges, with the same
  * records out.
  *
- * <p>Order: a trade waits in a bucket of its millisecond until the watermark passes it; a quote
- * waits in its millisecond's bucket if there is one, else among the {@link WaitingQuotes}. One
- * timer per symbol, at its earliest bucket or open bar's end, takes every bucket the watermark
- * has passed in order: the latest waiting quote up to the bucket's millisecond and then the
- * bucket's quote (the last to arrive) become the symbol's latest, and the bucket's trades
- * are taken in arrival order. A row at or behind the watermark is late: dropped and counted in
+ * <p>Order: a row waits until the watermark passes it: a trade or quote that arrives in
+ * event-time order among its kind in a ring ({@link WaitingTrades}, {@link WaitingQuotes}), any
+ * other in a bucket of its millisecond (so does a quote whose millisecond has a bucket). One
+ * timer per symbol, at its earliest waiting millisecond or open bar's end, takes every
+ * millisecond the watermark has passed in order: the latest waiting quote up to it and then the
+ * bucket's quote (the last to arrive) become the symbol's latest, and its trades, the ring's
+ * and then the bucket's, which arrived later, are taken in arrival order. A row at or behind the watermark is late: dropped and counted in
  * the operator's {@code numLateRecordsDropped} metric, as the OVER windows did (the function
  * takes no {@code on_time} argument, with which Flink would drop such rows without a count). A
  * row's millisecond is read from {@code t_ns}, as the job's {@code ts} is.
  *
  * <p>State: map views only ({@link Progress}, {@link Rolling} and the open bars as {@code
- * double[]} entries of one, the buckets, the rolling window, the waiting quotes, the symbol).
+ * double[]} entries of one; the buckets, the rolling window, the two rings, the symbol).
  * Flink passes a map view as is and reads an entry when the function asks for it; a value state
  * it converts and hashes on every call.
  *
@@ -90,6 +91,11 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         boolean quoted;
         double bid;
         double ask;
+        long tradesHead; // WaitingTrades: trades[tradesHead, tradesTail)
+        long tradesTail;
+        long tradesHeadMs;
+        long tradesTailMs;
+        long buckets; // how many are waiting in pending
 
         static Progress read(MapView<Integer, double[]> values) throws Exception {
             double[] v = values.get(KEY);
@@ -104,6 +110,11 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 p.quoted = v[6] != 0;
                 p.bid = v[7];
                 p.ask = v[8];
+                p.tradesHead = (long) v[9];
+                p.tradesTail = (long) v[10];
+                p.tradesHeadMs = (long) v[11];
+                p.tradesTailMs = (long) v[12];
+                p.buckets = (long) v[13];
             }
             return p;
         }
@@ -111,7 +122,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         void write(MapView<Integer, double[]> values) throws Exception {
             values.put(KEY, new double[] {
                 timerSet ? 1 : 0, timerMs, quotesHead, quotesTail, quotesHeadMs, quotesTailMs,
-                quoted ? 1 : 0, bid, ask
+                quoted ? 1 : 0, bid, ask, tradesHead, tradesTail, tradesHeadMs, tradesTailMs,
+                buckets
             });
         }
     }
@@ -255,6 +267,79 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         }
     }
 
+    /**
+     * Trades waiting for the watermark outside the buckets, as the quotes do ({@link
+     * WaitingQuotes}): those that arrive in event-time order, in {@code trades[head, tail)} as
+     * {@code {ms, ns within the ms, price, size}}. A trade older than the newest waiting one waits
+     * in its millisecond's bucket, after the ring's trades of that millisecond, which arrived
+     * before it (the newest waiting trade cannot leave before the watermark passes it).
+     */
+    static final class WaitingTrades {
+
+        private WaitingTrades() {}
+
+        /** False when the trade is older than the newest waiting one: not taken. */
+        static boolean add(
+                Progress state, MapView<Long, double[]> trades, long tNs, double price, double size)
+                throws Exception {
+            long ms = Math.floorDiv(tNs, NS_PER_MS);
+            boolean empty = state.tradesHead == state.tradesTail;
+            if (!empty && ms < state.tradesTailMs) {
+                return false;
+            }
+            if (empty) {
+                state.tradesHeadMs = ms;
+            }
+            trades.put(state.tradesTail++, new double[] {ms, tNs - ms * NS_PER_MS, price, size});
+            state.tradesTailMs = ms;
+            return true;
+        }
+
+        /** The first waiting trade's millisecond, or Long.MAX_VALUE when none waits. */
+        static long headMs(Progress state) {
+            return state.tradesHead == state.tradesTail ? Long.MAX_VALUE : state.tradesHeadMs;
+        }
+
+        /**
+         * The waiting trades of millisecond {@code ms} (the first ones) leave into {@code to},
+         * which keeps the next one read (the new head) for the next call.
+         */
+        static void take(Progress state, MapView<Long, double[]> trades, long ms, Group to)
+                throws Exception {
+            while (headMs(state) == ms) {
+                double[] trade = to.next != null ? to.next : trades.get(state.tradesHead);
+                trades.remove(state.tradesHead++);
+                to.add(ms * NS_PER_MS + (long) trade[1], trade[2], trade[3]);
+                to.next = null;
+                if (state.tradesHead < state.tradesTail) {
+                    to.next = trades.get(state.tradesHead);
+                    state.tradesHeadMs = (long) to.next[0];
+                }
+            }
+        }
+    }
+
+    /** The trades of one millisecond, in arrival order, as the timer takes them. */
+    static final class Group {
+        long[] tNs = new long[8];
+        double[] price = new double[8];
+        double[] size = new double[8];
+        int n;
+        double[] next; // WaitingTrades' head, once read in this timer call
+
+        void add(long ns, double p, double s) {
+            if (n == tNs.length) {
+                tNs = Arrays.copyOf(tNs, n * 2);
+                price = Arrays.copyOf(price, n * 2);
+                size = Arrays.copyOf(size, n * 2);
+            }
+            tNs[n] = ns;
+            price[n] = p;
+            size[n] = s;
+            n++;
+        }
+    }
+
     /** The rows of one millisecond: its trades in arrival order and its last quote. */
     public static class Bucket {
         public long[] tradeNs;
@@ -304,6 +389,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, Bucket> pending,
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> window,
             @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> quotes,
+            @StateHint(ttl = OrderedBars.NO_TTL) MapView<Long, double[]> trades,
             @ArgumentHint(ArgumentTrait.SET_SEMANTIC_TABLE) Row input)
             throws Exception {
         if (at == null) {
@@ -324,8 +410,9 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
-        Bucket bucket = pending.get(ms);
-        if (Boolean.TRUE.equals(input.getFieldAs(at[IS_QUOTE]))) {
+        boolean isQuote = Boolean.TRUE.equals(input.getFieldAs(at[IS_QUOTE]));
+        Bucket bucket = state.buckets > 0 ? pending.get(ms) : null;
+        if (isQuote) {
             double bid = orNaN(input.getFieldAs(at[BID]));
             double ask = orNaN(input.getFieldAs(at[ASK]));
             if (bucket == null && WaitingQuotes.add(state, quotes, ms, bid, ask)) {
@@ -337,14 +424,21 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             bucket.bid = bid;
             bucket.ask = ask;
         } else {
+            double price = input.<Double>getFieldAs(at[PRICE]);
+            double size = input.<Double>getFieldAs(at[SIZE]);
+            if (WaitingTrades.add(state, trades, tNs, price, size)) {
+                arm(time, state, ms);
+                state.write(values);
+                return;
+            }
             bucket = bucketOf(time, state, bucket, ms);
             int n = bucket.tradeNs.length;
             bucket.tradeNs = Arrays.copyOf(bucket.tradeNs, n + 1);
             bucket.price = Arrays.copyOf(bucket.price, n + 1);
             bucket.size = Arrays.copyOf(bucket.size, n + 1);
             bucket.tradeNs[n] = tNs;
-            bucket.price[n] = input.<Double>getFieldAs(at[PRICE]);
-            bucket.size[n] = input.<Double>getFieldAs(at[SIZE]);
+            bucket.price[n] = price;
+            bucket.size[n] = size;
         }
         pending.put(ms, bucket);
         state.write(values);
@@ -357,6 +451,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             return waiting;
         }
         Bucket bucket = new Bucket();
+        state.buckets++;
         bucket.tradeNs = new long[0];
         bucket.price = new double[0];
         bucket.size = new double[0];
@@ -365,9 +460,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     }
 
     /**
-     * The symbol's timer: every bucket the watermark has passed, in order; then the bars that end
-     * at or before it (no row of theirs can come any more: it would be late); then the timer
-     * again, at the earliest waiting bucket or open bar's last millisecond.
+     * The symbol's timer: every millisecond the watermark has passed with waiting trades or a
+     * bucket, in order; then the bars that end at or before it (no row of theirs can come any
+     * more: it would be late); then the timer again, at the earliest waiting millisecond or open
+     * bar's last one.
      */
     public void onTimer(
             OnTimerContext ctx,
@@ -375,52 +471,77 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             MapView<Integer, double[]> values,
             MapView<Long, Bucket> pending,
             MapView<Long, double[]> window,
-            MapView<Long, double[]> quotes)
+            MapView<Long, double[]> quotes,
+            MapView<Long, double[]> trades)
             throws Exception {
         TimeContext<Long> time = ctx.timeContext(Long.class);
         Long current = time.currentWatermark();
         long watermark = current != null ? current : time.time();
+        Symbol s = new Symbol(symbol.get(SYMBOL_KEY), Progress.read(values), Rolling.read(values));
+        Progress progress = s.progress;
         long next = Long.MAX_VALUE;
         long[] due = new long[8];
         int dueCount = 0;
-        for (Long ms : pending.keys()) {
-            if (ms > watermark) {
-                next = Math.min(next, ms);
-            } else {
-                if (dueCount == due.length) {
-                    due = Arrays.copyOf(due, dueCount * 2);
+        if (progress.buckets > 0) {
+            for (Long ms : pending.keys()) {
+                if (ms > watermark) {
+                    next = Math.min(next, ms);
+                } else {
+                    if (dueCount == due.length) {
+                        due = Arrays.copyOf(due, dueCount * 2);
+                    }
+                    due[dueCount++] = ms;
                 }
-                due[dueCount++] = ms;
             }
+            Arrays.sort(due, 0, dueCount);
         }
-        Arrays.sort(due, 0, dueCount);
-        Symbol s = new Symbol(symbol.get(SYMBOL_KEY), Progress.read(values), Rolling.read(values));
         s.second = values.get(SECOND_BAR);
         s.minute = values.get(MINUTE_BAR);
-        for (int i = 0; i < dueCount; i++) {
-            long ms = due[i];
-            Bucket bucket = pending.get(ms);
-            pending.remove(ms);
-            WaitingQuotes.takeUpTo(s.progress, quotes, ms);
-            if (bucket.quoted) {
-                s.progress.quoted = true;
-                s.progress.bid = bucket.bid;
-                s.progress.ask = bucket.ask;
+        Group group = new Group();
+        boolean traded = false;
+        int d = 0;
+        while (true) {
+            long bucketMs = d < dueCount ? due[d] : Long.MAX_VALUE;
+            long ms = Math.min(WaitingTrades.headMs(progress), bucketMs);
+            if (ms > watermark || ms == Long.MAX_VALUE) { // the end of input's watermark is MAX
+                break;
             }
-            if (bucket.tradeNs.length > 0) {
-                trades(s, window, ms, bucket);
+            WaitingQuotes.takeUpTo(progress, quotes, ms);
+            Bucket bucket = null;
+            if (bucketMs == ms) {
+                bucket = pending.get(ms);
+                pending.remove(ms);
+                progress.buckets--;
+                d++;
+                if (bucket.quoted) {
+                    progress.quoted = true;
+                    progress.bid = bucket.bid;
+                    progress.ask = bucket.ask;
+                }
+            }
+            group.n = 0;
+            WaitingTrades.take(progress, trades, ms, group);
+            if (bucket != null) {
+                for (int i = 0; i < bucket.tradeNs.length; i++) {
+                    group.add(bucket.tradeNs[i], bucket.price[i], bucket.size[i]);
+                }
+            }
+            if (group.n > 0) {
+                trades(s, window, ms, group);
+                traded = true;
             }
         }
+        next = Math.min(next, WaitingTrades.headMs(progress));
         s.second = closeIfEnded(s.name, s.second, SECOND_MS, watermark, BAR_1S);
         s.minute = closeIfEnded(s.name, s.minute, MINUTE_MS, watermark, BAR_1M);
         next = Math.min(next, lastMs(s.second, SECOND_MS));
         next = Math.min(next, lastMs(s.minute, MINUTE_MS));
-        if (s.progress.timerSet && s.progress.timerMs <= watermark) {
-            s.progress.timerSet = false; // it fires in this watermark's round
+        if (progress.timerSet && progress.timerMs <= watermark) {
+            progress.timerSet = false; // it fires in this watermark's round
         }
-        arm(time, s.progress, next);
-        s.progress.write(values);
-        if (dueCount > 0) {
+        arm(time, progress, next);
+        progress.write(values);
+        if (traded) {
             s.rolling.write(values);
         }
         putOrRemove(values, SECOND_BAR, s.second);
@@ -472,7 +593,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         return bar != null && lastMs(bar, widthMs) <= ms;
     }
 
-    private void trades(Symbol s, MapView<Long, double[]> window, long ms, Bucket bucket)
+    private void trades(Symbol s, MapView<Long, double[]> window, long ms, Group group)
             throws Exception {
         Rolling state = s.rolling;
         double[] head = null; // the window's first entry, once read
@@ -485,10 +606,10 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             }
         }
         if (state.head == state.tail) {
-            restart(state, bucket.price[0]);
+            restart(state, group.price[0]);
         }
-        for (int i = 0; i < bucket.tradeNs.length; i++) {
-            double price = bucket.price[i];
+        for (int i = 0; i < group.n; i++) {
+            double price = group.price[i];
             double previous = state.previousPrice;
             double ret = previous > 0 ? Math.log(price / previous) : Double.NaN;
             state.previousPrice = price;
@@ -497,13 +618,13 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 state.headMs = ms;
             }
             window.put(state.tail++, new double[] {ms, price, ret});
-            double size = bucket.size[i];
+            double size = group.size[i];
             s.second = addToBar(s.name, s.second, SECOND_MS, ms, price, size, BAR_1S);
             s.minute = addToBar(s.name, s.minute, MINUTE_MS, ms, price, size, BAR_1M);
         }
-        for (long tNs : bucket.tradeNs) {
-            collect(Row.of((Object) rolling(s.name, state, tNs)));
-            collect(Row.of((Object) spread(s.name, s.progress, tNs)));
+        for (int i = 0; i < group.n; i++) {
+            collect(Row.of((Object) rolling(s.name, state, group.tNs[i])));
+            collect(Row.of((Object) spread(s.name, s.progress, group.tNs[i])));
         }
     }
 
