@@ -224,8 +224,8 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
      * {@code {ms, bid, ask}}. A quote older than the newest waiting one waits in its
      * millisecond's bucket instead. Before each bucket the timer takes the waiting quotes up to
      * its millisecond; a row takes those at or behind the watermark (no trade there is waiting:
-     * the timer has taken it, or it would be late). Not an array in {@code Progress}:
-     * Flink hashes that state on every call to see whether it changed.
+     * the timer has taken it, or it would be late). An entry per quote, so a quote costs
+     * one put and one remove however many wait.
      */
     static final class WaitingQuotes {
 
