@@ -84,47 +84,42 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         static final Integer KEY = 0;
         boolean timerSet; // the symbol's timer, at timerMs
         long timerMs;
-        long quotesHead; // WaitingQuotes: quotes[quotesHead, quotesTail)
-        long quotesTail;
-        long quotesHeadMs;
-        long quotesTailMs;
+        final Ring quotes = new Ring(); // WaitingQuotes
         boolean quoted;
         double bid;
         double ask;
-        long tradesHead; // WaitingTrades: trades[tradesHead, tradesTail)
-        long tradesTail;
-        long tradesHeadMs;
-        long tradesTailMs;
+        final Ring trades = new Ring(); // WaitingTrades
         long buckets; // how many are waiting in pending
 
+        /** The symbol's, or null before its first row. */
         static Progress read(MapView<Integer, double[]> values) throws Exception {
             double[] v = values.get(KEY);
-            Progress p = new Progress();
-            if (v != null) {
-                p.timerSet = v[0] != 0;
-                p.timerMs = (long) v[1];
-                p.quotesHead = (long) v[2];
-                p.quotesTail = (long) v[3];
-                p.quotesHeadMs = (long) v[4];
-                p.quotesTailMs = (long) v[5];
-                p.quoted = v[6] != 0;
-                p.bid = v[7];
-                p.ask = v[8];
-                p.tradesHead = (long) v[9];
-                p.tradesTail = (long) v[10];
-                p.tradesHeadMs = (long) v[11];
-                p.tradesTailMs = (long) v[12];
-                p.buckets = (long) v[13];
+            if (v == null) {
+                return null;
             }
+            Progress p = new Progress();
+            p.timerSet = v[0] != 0;
+            p.timerMs = (long) v[1];
+            p.quotes.read(v, 2);
+            p.quoted = v[6] != 0;
+            p.bid = v[7];
+            p.ask = v[8];
+            p.trades.read(v, 9);
+            p.buckets = (long) v[13];
             return p;
         }
 
         void write(MapView<Integer, double[]> values) throws Exception {
-            values.put(KEY, new double[] {
-                timerSet ? 1 : 0, timerMs, quotesHead, quotesTail, quotesHeadMs, quotesTailMs,
-                quoted ? 1 : 0, bid, ask, tradesHead, tradesTail, tradesHeadMs, tradesTailMs,
-                buckets
-            });
+            double[] v = new double[14];
+            v[0] = timerSet ? 1 : 0;
+            v[1] = timerMs;
+            quotes.write(v, 2);
+            v[6] = quoted ? 1 : 0;
+            v[7] = bid;
+            v[8] = ask;
+            trades.write(v, 9);
+            v[13] = buckets;
+            values.put(KEY, v);
         }
     }
 
@@ -218,6 +213,55 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
     }
 
     /**
+     * Where rows that arrive in event-time order wait in a map view of their own: entries {@code
+     * [head, tail)}, each a {@code double[]} that starts with its millisecond; {@code headMs} and
+     * {@code tailMs} the first and the last one's.
+     */
+    static final class Ring {
+        long head;
+        long tail;
+        long headMs;
+        long tailMs;
+
+        boolean isEmpty() {
+            return head == tail;
+        }
+
+        /** The first entry's millisecond, or Long.MAX_VALUE when none waits. */
+        long firstMs() {
+            return isEmpty() ? Long.MAX_VALUE : headMs;
+        }
+
+        /** False when {@code entry} is older than the newest waiting one: not taken. */
+        boolean add(MapView<Long, double[]> view, double[] entry) throws Exception {
+            long ms = (long) entry[0];
+            if (!isEmpty() && ms < tailMs) {
+                return false;
+            }
+            if (isEmpty()) {
+                headMs = ms;
+            }
+            view.put(tail++, entry);
+            tailMs = ms;
+            return true;
+        }
+
+        void read(double[] v, int at) {
+            head = (long) v[at];
+            tail = (long) v[at + 1];
+            headMs = (long) v[at + 2];
+            tailMs = (long) v[at + 3];
+        }
+
+        void write(double[] v, int at) {
+            v[at] = head;
+            v[at + 1] = tail;
+            v[at + 2] = headMs;
+            v[at + 3] = tailMs;
+        }
+    }
+
+    /**
      * Quotes waiting for the watermark outside the buckets (a bucket per quote's millisecond was
      * half the buckets, with as many quotes as trades, and a bucket is a POJO converted on each
      * read and write): those that arrive in event-time order, in {@code quotes[head, tail)} as
@@ -235,34 +279,26 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         static boolean add(
                 Progress state, MapView<Long, double[]> quotes, long ms, double bid, double ask)
                 throws Exception {
-            boolean empty = state.quotesHead == state.quotesTail;
-            if (!empty && ms < state.quotesTailMs) {
-                return false;
-            }
-            if (empty) {
-                state.quotesHeadMs = ms;
-            }
-            quotes.put(state.quotesTail++, new double[] {ms, bid, ask});
-            state.quotesTailMs = ms;
-            return true;
+            return state.quotes.add(quotes, new double[] {ms, bid, ask});
         }
 
         /** The latest of the quotes at or before {@code ms} becomes the symbol's, those leave. */
         static void takeUpTo(Progress state, MapView<Long, double[]> quotes, long ms)
                 throws Exception {
-            if (state.quotesHead == state.quotesTail || state.quotesHeadMs > ms) {
+            Ring ring = state.quotes;
+            if (ring.firstMs() > ms) {
                 return;
             }
-            double[] quote = quotes.get(state.quotesHead);
+            double[] quote = quotes.get(ring.head);
             while (quote != null && quote[0] <= ms) {
                 state.quoted = true;
                 state.bid = quote[1];
                 state.ask = quote[2];
-                quotes.remove(state.quotesHead++);
-                quote = state.quotesHead < state.quotesTail ? quotes.get(state.quotesHead) : null;
+                quotes.remove(ring.head++);
+                quote = ring.isEmpty() ? null : quotes.get(ring.head);
             }
             if (quote != null) {
-                state.quotesHeadMs = (long) quote[0];
+                ring.headMs = (long) quote[0];
             }
         }
     }
@@ -283,21 +319,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 Progress state, MapView<Long, double[]> trades, long tNs, double price, double size)
                 throws Exception {
             long ms = Math.floorDiv(tNs, NS_PER_MS);
-            boolean empty = state.tradesHead == state.tradesTail;
-            if (!empty && ms < state.tradesTailMs) {
-                return false;
-            }
-            if (empty) {
-                state.tradesHeadMs = ms;
-            }
-            trades.put(state.tradesTail++, new double[] {ms, tNs - ms * NS_PER_MS, price, size});
-            state.tradesTailMs = ms;
-            return true;
-        }
-
-        /** The first waiting trade's millisecond, or Long.MAX_VALUE when none waits. */
-        static long headMs(Progress state) {
-            return state.tradesHead == state.tradesTail ? Long.MAX_VALUE : state.tradesHeadMs;
+            return state.trades.add(trades, new double[] {ms, tNs - ms * NS_PER_MS, price, size});
         }
 
         /**
@@ -306,14 +328,15 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
          */
         static void take(Progress state, MapView<Long, double[]> trades, long ms, Group to)
                 throws Exception {
-            while (headMs(state) == ms) {
-                double[] trade = to.next != null ? to.next : trades.get(state.tradesHead);
-                trades.remove(state.tradesHead++);
+            Ring ring = state.trades;
+            while (ring.firstMs() == ms) {
+                double[] trade = to.next != null ? to.next : trades.get(ring.head);
+                trades.remove(ring.head++);
                 to.add(ms * NS_PER_MS + (long) trade[1], trade[2], trade[3]);
                 to.next = null;
-                if (state.tradesHead < state.tradesTail) {
-                    to.next = trades.get(state.tradesHead);
-                    state.tradesHeadMs = (long) to.next[0];
+                if (!ring.isEmpty()) {
+                    to.next = trades.get(ring.head);
+                    ring.headMs = (long) to.next[0];
                 }
             }
         }
@@ -403,10 +426,11 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
             lateDropped.inc();
             return;
         }
-        if (symbol.get(SYMBOL_KEY) == null) {
+        Progress state = Progress.read(values);
+        if (state == null) { // the symbol's first row
+            state = new Progress();
             symbol.put(SYMBOL_KEY, input.getFieldAs(at[SYMBOL]));
         }
-        Progress state = Progress.read(values);
         if (watermark != null) {
             WaitingQuotes.takeUpTo(state, quotes, watermark);
         }
@@ -502,7 +526,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
         int d = 0;
         while (true) {
             long bucketMs = d < dueCount ? due[d] : Long.MAX_VALUE;
-            long ms = Math.min(WaitingTrades.headMs(progress), bucketMs);
+            long ms = Math.min(progress.trades.firstMs(), bucketMs);
             if (ms > watermark || ms == Long.MAX_VALUE) { // the end of input's watermark is MAX
                 break;
             }
@@ -531,7 +555,7 @@ public class TradeAnalytics extends ProcessTableFunction<Row> {
                 traded = true;
             }
         }
-        next = Math.min(next, WaitingTrades.headMs(progress));
+        next = Math.min(next, progress.trades.firstMs());
         s.second = closeIfEnded(s.name, s.second, SECOND_MS, watermark, BAR_1S);
         s.minute = closeIfEnded(s.name, s.minute, MINUTE_MS, watermark, BAR_1M);
         next = Math.min(next, lastMs(s.second, SECOND_MS));
